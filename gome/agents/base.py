@@ -1,0 +1,88 @@
+"""The shared base of gome's AgentChat agents: typed replies, event emission, model-call records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from autogen_agentchat.agents import BaseChatAgent
+from autogen_agentchat.base import Response
+from autogen_agentchat.messages import BaseChatMessage, StructuredMessage
+from autogen_core import CancellationToken
+from autogen_core.models import RequestUsage, SystemMessage, UserMessage
+from pydantic import BaseModel
+
+from gome.agents.context import TraceContext, next_speaker
+from gome.llm.structured import CallRecord
+from gome.schema import AgentMessage, Attempt, LLMCall, OptimizerStep, StructuredFailure
+
+__all__ = ["GomeAgent", "latest"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def latest(messages: Sequence[BaseChatMessage], kind: type[M]) -> M | None:
+    """The payload of the newest structured message of type `kind`."""
+    for message in reversed(messages):
+        if isinstance(message, StructuredMessage) and isinstance(message.content, kind):
+            return message.content
+    return None
+
+
+class GomeAgent(BaseChatAgent):
+    """An agent of a trace team; subclasses implement `respond`."""
+
+    output_type: type[BaseModel]
+
+    def __init__(self, name: str, description: str, ctx: TraceContext) -> None:
+        super().__init__(name, description)
+        self.ctx = ctx
+
+    @property
+    def produced_message_types(self) -> Sequence[type[BaseChatMessage]]:
+        return (StructuredMessage[self.output_type],)  # type: ignore[name-defined]
+
+    async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken) -> Response:
+        payload, usage = await self.respond(messages)
+        return Response(chat_message=self.say(payload, usage))
+
+    async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[BaseModel, RequestUsage]:
+        raise NotImplementedError
+
+    async def on_reset(self, cancellation_token: CancellationToken) -> None:
+        return None
+
+    def say(self, payload: BaseModel, usage: RequestUsage) -> StructuredMessage[Any]:
+        """Emits the message as an event, addressed to the next speaker of the cycle, and returns it."""
+        state = self.ctx.state
+        self.ctx.emit(AgentMessage(
+            trace=state.trace, step=state.step, source=self.name, target=next_speaker(state, self.name),
+            content=getattr(payload, "code", "") or payload.model_dump_json(), structured=payload.model_dump(mode="json"),
+            prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+        ))
+        return StructuredMessage[type(payload)](content=payload, source=self.name, models_usage=usage)  # type: ignore[misc]
+
+    def prompt(self, role: str, **values: object) -> list[SystemMessage | UserMessage]:
+        system, user = self.ctx.roles[role].render(**values)
+        return [SystemMessage(content=system), UserMessage(content=user, source="team")]
+
+    def record_call(self, record: CallRecord) -> None:
+        state = self.ctx.state
+        self.ctx.emit(LLMCall(
+            trace=state.trace, step=state.step, agent=self.name, prompt_tokens=record.prompt_tokens,
+            completion_tokens=record.completion_tokens, latency_s=round(record.latency_s, 3), ok=record.ok, error=record.error,
+        ))
+
+    def record_failure(self, schema_name: str, tries: int, error: str) -> None:
+        state = self.ctx.state
+        self.ctx.emit(StructuredFailure(trace=state.trace, step=state.step, agent=self.name,
+                                        schema_name=schema_name, tries=tries, error=error))
+
+    def emit_step(self, attempt: Attempt) -> None:
+        """Records an optimiser step: the attempt's verdict and the state after it."""
+        state = self.ctx.state
+        self.ctx.emit(OptimizerStep(
+            trace=state.trace, step=state.step, attempt=attempt, best_score=state.best.score if state.best else None,
+            best_attempt=state.best.attempt_id if state.best else None, step_size=state.step_size,
+            memory_size=len(state.memory.entries), debug_round=state.debug_round,
+        ))

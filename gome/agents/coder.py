@@ -1,0 +1,60 @@
+"""The Coder: applies the update plan to the best script, drafts a first one, or debugs a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autogen_agentchat.messages import BaseChatMessage
+from autogen_core.models import RequestUsage
+
+from gome.agents.base import GomeAgent, latest
+from gome.agents.context import TraceContext
+from gome.llm import StructuredOutputError, ask_code
+from gome.schema import AttemptKind, CodeUpdate, ExecutionReport, UpdatePlan
+
+__all__ = ["Coder"]
+
+
+def _plan_text(plan: UpdatePlan | None) -> str:
+    if plan is None:
+        return ""
+    changes = "".join(f"\n- {c}" for c in plan.changes)
+    return f"Direction: {plan.direction}\nStep size: {plan.step_size.value}{changes}"
+
+
+class Coder(GomeAgent):
+    output_type = CodeUpdate
+
+    def __init__(self, ctx: TraceContext) -> None:
+        super().__init__("coder", "Writes the new script: applies the update.", ctx)
+
+    def _mode(self, messages: Sequence[BaseChatMessage]) -> tuple[AttemptKind, str | None, str]:
+        """(kind, parent attempt id, parent code) for the next attempt."""
+        state = self.ctx.state
+        if latest(messages, ExecutionReport) is not None and state.needs_debug():
+            assert state.last_update is not None
+            return "debug", state.last_update.attempt_id, state.last_update.code
+        if state.best is None:
+            return "draft", None, ""
+        return "improve", state.best.attempt_id, state.best.code
+
+    async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[CodeUpdate, RequestUsage]:
+        ctx, state = self.ctx, self.ctx.state
+        kind, parent_id, parent_code = self._mode(messages)
+        report = state.last_report
+        error = f"{report.error}\n{report.stderr_tail[-1500:]}" if report else ""
+        prompt = self.prompt(
+            "coder", task=ctx.task_brief, libraries=ctx.libraries, timeout_min=max(1, int(ctx.limits.timeout_s // 60)),
+            threads=ctx.limits.threads, mode=kind, code=parent_code, error=error,
+            plan=_plan_text(latest(messages, UpdatePlan)), others=ctx.others() if kind == "draft" else "",
+        )
+        attempt_id = f"{state.trace}-{state.step + 1:03d}"
+        try:
+            answer = await ask_code(ctx.client, prompt, tries=ctx.tries, on_call=self.record_call)
+        except StructuredOutputError as exc:
+            self.record_failure(exc.schema_name, exc.tries, exc.error)
+            update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code="", note=exc.error)
+            return update, RequestUsage(prompt_tokens=0, completion_tokens=0)
+        ctx.codes[attempt_id] = answer.value
+        update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code=answer.value)
+        return update, RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)

@@ -1,0 +1,50 @@
+"""Plain console rendering of the event stream (one line per notable event)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from gome.schema import AgentMessage, Event, ExecutionDone, OptimizerStep, RunFinished, RunStarted, StructuredFailure
+
+__all__ = ["ConsoleView"]
+
+
+def _short(text: str, width: int = 100) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+class ConsoleView:
+    """Writes one line per agent message, execution, optimiser step and the run's end."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+
+    def __call__(self, event: Event) -> None:
+        line = self.render(event)
+        if line:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def render(self, event: Event) -> str:
+        head = f"[trace {event.trace} step {event.step}]"
+        if isinstance(event, RunStarted):
+            return f"run {event.run_id} on task {event.task}"
+        if isinstance(event, AgentMessage):
+            payload = event.structured or {}
+            gist = payload.get("direction") or payload.get("summary") or f"{payload.get('kind', '')} script" if payload else event.content
+            tokens = f" ({event.prompt_tokens}+{event.completion_tokens} tok)" if event.prompt_tokens else ""
+            return f"{head} {event.source} -> {event.target}: {_short(str(gist))}{tokens}"
+        if isinstance(event, ExecutionDone):
+            r = event.report
+            return f"{head} executed {r.attempt_id}: {r.status} score={r.score} in {r.duration_s:.1f}s {_short(r.error, 80)}"
+        if isinstance(event, OptimizerStep):
+            verdict = "accepted" if event.attempt.accepted else "rejected"
+            return f"{head} {verdict}; best={event.best_score} ({event.best_attempt}) step size={event.step_size.value}"
+        if isinstance(event, StructuredFailure):
+            return f"{head} {event.agent} gave no valid {event.schema_name} after {event.tries} tries: {_short(event.error, 80)}"
+        if isinstance(event, RunFinished):
+            grade = event.grade or {}
+            return f"finished ({event.reason}): best {event.best_attempt} dev score {event.best_score}; final score {grade.get('score')}"
+        return ""

@@ -1,0 +1,71 @@
+"""OpenAI-compatible endpoints through autogen-ext's client, configured from the run config.
+
+The API key is read from the environment variable the config names; it is never written to the run
+folder. Under tests (`GOME_TESTING=1`) only loopback endpoints are allowed unless
+`GOME_ALLOW_REAL_MODELS=1`, so the default test run cannot spend money or reach the network.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["ModelConfig", "RealModelBlocked", "make_client"]
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+class RealModelBlocked(RuntimeError):
+    """Raised when a test run would call a real, non-local model."""
+
+
+class ModelConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    model: str = "gpt-4o-mini"
+    base_url: str = "https://api.openai.com/v1"
+    api_key_env: str = "OPENAI_API_KEY"
+    json_output: bool = True  # endpoint accepts response_format json_object
+    max_tokens: int = 2048
+    temperature: float = 0.2
+    timeout_s: float = 300.0
+    max_retries: int = 2
+
+    def redacted(self) -> dict[str, object]:
+        """The config as written to config.yaml: names the key variable, never its value."""
+        return self.model_dump()
+
+
+def _check_allowed(base_url: str) -> None:
+    host = urlparse(base_url).hostname or ""
+    if os.environ.get("GOME_TESTING") == "1" and host not in _LOOPBACK:
+        if os.environ.get("GOME_ALLOW_REAL_MODELS") != "1":
+            raise RealModelBlocked(f"real model calls are blocked in tests ({base_url}); set GOME_ALLOW_REAL_MODELS=1")
+
+
+def make_client(config: ModelConfig) -> ChatCompletionClient:
+    """Builds the autogen OpenAIChatCompletionClient for an endpoint."""
+    from autogen_ext.models.openai import OpenAIChatCompletionClient
+
+    _check_allowed(config.base_url)
+    api_key = os.environ.get(config.api_key_env, "") or "not-needed"
+    info = ModelInfo(
+        vision=False,
+        function_calling=False,
+        json_output=config.json_output,
+        family=ModelFamily.UNKNOWN,
+        structured_output=False,
+    )
+    return OpenAIChatCompletionClient(
+        model=config.model,
+        base_url=config.base_url,
+        api_key=api_key,
+        model_info=info,
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        timeout=config.timeout_s,
+        max_retries=config.max_retries,
+    )

@@ -1,0 +1,212 @@
+"""Isolation building blocks for :mod:`gome.sandbox.process`.
+
+Probing (cached), the scrubbed environment, rlimits for ``preexec_fn``,
+workdir ownership, and helpers that kill a process group and wait until
+none of its members is left. See :mod:`gome.sandbox.process` for the
+threat model.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import pwd
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+UNPRIVILEGED_USER = "nobody"
+INPUT_DIRNAME = "input"
+_SECRET_KEY = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+_THREAD_VARS = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+    "NUMEXPR_MAX_THREADS", "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS",
+    "LOKY_MAX_CPU_COUNT", "RAYON_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS", "POLARS_MAX_THREADS",
+)
+_MB = 1024 * 1024
+
+
+def _probe(argv: list[str], **popen_kw: object) -> bool:
+    """True when ``argv`` runs and exits 0 within 15 s."""
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd="/", timeout=15,
+                              env={"PATH": os.environ.get("PATH", os.defpath)}, **popen_kw)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return False
+    return done.returncode == 0
+
+
+@functools.lru_cache(maxsize=None)
+def nobody_ids() -> tuple[int, int] | None:
+    """(uid, gid) of the unprivileged user, or None when it does not exist."""
+    try:
+        entry = pwd.getpwnam(UNPRIVILEGED_USER)
+    except KeyError:
+        return None
+    return entry.pw_uid, entry.pw_gid
+
+
+@functools.lru_cache(maxsize=None)
+def can_run_as_nobody(executable: str) -> bool:
+    """Whether we are root and ``nobody`` can execute ``executable`` (probed once)."""
+    ids = nobody_ids()
+    if os.geteuid() != 0 or ids is None:
+        return False
+    ok = _probe([executable, "--version"], user=ids[0], group=ids[1], extra_groups=[])
+    if not ok:
+        log.warning("sandbox: %s cannot run %s; running as the current user",
+                    UNPRIVILEGED_USER, executable)
+    return ok
+
+
+@functools.lru_cache(maxsize=None)
+def unshare_path() -> str | None:
+    """Path of ``unshare`` when ``unshare -n`` works here (probed once), else None."""
+    exe = shutil.which("unshare")
+    if exe is None or not _probe([exe, "-n", "--", "true"]):
+        return None
+    return exe
+
+
+def isolation_layers(network: bool = False) -> tuple[str, ...]:
+    """The layers :func:`run_sandboxed` would use for ``sys.executable`` here.
+
+    Assumes a workdir that ``nobody`` can reach (see :func:`layers_for`).
+    """
+    return layers_for(sys.executable, network)
+
+
+def layers_for(executable: str, network: bool, workdir: Path | None = None) -> tuple[str, ...]:
+    """The layers a run of ``executable`` in ``workdir`` gets.
+
+    ``uid:nobody`` needs every parent of ``workdir`` to be searchable by others
+    (Python opens the script by absolute path); otherwise we run as ourselves.
+    """
+    layers = ["process-group", "rlimits", "scrubbed-env"]
+    if can_run_as_nobody(executable):
+        if workdir is None or workdir_reachable(workdir):
+            layers.append(f"uid:{UNPRIVILEGED_USER}")
+        else:
+            log.warning("sandbox: a parent of %s is not searchable by others, so %s could "
+                        "not reach it; running as the current user", workdir, UNPRIVILEGED_USER)
+    if not network and unshare_path() is not None:
+        layers.append("netns")
+    return tuple(layers)
+
+
+def workdir_reachable(workdir: Path) -> bool:
+    """Whether others may search every parent directory of ``workdir``."""
+    return all(os.stat(p).st_mode & 0o001 for p in Path(workdir).resolve().parents)
+
+
+def build_env(workdir: Path, threads: int, extra_env: dict[str, str] | None) -> dict[str, str]:
+    """A fresh environment for the child; never a copy of ``os.environ``."""
+    extra = dict(extra_env or {})
+    refused = sorted(k for k in extra if _SECRET_KEY.search(k))
+    if refused:
+        raise ValueError(f"refusing to pass secret-looking variables to the sandbox: {refused}")
+    env = {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir / ".tmp"),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        
+        "MPLBACKEND": "Agg",
+    }
+    if "LC_ALL" in os.environ:
+        env["LC_ALL"] = os.environ["LC_ALL"]
+    env.update({name: str(threads) for name in _THREAD_VARS})
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def make_preexec(memory_mb: int, file_size_mb: int, nproc: int | None) -> Callable[[], None]:
+    """A ``preexec_fn`` that lowers rlimits in the child (never raises a hard limit)."""
+    wanted = [(resource.RLIMIT_AS, memory_mb * _MB), (resource.RLIMIT_FSIZE, file_size_mb * _MB),
+              (resource.RLIMIT_CORE, 0)]
+    if nproc is not None:
+        wanted.append((resource.RLIMIT_NPROC, nproc))
+
+    def _apply() -> None:
+        for which, value in wanted:
+            _soft, hard = resource.getrlimit(which)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(which, (value, value))
+
+    return _apply
+
+
+def prepare_workdir(workdir: Path, uid_gid: tuple[int, int] | None) -> None:
+    """Create ``.tmp``; when dropping to ``uid_gid`` hand the workdir to that user.
+
+    Files under ``input/`` stay root-owned and read-only (files 0444, dirs 0555).
+    """
+    (workdir / ".tmp").mkdir(exist_ok=True)
+    if uid_gid is None:
+        return
+    uid, gid = uid_gid
+    input_dir = workdir / INPUT_DIRNAME
+    os.lchown(workdir, uid, gid)
+    for root, dirs, files in os.walk(workdir):
+        if Path(root) == workdir and INPUT_DIRNAME in dirs:
+            dirs.remove(INPUT_DIRNAME)
+        for name in dirs + files:
+            os.lchown(os.path.join(root, name), uid, gid)
+    if input_dir.is_dir() and not input_dir.is_symlink():
+        _lock_read_only(input_dir)
+
+
+def _lock_read_only(top: Path) -> None:
+    for root, _dirs, files in os.walk(top):
+        os.lchown(root, 0, 0)
+        os.chmod(root, 0o555)
+        for name in files:
+            path = os.path.join(root, name)
+            os.lchown(path, 0, 0)
+            if not os.path.islink(path):
+                os.chmod(path, 0o444)
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Pids of non-zombie processes whose process group is ``pgid`` (from /proc)."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return members
+
+
+def kill_group(pgid: int, grace_s: float = 5.0) -> list[int]:
+    """SIGKILL the process group and wait until it is gone; return survivors (normally [])."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        survivors = live_group_members(pgid)
+        if not survivors or time.monotonic() > deadline:
+            return survivors
+        time.sleep(0.02)

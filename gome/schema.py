@@ -1,0 +1,193 @@
+"""Typed data of gome: optimiser state and the event stream.
+
+Every model is a frozen pydantic v2 model; models refer to each other by id, never by object.
+The gradient is a `Diagnosis`, the update an `UpdatePlan` applied by the Coder as a `CodeUpdate`,
+the loss comes back in an `ExecutionReport`, and momentum lives in `MemoryEntry` records.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import Enum
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Frozen",
+    "StepSize",
+    "AttemptKind",
+    "ExecStatus",
+    "Diagnosis",
+    "UpdatePlan",
+    "CodeUpdate",
+    "ExecutionReport",
+    "MemoryEntry",
+    "Attempt",
+    "Event",
+    "RunStarted",
+    "AgentMessage",
+    "LLMCall",
+    "StructuredFailure",
+    "ExecutionDone",
+    "OptimizerStep",
+    "RunFinished",
+    "EVENT_TYPES",
+]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StepSize(str, Enum):
+    """How large the next change may be, from a one-line edit to a rewrite."""
+
+    targeted = "targeted"
+    moderate = "moderate"
+    rewrite = "rewrite"
+
+
+AttemptKind = Literal["draft", "improve", "debug"]
+ExecStatus = Literal["ok", "crashed", "timeout", "memory", "no_submission", "invalid_submission"]
+
+
+class Diagnosis(Frozen):
+    """The gradient: what happened in the last attempt, why, and where to move next."""
+
+    summary: str = Field(description="One or two sentences: what the last attempt did and how it scored.")
+    problems: list[str] = Field(default_factory=list, description="What went wrong or could be better.")
+    evidence: list[str] = Field(default_factory=list, description="Concrete lines from the output or code.")
+    direction: str = Field(description="The single most promising next change, specific and actionable.")
+    expected_effect: str = Field(default="", description="What the change should do to the score.")
+    leak_or_overfit: bool = Field(default=False, description="True if the score looks leaky or overfit.")
+
+
+class UpdatePlan(Frozen):
+    """The Memory Keeper's plan: a direction, a step size and the memories it drew on."""
+
+    direction: str
+    step_size: StepSize
+    changes: list[str] = Field(default_factory=list, description="Concrete edits to make, in order.")
+    memory_refs: list[str] = Field(default_factory=list, description="Ids of success-memory entries used.")
+
+
+class CodeUpdate(Frozen):
+    """The Coder's output: a whole new script for one attempt."""
+
+    attempt_id: str
+    parent_id: str | None  # None for a first draft
+    kind: AttemptKind
+    code: str
+    note: str = ""  # why no code was produced, when code is empty
+
+
+class ExecutionReport(Frozen):
+    """What the Executor saw: how the script ran and the harness's score of its submission."""
+
+    attempt_id: str
+    status: ExecStatus
+    exit_code: int
+    duration_s: float
+    stdout_tail: str
+    stderr_tail: str
+    score: float | None  # None when there is no valid submission
+    score_source: Literal["harness", "self-reported"] = "harness"
+    error: str = ""  # one line: why there is no score
+
+
+class MemoryEntry(Frozen):
+    """A success: an update that improved the score, kept as momentum."""
+
+    id: str
+    trace: int
+    step: int
+    direction: str
+    changes: list[str]
+    gain: float  # improvement in the task's direction (always > 0)
+    score: float
+
+
+class Attempt(Frozen):
+    """One scored script in the journal of a trace."""
+
+    id: str
+    trace: int
+    step: int
+    parent_id: str | None
+    kind: AttemptKind
+    score: float | None
+    status: ExecStatus
+    accepted: bool
+
+
+class _Event(Frozen):
+    ts: float = Field(default_factory=time.time)
+    trace: int = 0
+    step: int = 0
+
+
+class RunStarted(_Event):
+    kind: Literal["run_started"] = "run_started"
+    run_id: str
+    task: str
+    config: dict[str, Any]
+
+
+class AgentMessage(_Event):
+    kind: Literal["agent_message"] = "agent_message"
+    source: str
+    target: str
+    content: str
+    structured: dict[str, Any] | None = None  # the typed payload, when the message carries one
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class LLMCall(_Event):
+    kind: Literal["llm_call"] = "llm_call"
+    agent: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    ok: bool
+    error: str = ""
+
+
+class StructuredFailure(_Event):
+    kind: Literal["structured_failure"] = "structured_failure"
+    agent: str
+    schema_name: str
+    tries: int
+    error: str
+
+
+class ExecutionDone(_Event):
+    kind: Literal["execution"] = "execution"
+    report: ExecutionReport
+    isolation: list[str]
+
+
+class OptimizerStep(_Event):
+    kind: Literal["optimizer_step"] = "optimizer_step"
+    attempt: Attempt
+    best_score: float | None
+    best_attempt: str | None
+    step_size: StepSize
+    memory_size: int
+    debug_round: int
+
+
+class RunFinished(_Event):
+    kind: Literal["run_finished"] = "run_finished"
+    best_attempt: str | None
+    best_score: float | None
+    grade: dict[str, Any] | None  # GradeReport fields, None when there was nothing to grade
+    reason: str
+
+
+Event = Annotated[
+    Union[RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep, RunFinished],
+    Field(discriminator="kind"),
+]
+EVENT_TYPES = (RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep, RunFinished)

@@ -1,0 +1,48 @@
+"""A trace team: the four agents in one AgentChat group chat, speaking in the optimisation cycle.
+
+The speaker order is fixed by `next_speaker` (Diagnostician -> Memory Keeper -> Coder -> Executor,
+with an immediate Coder debug round after a crash), so no model call is spent choosing speakers.
+The chat ends when the trace's step budget is spent or its wall-clock budget runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autogen_agentchat.base import TerminationCondition
+from autogen_agentchat.conditions import FunctionalTermination, TimeoutTermination
+from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, StructuredMessage, TextMessage
+from autogen_agentchat.teams import SelectorGroupChat
+
+from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext, next_speaker
+from gome.schema import AgentMessage, CodeUpdate, Diagnosis, ExecutionReport, UpdatePlan
+
+__all__ = ["build_team", "run_trace"]
+
+
+def build_team(ctx: TraceContext, time_budget_s: float | None = None) -> SelectorGroupChat:
+    """The four agents of one trace as a SelectorGroupChat with a deterministic selector."""
+    participants = [Diagnostician(ctx), MemoryKeeper(ctx), Coder(ctx), Executor(ctx)]
+
+    def select(thread: Sequence[BaseAgentEvent | BaseChatMessage]) -> str:
+        return next_speaker(ctx.state, thread[-1].source if thread else "user")
+
+    termination: TerminationCondition = FunctionalTermination(lambda _messages: ctx.state.done)
+    if time_budget_s is not None:
+        termination = termination | TimeoutTermination(time_budget_s)
+    return SelectorGroupChat(
+        participants,  # type: ignore[arg-type]
+        model_client=ctx.client,
+        selector_func=select,
+        termination_condition=termination,
+        custom_message_types=[StructuredMessage[t] for t in (Diagnosis, UpdatePlan, CodeUpdate, ExecutionReport)],  # type: ignore[misc]
+    )
+
+
+async def run_trace(ctx: TraceContext, time_budget_s: float | None = None) -> str:
+    """Runs one trace team until its budget is spent; returns the stop reason."""
+    team = build_team(ctx, time_budget_s)
+    task = "Optimise the solution of this task.\n\n" + ctx.task_brief
+    ctx.emit(AgentMessage(trace=ctx.state.trace, source="user", target="coder", content=task))
+    result = await team.run(task=TextMessage(content=task, source="user"))
+    return result.stop_reason or "finished"

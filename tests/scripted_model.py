@@ -1,0 +1,98 @@
+"""A scripted model for the penguins task: replies are a function of the prompt texts.
+
+The Coder's first draft crashes (strings fed to a model), the debug round fixes it with a weak
+one-feature tree, the first improvement one-hot encodes everything into a random forest, and later
+improvements return a majority-class script that scores worse and must be rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+DRAFT_BUGGY = '''import pandas as pd
+from sklearn.linear_model import LogisticRegression
+train = pd.read_csv("input/train.csv")
+test = pd.read_csv("input/test.csv")
+X = train.drop(columns=["id", "species"])
+model = LogisticRegression().fit(X, train["species"])
+pd.DataFrame({"id": test["id"], "species": model.predict(test.drop(columns=["id"]))}).to_csv("submission.csv", index=False)
+'''
+
+DEBUGGED_WEAK = '''import pandas as pd
+from sklearn.tree import DecisionTreeClassifier
+train = pd.read_csv("input/train.csv")
+test = pd.read_csv("input/test.csv")
+cols = ["bill_length_mm"]
+fill = train[cols].median()
+model = DecisionTreeClassifier(max_depth=1, random_state=0).fit(train[cols].fillna(fill), train["species"])
+print("weak tree fitted")
+pd.DataFrame({"id": test["id"], "species": model.predict(test[cols].fillna(fill))}).to_csv("submission.csv", index=False)
+'''
+
+IMPROVED_FOREST = '''import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+train = pd.read_csv("input/train.csv")
+test = pd.read_csv("input/test.csv")
+features = [c for c in train.columns if c not in ("id", "species")]
+both = pd.get_dummies(pd.concat([train[features], test[features]]), dummy_na=True)
+both = both.fillna(both.median(numeric_only=True))
+X, X_test = both.iloc[: len(train)], both.iloc[len(train):]
+model = RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1).fit(X, train["species"])
+print("forest fitted")
+pd.DataFrame({"id": test["id"], "species": model.predict(X_test)}).to_csv("submission.csv", index=False)
+'''
+
+WORSE_MAJORITY = '''import pandas as pd
+train = pd.read_csv("input/train.csv")
+test = pd.read_csv("input/test.csv")
+pd.DataFrame({"id": test["id"], "species": train["species"].mode()[0]}).to_csv("submission.csv", index=False)
+'''
+
+
+def _fence(code: str) -> str:
+    return f"Here is the script.\n```python\n{code}```\n"
+
+
+def coder_reply(user: str) -> str:
+    if "Write a first" in user:
+        return _fence(DRAFT_BUGGY)
+    if "# Error" in user:
+        return _fence(DEBUGGED_WEAK)
+    if "RandomForestClassifier(n_estimators" in user:
+        return _fence(WORSE_MAJORITY)
+    return _fence(IMPROVED_FOREST)
+
+
+def diagnostician_reply(user: str) -> str:
+    crashed = "status: crashed" in user
+    return json.dumps({
+        "summary": "The script crashed." if crashed else "The script ran and produced a valid submission.",
+        "problems": ["string columns reach the model"] if crashed else ["only one feature is used"],
+        "evidence": ["ValueError in stderr"] if crashed else ["the tree uses bill_length_mm only"],
+        "direction": "encode the categorical columns" if crashed else "use all features with one-hot encoding and a random forest",
+        "expected_effect": "higher accuracy",
+        "leak_or_overfit": False,
+    })
+
+
+def memory_keeper_reply(user: str) -> str:
+    refs = sorted(set(re.findall(r"\b(m\d+-\d+) \(gain", user)))
+    return "```json\n" + json.dumps({
+        "direction": "use all features with one-hot encoding and a random forest",
+        "step_size": "moderate",
+        "changes": ["one-hot encode island and sex", "fit a RandomForestClassifier"],
+        "memory_refs": refs,
+    }) + "\n```"
+
+
+def policy(texts: list[str]) -> str:
+    """The reply to a conversation given as the list of its message texts (system first)."""
+    system, user = texts[0], texts[-1]
+    if "You are the Coder" in system:
+        return coder_reply(user)
+    if "You are the Diagnostician" in system:
+        return diagnostician_reply(user)
+    if "You are the Memory Keeper" in system:
+        return memory_keeper_reply(user)
+    raise AssertionError(f"unexpected prompt: {system[:80]}")

@@ -1,0 +1,72 @@
+"""End to end: a trace team improves the penguins task with the scripted model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from gome.config import RunConfig
+from gome.events import read_events
+from gome.llm import ScriptedChatCompletionClient
+from gome.runner import run
+from gome.schema import AgentMessage, ExecutionDone, LLMCall, OptimizerStep, RunFinished
+from gome.tasks import prepare_task
+from tests.scripted_model import policy
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return prepare_task("penguins", tmp_path_factory.mktemp("tasks") / "penguins")
+
+
+def scripted() -> ScriptedChatCompletionClient:
+    return ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
+
+
+@pytest.fixture(scope="module")
+def finished_run(penguins: Path, tmp_path_factory: pytest.TempPathFactory):
+    config = RunConfig(task_dir=penguins, runs_dir=tmp_path_factory.mktemp("runs"), steps=4, exec_timeout_s=120)
+    result = asyncio.run(run(config, client=scripted(), run_id="r1"))
+    return result, list(read_events(result.run_dir / "events.jsonl"))
+
+
+def test_run_debugs_then_improves_and_grades(finished_run) -> None:
+    result, events = finished_run
+    steps = [e for e in events if isinstance(e, OptimizerStep)]
+    assert [(s.attempt.kind, s.attempt.status, s.attempt.accepted) for s in steps] == [
+        ("draft", "crashed", False), ("debug", "ok", True), ("improve", "ok", True), ("improve", "ok", False),
+    ]
+    weak, forest, worse = (s.attempt.score for s in steps[1:])
+    assert forest > weak and worse < forest
+    assert result.best_attempt == "0-003" and result.dev_score == forest
+    grade = json.loads((result.run_dir / "best" / "grade.json").read_text())
+    assert grade["valid_submission"] and grade["submission_exists"] and grade["score"] > 0.9
+    assert (result.run_dir / "best" / "submission.csv").is_file()
+    assert isinstance(events[-1], RunFinished) and events[-1].grade == grade
+
+
+def test_all_four_agents_converse_in_the_cycle(finished_run) -> None:
+    _, events = finished_run
+    talk = [(e.source, e.target) for e in events if isinstance(e, AgentMessage)]
+    assert talk[:3] == [("user", "coder"), ("coder", "executor"), ("executor", "coder")]  # crash -> debug round
+    assert {s for s, _ in talk} == {"user", "coder", "executor", "diagnostician", "memory_keeper"}
+    assert ("diagnostician", "memory_keeper") in talk and ("memory_keeper", "coder") in talk
+    calls = [e for e in events if isinstance(e, LLMCall)]
+    assert calls and all(c.prompt_tokens > 0 and c.completion_tokens > 0 for c in calls)
+    assert {c.agent for c in calls} == {"coder", "diagnostician", "memory_keeper"}
+    executions = [e for e in events if isinstance(e, ExecutionDone)]
+    assert len(executions) == 4 and "process-group" in executions[0].isolation
+
+
+def test_step_folders_hold_the_optimiser_state(finished_run) -> None:
+    result, _ = finished_run
+    step3 = result.run_dir / "traces" / "0" / "003"
+    assert "RandomForestClassifier" in (step3 / "solution.py").read_text()
+    assert json.loads((step3 / "diagnosis.json").read_text())["direction"]
+    plan = json.loads((step3 / "plan.json").read_text())
+    assert plan["memory_refs"] == ["m0-3"]  # the forest's success is retrieved as momentum
+    assert (result.run_dir / "config.yaml").is_file()
+    assert "OPENAI_API_KEY" not in (result.run_dir / "config.yaml").read_text().replace("api_key_env: OPENAI_API_KEY", "")

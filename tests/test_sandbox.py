@@ -1,0 +1,282 @@
+"""Tests for gome.sandbox: each one runs a real child process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gome.sandbox import SandboxLimits, SandboxResult, isolation_layers, run_sandboxed
+from gome.sandbox.isolation import layers_for
+from gome.sandbox.process import truncate_middle
+
+FAST = SandboxLimits(timeout_s=20, memory_mb=1024)
+
+
+def _pick_python() -> str:
+    """sys.executable, unless only another interpreter can run as nobody here.
+
+    (E.g. a venv whose base interpreter lives under a 0700 /root.) The test
+    scripts use the standard library only, so any Python 3 will do.
+    """
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        if os.path.exists(candidate) and "uid:nobody" in layers_for(candidate, False):
+            return candidate
+    return sys.executable
+
+
+PYTHON = _pick_python()
+
+
+@pytest.fixture
+def tmp_path() -> Path:
+    """Like pytest's tmp_path, but reachable by nobody (pytest's base dir is 0700).
+
+    The directory is 0711: others may traverse it but not list it.
+    """
+    base = Path(tempfile.mkdtemp(prefix="gome-sandbox-test-"))
+    os.chmod(base, 0o711)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _run(workdir: Path, code: str, limits: SandboxLimits = FAST, **kw) -> SandboxResult:
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "solution.py").write_text(textwrap.dedent(code))
+    return run_sandboxed([PYTHON, "solution.py"], workdir, limits, **kw)
+
+
+def _alive(pid: int) -> bool:
+    """A process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] not in "ZX"
+
+
+def _need(layer: str, network: bool = False) -> None:
+    if layer not in layers_for(PYTHON, network):
+        pytest.skip(f"isolation layer {layer!r} not available here")
+
+
+def test_normal_script(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    res = _run(work, """
+        import os, sys
+        print("hello", os.getcwd(), os.environ["OMP_WAIT_POLICY"], os.environ["OMP_NUM_THREADS"])
+        print("to stderr", file=sys.stderr)
+    """)
+    assert res.exit_code == 0, res.stderr
+    assert not res.timed_out and not res.memory_exceeded
+    assert res.stdout.split() == ["hello", str(work.resolve()), "PASSIVE", "1"]
+    assert "to stderr" in res.stderr
+    assert res.isolation == layers_for(PYTHON, False)
+    if PYTHON == sys.executable:
+        assert res.isolation == isolation_layers()
+    assert {"process-group", "rlimits", "scrubbed-env"} <= set(res.isolation)
+
+
+def test_exit_code_and_signal(tmp_path: Path) -> None:
+    assert _run(tmp_path / "a", "raise SystemExit(3)").exit_code == 3
+    res = _run(tmp_path / "b", "import os, signal; os.kill(os.getpid(), signal.SIGTERM)")
+    assert res.exit_code == -15 and not res.memory_exceeded
+
+
+def test_timeout_kills_whole_group(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    res = _run(work, """
+        import subprocess, time
+        child = subprocess.Popen(["sleep", "1000"])
+        shell = subprocess.run("sleep 1000 >/dev/null 2>&1 & echo $!", shell=True,
+                               capture_output=True, text=True)
+        with open("pids.txt", "w") as fh:
+            fh.write(f"{child.pid} {shell.stdout.strip()}")
+        time.sleep(100)
+    """, SandboxLimits(timeout_s=2))
+    assert res.timed_out
+    assert res.exit_code == -9
+    assert res.duration_s < 10
+    assert not res.memory_exceeded
+    pids = [int(p) for p in (work / "pids.txt").read_text().split()]
+    assert len(pids) == 2
+    assert [p for p in pids if _alive(p)] == []
+
+
+def test_background_child_killed_after_normal_exit(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    res = _run(work, """
+        import subprocess
+        child = subprocess.Popen(["sleep", "1000"])
+        open("pid.txt", "w").write(str(child.pid))
+        print("done")
+    """)
+    assert res.exit_code == 0 and not res.timed_out
+    assert res.duration_s < 10
+    assert not _alive(int((work / "pid.txt").read_text()))
+
+
+def test_memory_limit(tmp_path: Path) -> None:
+    res = _run(tmp_path / "work", """
+        buf = bytearray(2_000_000_000)
+        print("allocated", len(buf))
+    """, SandboxLimits(timeout_s=20, memory_mb=300))
+    assert res.exit_code != 0
+    assert res.memory_exceeded
+    assert not res.timed_out
+    assert "allocated" not in res.stdout
+
+
+def test_api_key_not_visible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    monkeypatch.setenv("SOME_OTHER_VAR", "parent-only-value")
+    res = _run(tmp_path / "work", """
+        import os
+        for k, v in sorted(os.environ.items()):
+            print(f"{k}={v}")
+    """)
+    assert res.exit_code == 0, res.stderr
+    assert "PYTHONUNBUFFERED=1" in res.stdout
+    assert "sk-test-secret" not in res.stdout + res.stderr
+    assert "OPENAI_API_KEY" not in res.stdout
+    assert "parent-only-value" not in res.stdout
+
+
+def test_extra_env_passed_but_secrets_refused(tmp_path: Path) -> None:
+    res = _run(tmp_path / "a", "import os; print(os.environ['GOME_SEED'])",
+               extra_env={"GOME_SEED": "42"})
+    assert res.stdout.strip() == "42"
+    for key in ("OPENAI_API_KEY", "hf_token", "DB_Password", "MY_SECRET", "GCP_CREDENTIALS"):
+        with pytest.raises(ValueError):
+            _run(tmp_path / "b", "print(1)", extra_env={key: "x"})
+
+
+def test_private_answers_unreadable(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    os.chmod(private, 0o700)
+    answers = private / "answers.csv"
+    answers.write_text("id,label\n1,secret-label\n")
+    res = _run(tmp_path / "work", f"""
+        try:
+            print(open({str(answers)!r}).read())
+        except PermissionError:
+            print("PermissionError")
+    """)
+    assert res.exit_code == 0, res.stderr
+    _need("uid:nobody")
+    assert res.stdout.strip() == "PermissionError"
+    assert "secret-label" not in res.stdout
+
+
+def test_input_is_read_only(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    (work / "input" / "sub").mkdir(parents=True)
+    (work / "input" / "train.csv").write_text("a,b\n1,2\n")
+    (work / "input" / "sub" / "x.txt").write_text("x")
+    res = _run(work, """
+        import os
+        print(open("input/train.csv").read().splitlines()[0])
+        attempts = {
+            "write": lambda: open("input/train.csv", "a").write("3,4\\n"),
+            "create": lambda: open("input/new.csv", "w").write("z"),
+            "delete": lambda: os.remove("input/sub/x.txt"),
+            "chmod": lambda: os.chmod("input/train.csv", 0o666),
+            "rename": lambda: os.rename("input/train.csv", "input/t.csv"),
+        }
+        for name, attempt in attempts.items():
+            try:
+                attempt()
+                print(name, "ok")
+            except PermissionError:
+                print(name, "denied")
+        open("submission.csv", "w").write("id\\n")
+        open(os.path.join(os.environ["TMPDIR"], "scratch"), "w").write("s")
+    """)
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout.splitlines()[0] == "a,b"
+    assert (work / "submission.csv").exists()
+    _need("uid:nobody")
+    assert res.stdout.splitlines()[1:] == [
+        "write denied", "create denied", "delete denied", "chmod denied", "rename denied"]
+    assert (work / "input" / "train.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_unreachable_workdir_runs_as_current_user(tmp_path_factory) -> None:
+    _need("uid:nobody")
+    hidden = tmp_path_factory.mktemp("hidden")
+    os.chmod(hidden, 0o700)
+    res = _run(hidden / "work", "import os; print(os.getuid())")
+    assert res.exit_code == 0, res.stderr
+    assert "uid:nobody" not in res.isolation
+    assert res.stdout.strip() == str(os.getuid())
+
+
+def test_network_blocked(tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        code = f"""
+            import socket
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+                print("connected")
+            except OSError as exc:
+                print("blocked", type(exc).__name__)
+        """
+        allowed = _run(tmp_path / "open", code, SandboxLimits(timeout_s=20, network=True))
+        blocked = _run(tmp_path / "closed", code)
+    assert allowed.stdout.strip() == "connected", allowed.stderr
+    assert "netns" not in allowed.isolation
+    _need("netns")
+    assert "netns" in blocked.isolation
+    assert blocked.stdout.startswith("blocked"), blocked.stdout + blocked.stderr
+
+
+def test_runs_as_nobody_without_capabilities(tmp_path: Path) -> None:
+    res = _run(tmp_path / "work", """
+        import os
+        status = open("/proc/self/status").read().splitlines()
+        print(os.getuid(), os.geteuid(), os.getgroups())
+        print([l for l in status if l.startswith("CapEff")][0].split()[1])
+    """)
+    _need("uid:nobody")
+    uid_line, cap_line = res.stdout.splitlines()
+    assert uid_line == "65534 65534 []"
+    assert int(cap_line, 16) == 0
+
+
+def test_output_truncation_keeps_head_and_tail(tmp_path: Path) -> None:
+    res = _run(tmp_path / "work", """
+        print("HEAD-START")
+        for i in range(20000):
+            print(f"line {i:05d}")
+        print("TAIL-END")
+    """, SandboxLimits(timeout_s=20, max_output_chars=200))
+    assert res.stdout.startswith("HEAD-START")
+    assert res.stdout.rstrip().endswith("TAIL-END")
+    assert "chars truncated] ..." in res.stdout
+    assert "line 10000" not in res.stdout
+    assert len(res.stdout) < 300
+
+
+def test_truncate_middle_counts() -> None:
+    assert truncate_middle("abc", 10) == "abc"
+    out = truncate_middle("a" * 10 + "b" * 80 + "c" * 10, 20)
+    assert out == "a" * 10 + "\n... [80 chars truncated] ...\n" + "c" * 10
+
+
+def test_huge_output_is_not_loaded(tmp_path: Path) -> None:
+    res = _run(tmp_path / "work", """
+        import sys
+        sys.stdout.write("START" + "x" * 5_000_000 + "END")
+    """, SandboxLimits(timeout_s=20, max_output_chars=100))
+    assert res.stdout.startswith("START") and res.stdout.endswith("END")
+    assert "[4999908 chars truncated]" in res.stdout
