@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
 from gome.config import RunConfig
 from gome.console import ConsoleView
 from gome.llm import ModelConfig
-from gome.roles import RoleError
 
 __all__ = ["main"]
 
@@ -81,13 +81,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gome.llm import RealModelBlocked
-    from gome.tasks import GomeUserError
+    from gome.errors import GomeUserError
 
+    logging.getLogger("autogen_core").setLevel(logging.CRITICAL)  # agent errors reach the user as events
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except (GomeUserError, RoleError, RealModelBlocked) as exc:
+    except GomeUserError as exc:
         print(f"gome: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

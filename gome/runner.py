@@ -14,7 +14,7 @@ from autogen_core.models import ChatCompletionClient
 from gome.agents import TraceContext
 from gome.config import RunConfig
 from gome.events import EventLog
-from gome.llm import make_client
+from gome.llm import check_endpoint, make_client
 from gome.roles import load_roles
 from gome.sandbox import SandboxLimits
 from gome.schema import Event, RunFinished, RunStarted
@@ -70,6 +70,9 @@ async def run(config: RunConfig, client: ChatCompletionClient | None = None,
     """Runs a single-trace optimisation and returns where its results are."""
     task = load_task(config.task_dir)
     roles = load_roles(config.roles_dir)
+    if client is None:
+        client = make_client(config.model)
+        await check_endpoint(client, config.model)
     rundir = RunDir(config.runs_dir / (run_id or new_run_id()))
     rundir.root.chmod(0o700)  # generated code runs as another user and must not read the dev answers
     atomic_write(rundir.root / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
@@ -81,13 +84,16 @@ async def run(config: RunConfig, client: ChatCompletionClient | None = None,
     state = TraceState(trace=0, lower_is_better=task.lower_is_better, max_steps=config.steps,
                        max_debug_rounds=config.max_debug_rounds, memory=SuccessMemory(config.memory_half_life))
     ctx = TraceContext(
-        state=state, task_brief=task_summary(task), metric=task.metric, client=client or make_client(config.model),
+        state=state, task_brief=task_summary(task), metric=task.metric, client=client,
         roles=roles, rundir=rundir, input_dir=split.input_dir, scorer=lambda path: score_dev(task, split, path),
         limits=_limits(config), emit=log.emit, libraries=library_versions(), json_output=config.model.json_output,
         tries=config.tries,
     )
     try:
-        reason = await run_trace(ctx, config.time_budget_s)
+        try:
+            reason = await run_trace(ctx, config.time_budget_s)
+        except Exception as exc:  # a failing endpoint mid-run: keep and grade what was found
+            reason = f"stopped by error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
         grade = _finalise(task, state, rundir, config)
         log.emit(_finished(state, grade, reason))
     finally:

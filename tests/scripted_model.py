@@ -89,6 +89,8 @@ def memory_keeper_reply(user: str) -> str:
 def policy(texts: list[str]) -> str:
     """The reply to a conversation given as the list of its message texts (system first)."""
     system, user = texts[0], texts[-1]
+    if texts == ["Reply with OK."]:  # gome's endpoint check before a run
+        return "OK"
     if "You are the Coder" in system:
         return coder_reply(user)
     if "You are the Diagnostician" in system:

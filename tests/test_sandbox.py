@@ -180,6 +180,8 @@ def test_input_is_read_only(tmp_path: Path) -> None:
     (work / "input" / "sub").mkdir(parents=True)
     (work / "input" / "train.csv").write_text("a,b\n1,2\n")
     (work / "input" / "sub" / "x.txt").write_text("x")
+    for path in [work / "input", *(work / "input").rglob("*")]:  # a careless caller
+        os.chmod(path, 0o777 if path.is_dir() else 0o666)
     res = _run(work, """
         import os
         print(open("input/train.csv").read().splitlines()[0])

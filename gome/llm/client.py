@@ -13,12 +13,14 @@ from urllib.parse import urlparse
 from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["ModelConfig", "RealModelBlocked", "make_client"]
+from gome.errors import EndpointError, GomeUserError
+
+__all__ = ["ModelConfig", "RealModelBlocked", "make_client", "check_endpoint"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-class RealModelBlocked(RuntimeError):
+class RealModelBlocked(GomeUserError):
     """Raised when a test run would call a real, non-local model."""
 
 
@@ -69,3 +71,20 @@ def make_client(config: ModelConfig) -> ChatCompletionClient:
         timeout=config.timeout_s,
         max_retries=config.max_retries,
     )
+
+
+async def check_endpoint(client: ChatCompletionClient, config: ModelConfig) -> None:
+    """One tiny request before the run, so a wrong URL, key or model name is one clear error."""
+    import openai
+    from autogen_core.models import UserMessage
+
+    try:
+        await client.create([UserMessage(content="Reply with OK.", source="user")], extra_create_args={"max_tokens": 2})
+    except openai.AuthenticationError as exc:
+        raise EndpointError(f"{config.base_url}: the API key in ${config.api_key_env} was rejected ({exc.status_code})") from exc
+    except openai.NotFoundError as exc:
+        raise EndpointError(f"{config.base_url}: model {config.model!r} or its route was not found") from exc
+    except openai.APIConnectionError as exc:
+        raise EndpointError(f"{config.base_url}: cannot connect to the model endpoint ({exc.__cause__ or exc})") from exc
+    except openai.APIStatusError as exc:
+        raise EndpointError(f"{config.base_url}: the endpoint answered HTTP {exc.status_code}: {exc.message}") from exc

@@ -13,6 +13,8 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta
 
+from gome.errors import GomeUserError
+
 __all__ = ["ROLE_VARIABLES", "Role", "RoleError", "load_role", "load_roles", "DEFAULT_DIR"]
 
 DEFAULT_DIR = Path(__file__).parent
@@ -25,7 +27,7 @@ ROLE_VARIABLES: dict[str, frozenset[str]] = {
 }
 
 
-class RoleError(ValueError):
+class RoleError(GomeUserError):
     """A role file is missing, malformed or uses a variable the role does not provide."""
 
 

@@ -123,7 +123,7 @@ def build_env(workdir: Path, threads: int, extra_env: dict[str, str] | None) -> 
         "TMPDIR": str(workdir / ".tmp"),
         "PYTHONUNBUFFERED": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
-        
+        "OMP_WAIT_POLICY": "PASSIVE",
         "MPLBACKEND": "Agg",
     }
     if "LC_ALL" in os.environ:

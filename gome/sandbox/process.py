@@ -34,11 +34,21 @@ What it does NOT protect against
   counts every process of ``nobody`` system-wide, so concurrent runs share
   it), and Docker is not used. Kernel exploits are out of scope.
 * ``nobody`` can still read world-readable files anywhere on the machine.
+
+Preconditions for ``uid:nobody`` (otherwise the run silently falls back to
+the current user, and ``SandboxResult.isolation`` says so): we are root,
+``nobody`` can execute ``argv[0]`` (a venv whose base interpreter lives under
+a 0700 ``/root`` fails this), and every parent of ``workdir`` is searchable
+by others (Python opens the script by absolute path). Symlinks under
+``input/`` are left as they are; their targets must be readable by ``nobody``.
+rlimits are set in a ``preexec_fn``, which CPython documents as unsafe when
+the calling process runs threads (it only calls ``setrlimit`` here).
 """
 
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -49,7 +59,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gome.sandbox.isolation import (
     build_env,
-    can_run_as_nobody,
     kill_group,
     layers_for,
     make_preexec,
@@ -91,15 +100,17 @@ class SandboxResult(BaseModel):
     isolation: tuple[str, ...]
 
 
-def truncate_middle(text: str, max_chars: int, dropped_extra: int = 0) -> str:
-    """Keep the head and tail of ``text`` with a marker saying how much was cut."""
-    if len(text) <= max_chars and not dropped_extra:
+def _marker(dropped: int) -> str:
+    return f"\n... [{dropped} chars truncated] ...\n"
+
+
+def truncate_middle(text: str, max_chars: int) -> str:
+    """Keep the head and tail of ``text`` (``max_chars`` in all) around a marker."""
+    if len(text) <= max_chars:
         return text
     head = max_chars // 2
     tail = max_chars - head
-    kept = text[:head], text[len(text) - tail:] if tail else ""
-    dropped = len(text) - head - tail + dropped_extra
-    return f"{kept[0]}\n... [{dropped} chars truncated] ...\n{kept[1]}"
+    return text[:head] + _marker(len(text) - max_chars) + text[len(text) - tail:]
 
 
 def read_head_tail(path: Path, max_chars: int) -> str:
@@ -109,13 +120,12 @@ def read_head_tail(path: Path, max_chars: int) -> str:
     with open(path, "rb") as fh:
         if size <= 2 * window:
             return truncate_middle(fh.read().decode("utf-8", "replace"), max_chars)
-        head = fh.read(window).decode("utf-8", "replace")
+        head = fh.read(window).decode("utf-8", "replace")[:max_chars // 2]
         fh.seek(size - window)
         tail = fh.read().decode("utf-8", "replace")
-    half = max_chars // 2
-    head_part, tail_part = head[:half], tail[len(tail) - (max_chars - half):]
-    dropped = size - len(head_part.encode()) - len(tail_part.encode())  # approx. for non-ASCII
-    return f"{head_part}\n... [{dropped} chars truncated] ...\n{tail_part}"
+    tail = tail[len(tail) - (max_chars - len(head)):]
+    dropped = size - len(head.encode()) - len(tail.encode())  # bytes: approximate for non-ASCII
+    return head + _marker(dropped) + tail
 
 
 def _memory_exceeded(stderr: str, exit_code: int, timed_out: bool) -> bool:
@@ -172,24 +182,39 @@ def run_sandboxed(argv: list[str], workdir: Path, limits: SandboxLimits,
 
 def _execute(cmd: list[str], workdir: Path, env: dict[str, str], out, err, preexec,
              user_kwargs: dict, timeout_s: float) -> tuple[int, bool, float]:
-    """Start the child in its own session, wait, then kill whatever is left of its group."""
+    """Start the child in its own session, wait, then kill whatever is left of its group.
+
+    The leader is reaped only after the group kill, so its pid (= the pgid)
+    cannot be reused by an unrelated process in between.
+    """
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out,
                             stderr=err, start_new_session=True, close_fds=True,
                             preexec_fn=preexec, **user_kwargs)
-    timed_out = False
     try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        kill_group(proc.pid)
+        timed_out = not _wait_exit(proc, timeout_s)
+        duration = time.monotonic() - start
+    finally:
+        survivors = kill_group(proc.pid)
         proc.wait()
-    except BaseException:
-        kill_group(proc.pid)
-        proc.wait()
-        raise
-    duration = time.monotonic() - start
-    survivors = kill_group(proc.pid)
     if survivors:
         err.write(f"\n[sandbox] processes {survivors} survived the group kill\n".encode())
     return proc.returncode, timed_out, duration
+
+
+def _wait_exit(proc: subprocess.Popen, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for the child to exit, without reaping it if possible."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfd: fall back to a reaping wait
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        return bool(poller.poll(max(1, int(timeout_s * 1000))))
+    finally:
+        os.close(pidfd)

@@ -1,0 +1,44 @@
+"""The harness runs generated code where it cannot reach the private answers or the dev answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gome.sandbox import SandboxLimits, isolation_layers
+from gome.tasks import load_task, make_dev_split, prepare_task, score_dev
+from gome.tools.harness import run_attempt
+
+PROBE = '''import pathlib, os
+for path in {paths!r}:
+    try:
+        pathlib.Path(path).read_text()
+        print("READ", path)
+    except OSError as exc:
+        print("DENIED", path, type(exc).__name__)
+hits = [p for p in pathlib.Path("/").glob("tmp/**/answers.csv")]
+print("FOUND", len(hits))
+import pandas as pd
+test = pd.read_csv("input/test.csv")
+pd.DataFrame({{"id": test["id"], "species": "Adelie"}}).to_csv("submission.csv", index=False)
+'''
+
+
+@pytest.mark.skipif("uid:nobody" not in isolation_layers(), reason="needs root and an interpreter nobody can run")
+def test_script_cannot_read_private_or_dev_answers(tmp_path: Path) -> None:
+    root = tmp_path / "world"
+    root.mkdir()
+    root.chmod(0o755)  # even a world-searchable task folder keeps private/ closed
+    task = load_task(prepare_task("penguins", root / "penguins"))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(mode=0o700)
+    split = make_dev_split(task, run_dir / "dev", seed=0)
+    secrets = [str(task.answers_path), str(split.answers_path)]
+    code = PROBE.format(paths=secrets)
+    report, result = run_attempt("0-001", code, split.input_dir, run_dir / "out", lambda p: score_dev(task, split, p),
+                                 SandboxLimits(timeout_s=60))
+    assert report.status == "ok", report.error
+    assert "READ" not in result.stdout
+    assert result.stdout.count("DENIED") == 2 and "FOUND 0" in result.stdout
+    assert report.score is not None and 0 < report.score < 1  # the harness, not the script, scored it

@@ -1,0 +1,48 @@
+"""Integration: a run through the real openai client against an HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gome.cli import main
+from gome.events import read_events
+from gome.llm import ModelConfig, RealModelBlocked, make_client
+from gome.schema import LLMCall
+from gome.tasks import prepare_task
+from tests.openai_server import serve
+from tests.scripted_model import policy
+
+
+def test_cli_run_through_http_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    task = prepare_task("penguins", tmp_path / "penguins")
+    monkeypatch.setenv("GOME_TEST_KEY", "sk-never-shown-to-code")
+    with serve(policy) as (base_url, requests):
+        code = main(["run", str(task), "--model", "scripted", "--base-url", base_url, "--api-key-env", "GOME_TEST_KEY",
+                     "--steps", "3", "--exec-timeout", "120", "--runs-dir", str(tmp_path / "runs")])
+    assert code == 0
+    assert requests and all(r["auth"] == "Bearer sk-never-shown-to-code" for r in requests)
+    assert requests[0]["body"]["model"] == "scripted"
+    run_dir = next((tmp_path / "runs").iterdir())
+    grade = json.loads((run_dir / "best" / "grade.json").read_text())
+    assert grade["valid_submission"] and grade["score"] > 0.9
+    calls = [e for e in read_events(run_dir / "events.jsonl") if isinstance(e, LLMCall)]
+    assert len(calls) == len(requests) - 1 and all(c.ok for c in calls)  # the first request is the endpoint check
+    everything = "".join(p.read_text(errors="replace") for p in run_dir.rglob("*") if p.is_file())
+    assert "sk-never-shown-to-code" not in everything
+    assert '"valid_submission": true' in capsys.readouterr().out
+
+
+def test_real_endpoints_are_blocked_in_tests() -> None:
+    with pytest.raises(RealModelBlocked):
+        make_client(ModelConfig(base_url="https://api.openai.com/v1"))
+
+
+def test_unreachable_endpoint_is_one_clear_error(tmp_path: Path, capsys) -> None:
+    task = prepare_task("penguins", tmp_path / "penguins")
+    code = main(["run", str(task), "--base-url", "http://127.0.0.1:9/v1", "--steps", "1",
+                 "--runs-dir", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("gome: error:") and "Traceback" not in err
