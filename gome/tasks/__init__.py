@@ -1,0 +1,38 @@
+"""Tasks: MLE-bench style task folders, metrics, submission checks, grading, dev splits, bundled tasks."""
+
+from gome.tasks.bundled import BUNDLED, TaskFiles, prepare_task, write_task
+from gome.tasks.devsplit import DevSplit, make_dev_split, score_dev
+from gome.tasks.errors import GomeUserError, SubmissionError, TaskError
+from gome.tasks.grading import GradeReport, MedalThresholds, grade_submission, medal_thresholds, score_submission
+from gome.tasks.metrics import METRICS, Metric, get_metric, prediction_columns
+from gome.tasks.submission import read_submission, validate_submission
+from gome.tasks.summary import task_summary
+from gome.tasks.task import Task, TaskConfig, load_task
+
+__all__ = [
+    "BUNDLED",
+    "DevSplit",
+    "GomeUserError",
+    "GradeReport",
+    "METRICS",
+    "MedalThresholds",
+    "Metric",
+    "SubmissionError",
+    "Task",
+    "TaskConfig",
+    "TaskError",
+    "TaskFiles",
+    "get_metric",
+    "grade_submission",
+    "load_task",
+    "make_dev_split",
+    "medal_thresholds",
+    "prediction_columns",
+    "prepare_task",
+    "read_submission",
+    "score_dev",
+    "score_submission",
+    "task_summary",
+    "validate_submission",
+    "write_task",
+]
