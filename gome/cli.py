@@ -1,4 +1,4 @@
-"""The `gome` command line: run, tasks prepare, grade."""
+"""The `gome` command line: run (here), tasks and grade (cli_tasks)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from gome import cli_tasks
 from gome.config import RunConfig
 from gome.console import ConsoleView
 from gome.llm import ModelConfig
@@ -32,15 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--roles", type=Path, default=None, help="folder of role prompt files overriding the defaults")
     run.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    tasks = sub.add_parser("tasks", help="bundled tasks")
-    tasks_sub = tasks.add_subparsers(dest="tasks_command", required=True)
-    prepare = tasks_sub.add_parser("prepare", help="write a bundled task folder")
-    prepare.add_argument("name")
-    prepare.add_argument("--out", type=Path, default=Path("tasks"), help="parent folder (default ./tasks)")
-    tasks_sub.add_parser("list", help="list bundled tasks")
-    grade = sub.add_parser("grade", help="grade a submission against a task's private answers")
-    grade.add_argument("task_dir", type=Path)
-    grade.add_argument("submission", type=Path)
+    cli_tasks.register(sub)
     return parser
 
 
@@ -64,20 +57,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from gome import tasks
-
     if args.command == "run":
         return _run(args)
-    if args.command == "grade":
-        report = tasks.grade_submission(tasks.load_task(args.task_dir), args.submission)
-        print(report.model_dump_json(indent=2))
-        return 0 if report.valid_submission else 1
-    if args.tasks_command == "list":
-        print("\n".join(sorted(tasks.BUNDLED)))
-        return 0
-    path = tasks.prepare_task(args.name, args.out / args.name)
-    print(f"prepared {args.name} in {path}")
-    return 0
+    return cli_tasks.dispatch(args)
 
 
 def main(argv: list[str] | None = None) -> int:
