@@ -1,0 +1,57 @@
+"""Bad input at the command line: one clear error line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gome.cli import main
+from gome.tasks import prepare_task
+
+
+@pytest.fixture()
+def task(tmp_path: Path) -> Path:
+    return prepare_task("penguins", tmp_path / "penguins")
+
+
+def _error(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def test_missing_train_csv(task: Path, tmp_path: Path, capsys) -> None:
+    (task / "prepared" / "public" / "train.csv").unlink()
+    assert main(["run", str(task), "--runs-dir", str(tmp_path / "runs")]) == 2
+    assert "train.csv" in _error(capsys)
+    assert not (tmp_path / "runs").exists()  # nothing written half
+
+
+def test_unknown_metric(task: Path, capsys) -> None:
+    config = task / "config.yaml"
+    config.write_text(config.read_text().replace("metric: accuracy", "metric: accuracyy"))
+    assert main(["grade", str(task), str(task / "prepared" / "public" / "sample_submission.csv")]) == 2
+    assert "accuracyy" in _error(capsys)
+
+
+def test_submission_with_wrong_columns(task: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text((task / "prepared" / "public" / "sample_submission.csv").read_text().replace("species", "label", 1))
+    assert main(["grade", str(task), str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert '"valid_submission": false' in out and "species" in out
+
+
+def test_unknown_bundled_task_and_bad_roles_dir(tmp_path: Path, task: Path, capsys) -> None:
+    assert main(["tasks", "prepare", "nope", "--out", str(tmp_path)]) == 2
+    assert "penguins" in _error(capsys)
+    assert main(["run", str(task), "--roles", str(tmp_path / "missing"), "--runs-dir", str(tmp_path / "r")]) == 2
+    assert "roles folder not found" in _error(capsys)
+
+
+def test_task_folder_without_private_answers(task: Path, capsys) -> None:
+    shutil.rmtree(task / "prepared" / "private")
+    assert main(["grade", str(task), str(task / "prepared" / "public" / "sample_submission.csv")]) == 2
+    assert "answers.csv" in _error(capsys)
