@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,8 +25,22 @@ class RunConfig(BaseModel):
     holdout: float = Field(default=0.2, gt=0, lt=1)
     exec_timeout_s: float = Field(default=600.0, gt=0)
     memory_mb: int = Field(default=4096, ge=256)
-    threads: int = Field(default=1, ge=1)
+    threads: int | None = Field(default=None, ge=1, description="threads per execution; default cpus // traces")
+    traces: int = Field(default=1, ge=1, description="trace teams optimising in parallel")
+    cpus: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="CPU budget of all executions")
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = None  # None: start a local Ray on 127.0.0.1
+    sync_margin: float = Field(default=0.0, ge=0, description="how far a trace may trail the global best ...")
+    sync_patience: int = Field(default=3, ge=1, description="... for how many steps before it adopts it")
+    final_top_k: int = Field(default=3, ge=1, description="candidates re-scored in the final selection")
+    final_seeds: int = Field(default=2, ge=0, description="extra dev splits per candidate in the final selection")
+    diagnosis: bool = True  # ablation switch: structured diagnosis
+    memory: bool = True  # ablation switch: success memory
     max_debug_rounds: int = Field(default=2, ge=0)
     tries: int = Field(default=3, ge=1, description="model tries per structured reply (1 + repairs)")
     memory_half_life: float = Field(default=30.0, gt=0)
     roles_dir: Path | None = None
+
+    @property
+    def exec_threads(self) -> int:
+        return self.threads or max(1, self.cpus // self.traces)

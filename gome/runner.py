@@ -1,10 +1,12 @@
-"""One gome run from task folder to graded submission: set up the run folder, run the trace team,
-then run the best script on the full public data and grade it."""
+"""One gome run from task folder to graded submission: set up the run folder, run the trace teams
+around the Coordinator, select the final candidate, run it on the full public data and grade it."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,20 +15,24 @@ from autogen_core.models import ChatCompletionClient
 
 from gome.agents import TraceContext
 from gome.config import RunConfig
+from gome.coordinator import Candidate, Coordinator
 from gome.events import EventLog
 from gome.llm import check_endpoint, make_client
 from gome.roles import load_roles
 from gome.sandbox import SandboxLimits
 from gome.schema import Event, RunFinished, RunStarted
-from gome.tasks import GradeReport, SubmissionError, Task, grade_submission, load_task, make_dev_split, score_dev, task_summary
+from gome.selection import select_final
+from gome.tasks import DevSplit, GradeReport, SubmissionError, Task, grade_submission, load_task, make_dev_split
+from gome.tasks import score_dev, task_summary
 from gome.team import run_trace
 from gome.tools.env_info import library_versions
 from gome.tools.harness import run_attempt
 from gome.tools.memory import SuccessMemory
 from gome.tools.optimizer import TraceState
 from gome.tools.rundir import RunDir, atomic_write
+from gome.trace import LocalHandle, TraceLink
 
-__all__ = ["RunResult", "run", "new_run_id"]
+__all__ = ["RunResult", "run", "new_run_id", "build_context", "limits_of"]
 
 
 @dataclass(frozen=True)
@@ -42,37 +48,60 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def _limits(config: RunConfig) -> SandboxLimits:
-    return SandboxLimits(timeout_s=config.exec_timeout_s, memory_mb=config.memory_mb, threads=config.threads)
+def limits_of(config: RunConfig) -> SandboxLimits:
+    return SandboxLimits(timeout_s=config.exec_timeout_s, memory_mb=config.memory_mb, threads=config.exec_threads)
 
 
-def _finalise(task: Task, state: TraceState, rundir: RunDir, config: RunConfig) -> GradeReport | None:
-    """Runs the best script on the real public data and grades its submission against private/."""
-    if state.best is None:
-        return None
+def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, split: DevSplit,
+                  client: ChatCompletionClient, emit: Callable[[Event], None]) -> TraceContext:
+    """The shared context of one trace team's agents."""
+    state = TraceState(trace=trace, lower_is_better=task.lower_is_better, max_steps=config.steps,
+                       max_debug_rounds=config.max_debug_rounds, memory=SuccessMemory(config.memory_half_life),
+                       use_memory=config.memory)
+    return TraceContext(
+        state=state, task_brief=task_summary(task), metric=task.metric, client=client,
+        roles=load_roles(config.roles_dir), rundir=rundir, input_dir=split.input_dir,
+        scorer=lambda path: score_dev(task, split, path), limits=limits_of(config), emit=emit,
+        libraries=library_versions(), structured=config.model.structured, tries=config.tries,
+        diagnose=config.diagnosis,
+    )
+
+
+async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit, client: ChatCompletionClient,
+                     log: EventLog, coordinator: Coordinator) -> str:
+    slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
+    contexts = []
+    for trace in range(config.traces):
+        ctx = build_context(config, task, trace, rundir, split, client, log.emit)
+        ctx.exec_slots = slots
+        TraceLink(ctx, LocalHandle(coordinator), config.sync_margin, config.sync_patience)
+        contexts.append(ctx)
+    reasons = await asyncio.gather(*(run_trace(ctx, config.time_budget_s) for ctx in contexts), return_exceptions=True)
+    errors = [r for r in reasons if isinstance(r, BaseException)]
+    if errors:
+        exc = errors[0]
+        return f"stopped by error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    return "; ".join(sorted(set(str(r) for r in reasons)))
+
+
+def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfig) -> GradeReport:
+    """Runs the chosen script on the real public data and grades its submission against private/."""
     best, grades = rundir.best, []
 
-    def grade_final(path: Path) -> float:
+    def grade(path: Path) -> float:
         grades.append(grade_submission(task, path))
         if not grades[-1].valid_submission or grades[-1].score is None:
             raise SubmissionError(grades[-1].error or "invalid submission")
         return grades[-1].score
 
-    report, _ = run_attempt(state.best.attempt_id, state.best.code, task.public_dir, best, grade_final, _limits(config))
-    grade = grades[-1] if grades else grade_submission(task, best / "submission.csv")
-    atomic_write(best / "grade.json", grade.model_dump_json(indent=2))
+    report, _ = run_attempt(chosen.attempt, chosen.code, task.public_dir, best, grade, limits_of(config))
+    report_grade = grades[-1] if grades else grade_submission(task, best / "submission.csv")
+    atomic_write(best / "grade.json", report_grade.model_dump_json(indent=2))
     atomic_write(best / "final_run.json", report.model_dump_json(indent=2))
-    return grade
+    return report_grade
 
 
-async def run(config: RunConfig, client: ChatCompletionClient | None = None,
-              listeners: tuple = (), run_id: str | None = None) -> RunResult:
-    """Runs a single-trace optimisation and returns where its results are."""
-    task = load_task(config.task_dir)
-    roles = load_roles(config.roles_dir)
-    if client is None:
-        client = make_client(config.model)
-        await check_endpoint(client, config.model)
+def _start(config: RunConfig, task: Task, run_id: str | None, listeners: Sequence[Callable[[Event], None]]):
     rundir = RunDir(config.runs_dir / (run_id or new_run_id()))
     rundir.root.chmod(0o700)  # generated code runs as another user and must not read the dev answers
     atomic_write(rundir.root / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
@@ -80,29 +109,39 @@ async def run(config: RunConfig, client: ChatCompletionClient | None = None,
     for listener in listeners:
         log.subscribe(listener)
     log.emit(RunStarted(run_id=rundir.root.name, task=task.name, config=config.model_dump(mode="json")))
+    return rundir, log
+
+
+async def run(config: RunConfig, client: ChatCompletionClient | None = None,
+              listeners: Sequence[Callable[[Event], None]] = (), run_id: str | None = None) -> RunResult:
+    """Runs the optimisation and returns where its results are."""
+    task = load_task(config.task_dir)
+    load_roles(config.roles_dir)  # template errors before anything starts
+    if client is None and config.backend == "local":
+        client = make_client(config.model)
+        await check_endpoint(client, config.model)
+    rundir, log = _start(config, task, run_id, listeners)
     split = make_dev_split(task, rundir.root / "dev", seed=config.seed, holdout=config.holdout)
-    state = TraceState(trace=0, lower_is_better=task.lower_is_better, max_steps=config.steps,
-                       max_debug_rounds=config.max_debug_rounds, memory=SuccessMemory(config.memory_half_life))
-    ctx = TraceContext(
-        state=state, task_brief=task_summary(task), metric=task.metric, client=client,
-        roles=roles, rundir=rundir, input_dir=split.input_dir, scorer=lambda path: score_dev(task, split, path),
-        limits=_limits(config), emit=log.emit, libraries=library_versions(), json_output=config.model.json_output,
-        tries=config.tries,
-    )
+    coordinator = Coordinator(task.lower_is_better)
+    grade, chosen = None, None
     try:
-        try:
-            reason = await run_trace(ctx, config.time_budget_s)
-        except Exception as exc:  # a failing endpoint mid-run: keep and grade what was found
-            reason = f"stopped by error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-        grade = _finalise(task, state, rundir, config)
-        log.emit(_finished(state, grade, reason))
+        if config.backend == "ray":
+            from gome.ray_backend import run_ray
+
+            reason, coordinator = await run_ray(config, rundir, split, client)
+        else:
+            assert client is not None
+            reason = await _run_local(config, task, rundir, split, client, log, coordinator)
+        candidates = coordinator.top_candidates(config.final_top_k)
+        if candidates:
+            seeds = [config.seed + 1 + i for i in range(config.final_seeds)]
+            slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
+            chosen, selection = await select_final(task, candidates, seeds, rundir.root / "selection",
+                                                   limits_of(config), slots)
+            log.emit(selection)
+            grade = await asyncio.to_thread(_grade_final, task, chosen, rundir, config)
+        log.emit(RunFinished(best_attempt=chosen.attempt if chosen else None, best_score=chosen.score if chosen else None,
+                             grade=grade.model_dump(mode="json") if grade else None, reason=reason))
     finally:
         log.close()
-    return RunResult(rundir.root, state.best.attempt_id if state.best else None,
-                     state.best.score if state.best else None, grade, reason)
-
-
-def _finished(state: TraceState, grade: GradeReport | None, reason: str) -> Event:
-    return RunFinished(step=state.step, best_attempt=state.best.attempt_id if state.best else None,
-                       best_score=state.best.score if state.best else None,
-                       grade=grade.model_dump(mode="json") if grade else None, reason=reason)
+    return RunResult(rundir.root, chosen.attempt if chosen else None, chosen.score if chosen else None, grade, reason)

@@ -31,6 +31,9 @@ __all__ = [
     "StructuredFailure",
     "ExecutionDone",
     "OptimizerStep",
+    "CoordinatorMerge",
+    "SyncStep",
+    "Selection",
     "RunFinished",
     "EVENT_TYPES",
 ]
@@ -178,6 +181,38 @@ class OptimizerStep(_Event):
     debug_round: int
 
 
+class CoordinatorMerge(_Event):
+    """The parameter server merged a trace's push and broadcast a new global version."""
+
+    kind: Literal["merge"] = "merge"
+    version: int
+    source_trace: int
+    attempt: str
+    base_version: int
+    stale: bool  # the trace computed its update on an older global version
+    best_changed: bool
+    global_best: float | None
+    global_best_attempt: str | None
+    memory_added: list[str]
+
+
+class SyncStep(_Event):
+    """A trace that trailed the global best for too long adopted it as its parameters."""
+
+    kind: Literal["sync"] = "sync"
+    local_best: float | None
+    adopted_attempt: str
+    adopted_score: float
+
+
+class Selection(_Event):
+    """Final selection: top candidates re-scored on dev splits with several seeds."""
+
+    kind: Literal["selection"] = "selection"
+    candidates: dict[str, list[float | None]]  # attempt id -> dev score per seed
+    chosen: str
+
+
 class RunFinished(_Event):
     kind: Literal["run_finished"] = "run_finished"
     best_attempt: str | None
@@ -187,7 +222,13 @@ class RunFinished(_Event):
 
 
 Event = Annotated[
-    Union[RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep, RunFinished],
+    Union[
+        RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep,
+        CoordinatorMerge, SyncStep, Selection, RunFinished,
+    ],
     Field(discriminator="kind"),
 ]
-EVENT_TYPES = (RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep, RunFinished)
+EVENT_TYPES = (
+    RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep,
+    CoordinatorMerge, SyncStep, Selection, RunFinished,
+)

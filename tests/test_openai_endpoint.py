@@ -12,8 +12,8 @@ from gome.events import read_events
 from gome.llm import ModelConfig, RealModelBlocked, make_client
 from gome.schema import LLMCall
 from gome.tasks import prepare_task
-from tests.openai_server import serve
-from tests.scripted_model import policy
+from openai_server import serve
+from scripted_model import policy
 
 
 def test_cli_run_through_http_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:

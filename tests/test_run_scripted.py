@@ -14,7 +14,7 @@ from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
 from gome.schema import AgentMessage, ExecutionDone, LLMCall, OptimizerStep, RunFinished
 from gome.tasks import prepare_task
-from tests.scripted_model import policy
+from scripted_model import policy
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from gome.llm import ScriptedChatCompletionClient, StructuredOutputError, ask_st
 from gome.schema import Diagnosis, OptimizerStep, StructuredFailure
 from gome.runner import run
 from gome.tasks import prepare_task
-from tests.scripted_model import policy
+from scripted_model import policy
 
 GOOD = {"summary": "ran", "direction": "add features"}
 

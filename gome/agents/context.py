@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autogen_core.models import ChatCompletionClient
 
+from gome.llm.client import StructuredMode
 from gome.roles import Role
 from gome.sandbox import SandboxLimits
-from gome.schema import Event
+from gome.schema import Attempt, CodeUpdate, Event
 from gome.tools.harness import Scorer
 from gome.tools.optimizer import TraceState
 from gome.tools.rundir import RunDir
@@ -33,10 +35,13 @@ class TraceContext:
     limits: SandboxLimits
     emit: Callable[[Event], None]
     libraries: str
-    json_output: bool = True
+    structured: StructuredMode = "json_object"  # how the endpoint is asked for JSON
     tries: int = 3
     codes: dict[str, str] = field(default_factory=dict)  # attempt id -> script
-    others: Callable[[], str] = lambda: ""  # what other traces drafted
+    diagnose: bool = True  # False: the ablation without structured diagnosis (scalar feedback only)
+    after_step: Callable[[Attempt, CodeUpdate], Awaitable[None]] | None = None  # push to the Coordinator
+    others: Callable[[], Awaitable[str]] | None = None  # what the other traces drafted
+    exec_slots: asyncio.Semaphore | None = None  # CPU budget shared by parallel traces
 
 
 def next_speaker(state: TraceState, last_source: str) -> str:

@@ -11,17 +11,19 @@ from autogen_core.models import RequestUsage
 from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.llm import StructuredOutputError, ask_structured
-from gome.llm.structured import schema_hint
+from gome.llm.structured import ROLE_MAX_TOKENS, schema_hint
 from gome.schema import Diagnosis, ExecutionReport
 
 __all__ = ["Diagnostician", "fallback_diagnosis"]
 
 
 def fallback_diagnosis(report: ExecutionReport) -> Diagnosis:
-    """What the harness alone can say when the model gave no usable diagnosis."""
+    """Scalar feedback only: what the harness alone can say (no model, or the no-diagnosis ablation)."""
+    output = [report.stdout_tail[-600:]] if report.stdout_tail.strip() else []
     if report.status == "ok":
-        return Diagnosis(summary=f"The attempt ran and scored {report.score}.", direction="Try a stronger model or better features.")
-    return Diagnosis(summary=f"The attempt failed ({report.status}).", problems=[report.error],
+        return Diagnosis(summary=f"The attempt ran and scored {report.score}.", evidence=output,
+                         direction="Improve the score.")
+    return Diagnosis(summary=f"The attempt failed ({report.status}).", problems=[report.error], evidence=output,
                      direction=f"Fix the failure: {report.error}")
 
 
@@ -58,6 +60,20 @@ class Diagnostician(GomeAgent):
         ctx, state = self.ctx, self.ctx.state
         report = latest(messages, ExecutionReport) or state.last_report
         assert report is not None, "the Diagnostician speaks only after an execution"
+        if not ctx.diagnose:
+            diagnosis, usage = fallback_diagnosis(report), RequestUsage(prompt_tokens=0, completion_tokens=0)
+        else:
+            diagnosis, usage = await self._ask(report)
+        ctx.rundir.write_model(ctx.rundir.step_dir(state.trace, state.step) / "diagnosis.json", diagnosis)
+        if diagnosis.leak_or_overfit and state.veto(report.attempt_id):
+            vetoed = next(a for a in state.journal if a.id == report.attempt_id).model_copy(update={"accepted": False})
+            self.emit_step(vetoed)
+            if ctx.after_step is not None and state.last_update is not None:
+                await ctx.after_step(vetoed, state.last_update)  # retract it from the global best
+        return diagnosis, usage
+
+    async def _ask(self, report: ExecutionReport) -> tuple[Diagnosis, RequestUsage]:
+        ctx, state = self.ctx, self.ctx.state
         prompt = self.prompt(
             "diagnostician", task=ctx.task_brief, metric=ctx.metric,
             direction="lower" if state.lower_is_better else "higher", attempt=report.attempt_id,
@@ -65,14 +81,10 @@ class Diagnostician(GomeAgent):
             best_score=state.best.score if state.best else "none yet", schema=schema_hint(Diagnosis),
         )
         try:
-            answer = await ask_structured(ctx.client, prompt, Diagnosis, tries=ctx.tries,
-                                          json_output=ctx.json_output, on_call=self.record_call)
+            answer = await ask_structured(ctx.client, prompt, Diagnosis, tries=ctx.tries, mode=ctx.structured,
+                                          max_tokens=ROLE_MAX_TOKENS["diagnostician"], on_call=self.record_call)
             diagnosis, usage = answer.value, RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             diagnosis, usage = fallback_diagnosis(report), RequestUsage(prompt_tokens=0, completion_tokens=0)
-        ctx.rundir.write_model(ctx.rundir.step_dir(state.trace, state.step) / "diagnosis.json", diagnosis)
-        if diagnosis.leak_or_overfit and state.veto(report.attempt_id):
-            vetoed = next(a for a in state.journal if a.id == report.attempt_id)
-            self.emit_step(vetoed.model_copy(update={"accepted": False}))
         return diagnosis, usage

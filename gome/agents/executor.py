@@ -31,8 +31,12 @@ class Executor(GomeAgent):
                                      stdout_tail="", stderr_tail="", score=None,
                                      error=f"the Coder produced no script: {update.note}"[:300])
             return report, []
-        report, result = await asyncio.to_thread(run_attempt, update.attempt_id, update.code, ctx.input_dir,
-                                                 out_dir, ctx.scorer, ctx.limits)
+        args = (run_attempt, update.attempt_id, update.code, ctx.input_dir, out_dir, ctx.scorer, ctx.limits)
+        if ctx.exec_slots is None:
+            report, result = await asyncio.to_thread(*args)
+        else:
+            async with ctx.exec_slots:
+                report, result = await asyncio.to_thread(*args)
         return report, list(result.isolation)
 
     async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[ExecutionReport, RequestUsage]:
@@ -43,4 +47,6 @@ class Executor(GomeAgent):
         attempt = state.record(update, report)
         ctx.emit(ExecutionDone(trace=state.trace, step=state.step, report=report, isolation=isolation))
         self.emit_step(attempt)
+        if ctx.after_step is not None:
+            await ctx.after_step(attempt, update)
         return report, RequestUsage(prompt_tokens=0, completion_tokens=0)

@@ -10,7 +10,7 @@ from autogen_core.models import RequestUsage
 from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.llm import StructuredOutputError, ask_structured
-from gome.llm.structured import schema_hint
+from gome.llm.structured import ROLE_MAX_TOKENS, schema_hint
 from gome.schema import Diagnosis, MemoryEntry, UpdatePlan
 from gome.tools.optimizer import STEP_SIZES
 
@@ -39,8 +39,8 @@ class MemoryKeeper(GomeAgent):
                              memories=_memories_text(memories), step_size=state.step_size.value, schema=schema_hint(UpdatePlan))
         usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
         try:
-            answer = await ask_structured(ctx.client, prompt, UpdatePlan, tries=ctx.tries,
-                                          json_output=ctx.json_output, on_call=self.record_call)
+            answer = await ask_structured(ctx.client, prompt, UpdatePlan, tries=ctx.tries, mode=ctx.structured,
+                                          max_tokens=ROLE_MAX_TOKENS["memory_keeper"], on_call=self.record_call)
             plan = answer.value
             usage = RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
         except StructuredOutputError as exc:

@@ -44,6 +44,7 @@ class TraceState:
     memory: SuccessMemory = field(default_factory=SuccessMemory)
     journal: list[Attempt] = field(default_factory=list)
     stopped: bool = False
+    use_memory: bool = True  # False: the ablation without success memory
 
     @property
     def done(self) -> bool:
@@ -81,7 +82,7 @@ class TraceState:
             self.best = _Best(update.attempt_id, report.score, update.code)
             self.failures = self.plateau = 0
             self.debug_round = 0
-            if gain > 0 and self.last_plan is not None:
+            if gain > 0 and self.last_plan is not None and self.use_memory:
                 self.memory.add(MemoryEntry(
                     id=f"m{self.trace}-{self.step}", trace=self.trace, step=self.step,
                     direction=self.last_plan.direction, changes=list(self.last_plan.changes),
@@ -109,3 +110,9 @@ class TraceState:
         self.best = self.history.pop() if self.history else None
         self.memory.entries = [e for e in self.memory.entries if e.step != self.step]
         return True
+
+    def adopt(self, attempt_id: str, score: float, code: str) -> None:
+        """Takes another trace's solution as this trace's parameters (synchronisation)."""
+        self.history.append(self.best)
+        self.best = _Best(attempt_id, score, code)
+        self.plateau = self.failures = 0

@@ -1,0 +1,106 @@
+"""The Coordinator: a parameter server for trace teams.
+
+Its state changes only through messages: `pull` returns the global state, `push` merges a trace's
+update and returns the new global state with the merge recorded as an event, `stop` ends the search.
+Methods are synchronous and never await, so the same class serves as an in-process object under
+asyncio (each call is atomic) and as a Ray actor (`ray.remote(Coordinator)`).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from gome.schema import Attempt, CoordinatorMerge, Frozen, MemoryEntry
+
+__all__ = ["Coordinator", "GlobalState", "Push", "PushReply", "Candidate"]
+
+
+class Candidate(Frozen):
+    """An accepted attempt of any trace, kept for the final selection."""
+
+    attempt: str
+    trace: int
+    score: float
+    code: str
+
+
+class GlobalState(Frozen):
+    version: int
+    best: Candidate | None
+    memory: list[MemoryEntry]
+    drafts: dict[int, str]  # trace -> summary of its first draft
+    stopped: bool
+
+
+class Push(Frozen):
+    trace: int
+    base_version: int
+    attempt: Attempt
+    code: str
+    diagnosis: str = ""
+    new_memory: list[MemoryEntry] = Field(default_factory=list)
+    draft_summary: str = ""
+
+
+class PushReply(Frozen):
+    state: GlobalState
+    event: CoordinatorMerge
+
+
+class Coordinator:
+    """Merges pushes into the global best, the shared success memory and the drafts; versions each merge."""
+
+    def __init__(self, lower_is_better: bool) -> None:
+        self.lower_is_better = lower_is_better
+        self.version = 0
+        self.best: Candidate | None = None
+        self.previous: list[Candidate | None] = []
+        self.memory: list[MemoryEntry] = []
+        self.drafts: dict[int, str] = {}
+        self.candidates: dict[str, Candidate] = {}
+        self.stopped = False
+
+    def _better(self, score: float) -> bool:
+        if self.best is None:
+            return True
+        return score < self.best.score if self.lower_is_better else score > self.best.score
+
+    def pull(self) -> GlobalState:
+        return GlobalState(version=self.version, best=self.best, memory=list(self.memory),
+                           drafts=dict(self.drafts), stopped=self.stopped)
+
+    def push(self, push: Push) -> PushReply:
+        """Merges one update. A stale push (older base version) is still merged: every merge rule here
+        (keep the better best, union the memory) is order-independent, and the event records the lag."""
+        attempt, best_changed = push.attempt, False
+        if push.draft_summary and push.trace not in self.drafts:
+            self.drafts[push.trace] = push.draft_summary
+        if attempt.accepted and attempt.score is not None:
+            candidate = Candidate(attempt=attempt.id, trace=push.trace, score=attempt.score, code=push.code)
+            self.candidates[attempt.id] = candidate
+            if self._better(attempt.score):
+                self.previous.append(self.best)
+                self.best, best_changed = candidate, True
+        elif self.best is not None and self.best.attempt == attempt.id:  # a retraction (leak/overfit veto)
+            self.candidates.pop(attempt.id, None)
+            self.best, best_changed = (self.previous.pop() if self.previous else None), True
+        known = {m.id for m in self.memory}
+        added = [m for m in push.new_memory if m.id not in known]
+        self.memory.extend(added)
+        self.version += 1
+        event = CoordinatorMerge(
+            trace=push.trace, step=attempt.step, version=self.version, source_trace=push.trace, attempt=attempt.id,
+            base_version=push.base_version, stale=push.base_version < self.version - 1, best_changed=best_changed,
+            global_best=self.best.score if self.best else None,
+            global_best_attempt=self.best.attempt if self.best else None, memory_added=[m.id for m in added],
+        )
+        return PushReply(state=self.pull(), event=event)
+
+    def top_candidates(self, k: int) -> list[Candidate]:
+        """The k best accepted attempts across traces, best first."""
+        ranked = sorted(self.candidates.values(), key=lambda c: c.score, reverse=not self.lower_is_better)
+        return ranked[:k]
+
+    def stop(self) -> GlobalState:
+        self.stopped = True
+        return self.pull()

@@ -1,0 +1,110 @@
+"""A trace team's link to the Coordinator: push after every step, merge the broadcast state, and
+synchronise to the global best when the trace trails it for too long (distributed SGD's sync step)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any, Protocol
+
+from gome.agents import TraceContext
+from gome.coordinator import Coordinator, GlobalState, Push, PushReply
+from gome.schema import Attempt, CodeUpdate, SyncStep
+
+__all__ = ["CoordinatorHandle", "LocalHandle", "RayHandle", "TraceLink", "summarize_code"]
+
+_ESTIMATOR = re.compile(r"\b([A-Z]\w*(?:Classifier|Regressor|Regression|SVC|SVR|NB|Boost\w*|Forest\w*|Net\w*))\(")
+
+
+def summarize_code(code: str) -> str:
+    """A short description of a draft: the estimators and encoders it calls."""
+    names = list(dict.fromkeys(_ESTIMATOR.findall(code)))
+    extras = [name for name in ("get_dummies", "OneHotEncoder", "OrdinalEncoder", "TfidfVectorizer") if name in code]
+    return ", ".join(names + extras) or "a script without a recognisable estimator"
+
+
+class CoordinatorHandle(Protocol):
+    async def pull(self) -> GlobalState: ...
+    async def push(self, push: Push) -> PushReply: ...
+
+
+class LocalHandle:
+    """The Coordinator in this process: calls are atomic under asyncio (its methods never await)."""
+
+    def __init__(self, coordinator: Coordinator) -> None:
+        self.coordinator = coordinator
+
+    async def pull(self) -> GlobalState:
+        return self.coordinator.pull()
+
+    async def push(self, push: Push) -> PushReply:
+        return self.coordinator.push(push)
+
+
+class RayHandle:
+    """The Coordinator as a Ray actor."""
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+
+    async def pull(self) -> GlobalState:
+        return await self.actor.pull.remote()
+
+    async def push(self, push: Push) -> PushReply:
+        return await self.actor.push.remote(push)
+
+
+class TraceLink:
+    """Connects one trace's context to the Coordinator through its hooks."""
+
+    def __init__(self, ctx: TraceContext, handle: CoordinatorHandle, sync_margin: float, sync_patience: int,
+                 draft_wait_s: float = 600.0) -> None:
+        self.ctx, self.handle = ctx, handle
+        self.sync_margin, self.sync_patience, self.draft_wait_s = sync_margin, sync_patience, draft_wait_s
+        self.version, self.lag = 0, 0
+        self.pushed: set[str] = set()
+        ctx.after_step, ctx.others = self.on_step, self.others_drafts
+
+    async def on_step(self, attempt: Attempt, update: CodeUpdate) -> None:
+        state = self.ctx.state
+        new = [m for m in state.memory.entries if m.trace == state.trace and m.id not in self.pushed]
+        self.pushed.update(m.id for m in new)
+        reply = await self.handle.push(Push(
+            trace=state.trace, base_version=self.version, attempt=attempt, code=update.code, new_memory=new,
+            draft_summary=summarize_code(update.code) if update.kind == "draft" and update.code else "",
+        ))
+        self.ctx.emit(reply.event)
+        self._merge(reply.state)
+
+    def _merge(self, remote: GlobalState) -> None:
+        state = self.ctx.state
+        self.version = remote.version
+        if state.use_memory:
+            known = {m.id for m in state.memory.entries}
+            for entry in remote.memory:
+                if entry.id not in known:
+                    state.memory.add(entry)
+        if remote.best is None or remote.best.trace == state.trace:
+            self.lag = 0
+            return
+        local = state.best.score if state.best else None
+        gap = abs(remote.best.score - local) if local is not None else float("inf")
+        trailing = local is None or (state.improves(remote.best.score) and gap > self.sync_margin)
+        self.lag = self.lag + 1 if trailing else 0
+        if self.lag >= self.sync_patience and state.debug_round == 0:
+            state.adopt(remote.best.attempt, remote.best.score, remote.best.code)
+            self.ctx.codes[remote.best.attempt] = remote.best.code
+            self.ctx.emit(SyncStep(trace=state.trace, step=state.step, local_best=local,
+                                   adopted_attempt=remote.best.attempt, adopted_score=remote.best.score))
+            self.lag = 0
+
+    async def others_drafts(self) -> str:
+        """What the traces before this one drafted; waits (bounded) until they have drafted."""
+        trace, deadline = self.ctx.state.trace, time.monotonic() + self.draft_wait_s
+        while True:
+            remote = await self.handle.pull()
+            if all(k in remote.drafts for k in range(trace)) or time.monotonic() > deadline or remote.stopped:
+                break
+            await asyncio.sleep(0.2)
+        return "\n".join(f"- trace {k}: {summary}" for k, summary in sorted(remote.drafts.items()) if k != trace)

@@ -1,0 +1,95 @@
+"""The Coordinator as a parameter server, and trace teams optimising in parallel around it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import scripted_model as sm
+from scripted_model import policy
+
+from gome.config import RunConfig
+from gome.coordinator import Coordinator, Push
+from gome.events import read_events
+from gome.llm import ScriptedChatCompletionClient
+from gome.runner import run
+from gome.schema import AgentMessage, Attempt, CoordinatorMerge, MemoryEntry, OptimizerStep, Selection, SyncStep
+from gome.tasks import prepare_task
+
+
+def _attempt(trace: int, step: int, score: float | None, accepted: bool) -> Attempt:
+    return Attempt(id=f"{trace}-{step:03d}", trace=trace, step=step, parent_id=None, kind="improve", score=score,
+                   status="ok", accepted=accepted)
+
+
+def _memory(trace: int, step: int) -> MemoryEntry:
+    return MemoryEntry(id=f"m{trace}-{step}", trace=trace, step=step, direction="d", changes=[], gain=0.1, score=0.5)
+
+
+def test_merge_rules() -> None:
+    coord = Coordinator(lower_is_better=False)
+    first = coord.push(Push(trace=0, base_version=0, attempt=_attempt(0, 1, 0.5, True), code="a", draft_summary="tree"))
+    assert first.state.version == 1 and first.event.best_changed and not first.event.stale
+    stale = coord.push(Push(trace=1, base_version=0, attempt=_attempt(1, 1, 0.4, True), code="b",
+                            new_memory=[_memory(1, 1)]))
+    assert stale.event.stale and not stale.event.best_changed and stale.state.best.attempt == "0-001"
+    assert [m.id for m in stale.state.memory] == ["m1-1"]
+    again = coord.push(Push(trace=1, base_version=2, attempt=_attempt(1, 2, 0.7, True), code="c",
+                            new_memory=[_memory(1, 1)]))
+    assert again.state.best.score == 0.7 and again.event.memory_added == []  # no duplicate entries
+    retract = coord.push(Push(trace=1, base_version=3, attempt=_attempt(1, 2, 0.7, False), code="c"))
+    assert retract.event.best_changed and retract.state.best.attempt == "0-001"
+    assert [c.attempt for c in coord.top_candidates(5)] == ["0-001", "1-001"]
+    assert coord.pull().drafts == {0: "tree"} and coord.stop().stopped
+
+
+def test_lower_is_better_merge() -> None:
+    coord = Coordinator(lower_is_better=True)
+    coord.push(Push(trace=0, base_version=0, attempt=_attempt(0, 1, 3.0, True), code="a"))
+    coord.push(Push(trace=1, base_version=1, attempt=_attempt(1, 1, 2.0, True), code="b"))
+    assert coord.pull().best.attempt == "1-001"
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return prepare_task("penguins", tmp_path_factory.mktemp("tasks") / "penguins")
+
+
+def _run(task: Path, runs: Path, reply, **overrides) -> list:
+    client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
+    config = RunConfig(task_dir=task, runs_dir=runs, traces=2, cpus=2, exec_timeout_s=120, **overrides)
+    result = asyncio.run(run(config, client=client))
+    assert result.grade is not None and result.grade.valid_submission
+    return list(read_events(result.run_dir / "events.jsonl"))
+
+
+def test_a_success_of_one_trace_is_retrieved_by_the_other(penguins: Path, tmp_path: Path) -> None:
+    def reply(texts: list[str]) -> str:
+        if "Other traces already drafted" in texts[-1]:
+            assert "trace 0: LogisticRegression" in texts[-1]  # told what trace 0 drafted
+            return sm._fence(sm.DEBUGGED_WEAK)
+        return policy(texts)
+
+    events = _run(penguins, tmp_path, reply, steps=6, sync_patience=100, final_seeds=1)
+    plans = [e.structured for e in events if isinstance(e, AgentMessage) and e.source == "memory_keeper" and e.trace == 1]
+    assert any(ref.startswith("m0-") for plan in plans for ref in plan["memory_refs"])
+    merges = [e for e in events if isinstance(e, CoordinatorMerge)]
+    assert [m.version for m in merges] == list(range(1, len(merges) + 1)) and {m.source_trace for m in merges} == {0, 1}
+    assert any("m0-" in ",".join(m.memory_added) for m in merges)
+    selection = next(e for e in events if isinstance(e, Selection))
+    assert len(selection.candidates) >= 2 and all(len(v) == 2 for v in selection.candidates.values())
+
+
+def test_a_lagging_trace_synchronises_to_the_global_best(penguins: Path, tmp_path: Path) -> None:
+    def reply(texts: list[str]) -> str:
+        if "Other traces already drafted" in texts[-1] or ".mode()[0]" in texts[-1]:
+            return sm._fence(sm.WORSE_MAJORITY)  # trace 1 is stuck on a majority-class script ...
+        return policy(texts)  # ... until it adopts trace 0's forest
+
+    events = _run(penguins, tmp_path, reply, steps=7, sync_patience=2, final_seeds=0)
+    syncs = [e for e in events if isinstance(e, SyncStep)]
+    assert syncs and syncs[0].trace == 1 and syncs[0].adopted_attempt.startswith("0-")
+    assert syncs[0].local_best is not None and syncs[0].adopted_score > syncs[0].local_best
+    after = [e for e in events if isinstance(e, OptimizerStep) and e.trace == 1 and e.ts > syncs[0].ts]
+    assert after and after[-1].best_score >= syncs[0].adopted_score
