@@ -8,16 +8,21 @@ folder. Under tests (`GOME_TESTING=1`) only loopback endpoints are allowed unles
 from __future__ import annotations
 
 import os
+from typing import Literal
 from urllib.parse import urlparse
 
 from autogen_core.models import ChatCompletionClient, ModelFamily, ModelInfo
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from gome.errors import EndpointError, GomeUserError
 
-__all__ = ["ModelConfig", "RealModelBlocked", "make_client", "check_endpoint"]
+__all__ = ["ModelConfig", "StructuredMode", "RealModelBlocked", "make_client", "check_endpoint"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+# How an endpoint can be asked for JSON, strongest first: OpenAI's strict json_schema; a json_object
+# with a schema that the server turns into a grammar (llama.cpp); plain json_object; nothing.
+StructuredMode = Literal["json_schema", "json_object_schema", "json_object", "none"]
 
 
 class RealModelBlocked(GomeUserError):
@@ -30,11 +35,26 @@ class ModelConfig(BaseModel):
     model: str = "gpt-4o-mini"
     base_url: str = "https://api.openai.com/v1"
     api_key_env: str = "OPENAI_API_KEY"
-    json_output: bool = True  # endpoint accepts response_format json_object
+    structured: StructuredMode = "json_object"  # the strongest response_format the endpoint accepts
     max_tokens: int = 2048
     temperature: float = 0.2
     timeout_s: float = 300.0
     max_retries: int = 2
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_json_output(cls, data: object) -> object:
+        """Accepts the former `json_output: bool` (older config.yaml files and callers)."""
+        if isinstance(data, dict) and "json_output" in data:
+            data = dict(data)
+            legacy = data.pop("json_output")
+            data.setdefault("structured", "json_object" if legacy else "none")
+        return data
+
+    @property
+    def json_output(self) -> bool:
+        """Whether the endpoint accepts any JSON response_format."""
+        return self.structured != "none"
 
     def redacted(self) -> dict[str, object]:
         """The config as written to config.yaml: names the key variable, never its value."""
@@ -59,7 +79,7 @@ def make_client(config: ModelConfig) -> ChatCompletionClient:
         function_calling=False,
         json_output=config.json_output,
         family=ModelFamily.UNKNOWN,
-        structured_output=False,
+        structured_output=config.structured == "json_schema",
     )
     return OpenAIChatCompletionClient(
         model=config.model,

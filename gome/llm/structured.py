@@ -3,6 +3,8 @@
 Replies are parsed leniently (code fences, prose around the object, raw control characters inside
 strings). A reply that does not validate is sent back with the validation error, at most `tries`
 times in all (tenacity); then `StructuredOutputError` tells the caller to record the failure.
+Each request asks for the strongest JSON format the endpoint supports (`StructuredMode`) and caps
+the completion tokens per role (`ROLE_MAX_TOKENS`): a slow local server cannot run away.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from autogen_core.models import AssistantMessage, ChatCompletionClient, LLMMessage, RequestUsage, UserMessage
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
+from gome.llm.client import StructuredMode
 
 __all__ = [
     "Answer",
@@ -27,10 +31,15 @@ __all__ = [
     "extract_code",
     "parse_json_model",
     "schema_hint",
+    "request_args",
+    "grammar_schema",
+    "ROLE_MAX_TOKENS",
 ]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+# Completion-token caps per role: a diagnosis or a plan is a few hundred tokens, a script a few thousand.
+ROLE_MAX_TOKENS: dict[str, int] = {"diagnostician": 800, "memory_keeper": 600, "coder": 2048}
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
@@ -74,6 +83,42 @@ def schema_hint(model_cls: type[BaseModel]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}"
 
 
+def grammar_schema(model_cls: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with `$ref`s inlined and titles dropped, for grammar-constrained servers."""
+    schema = model_cls.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: walk(v) for k, v in node.items() if k != "title"}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(schema)
+
+
+def request_args(mode: StructuredMode, model_cls: type[BaseModel] | None, max_tokens: int | None) -> dict[str, Any]:
+    """Keyword arguments of `ChatCompletionClient.create` for a mode (no model class: plain text).
+
+    json_schema goes as a plain response_format dict rather than autogen's `json_output=<class>`:
+    that path parses inside the openai client and raises on a bad reply, bypassing lenient parsing
+    and the repair loop."""
+    extra: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}
+    json_output: bool | None = None
+    if model_cls is not None and mode == "json_schema":
+        from openai.lib._parsing import type_to_response_format_param  # the strict schema openai's .parse sends
+
+        extra["response_format"] = type_to_response_format_param(model_cls)
+    elif model_cls is not None and mode == "json_object_schema":
+        extra["response_format"] = {"type": "json_object", "schema": grammar_schema(model_cls)}
+    elif model_cls is not None and mode == "json_object":
+        json_output = True
+    return {"json_output": json_output, "extra_create_args": extra}
+
+
 def parse_json_model(text: str, model_cls: type[M]) -> M:
     """Parses the first JSON object in `text` into `model_cls`; raises ValueError with the reason."""
     body = text.strip()
@@ -110,7 +155,7 @@ async def _ask(
     parse: Callable[[str], T],
     name: str,
     tries: int,
-    json_output: bool,
+    create_args: dict[str, Any],
     on_call: Callable[[CallRecord], None],
 ) -> Answer[T]:
     history = list(messages)
@@ -123,7 +168,7 @@ async def _ask(
             with attempt:
                 count += 1
                 start = time.monotonic()
-                result = await client.create(history, json_output=True if json_output else None)
+                result = await client.create(history, **create_args)
                 text = result.content if isinstance(result.content, str) else ""
                 used = RequestUsage(
                     prompt_tokens=used.prompt_tokens + result.usage.prompt_tokens,
@@ -151,12 +196,13 @@ async def ask_structured(
     model_cls: type[M],
     *,
     tries: int = 3,
-    json_output: bool = True,
+    mode: StructuredMode = "json_object",
+    max_tokens: int | None = None,
     on_call: Callable[[CallRecord], None] = lambda record: None,
 ) -> Answer[M]:
     """Asks for a JSON object that validates as `model_cls`, repairing at most `tries - 1` times."""
     return await _ask(client, messages, lambda t: parse_json_model(t, model_cls), model_cls.__name__,
-                      tries, json_output, on_call)
+                      tries, request_args(mode, model_cls, max_tokens), on_call)
 
 
 async def ask_code(
@@ -164,7 +210,9 @@ async def ask_code(
     messages: Sequence[LLMMessage],
     *,
     tries: int = 2,
+    max_tokens: int | None = ROLE_MAX_TOKENS["coder"],
     on_call: Callable[[CallRecord], None] = lambda record: None,
 ) -> Answer[str]:
     """Asks for a Python script in a fenced block."""
-    return await _ask(client, messages, extract_code, "PythonScript", tries, False, on_call)
+    return await _ask(client, messages, extract_code, "PythonScript", tries, request_args("none", None, max_tokens),
+                      on_call)
