@@ -30,6 +30,7 @@ class RunConfig(BaseModel):
     cpus: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="CPU budget of all executions")
     backend: Literal["local", "ray"] = "local"
     ray_address: str | None = None  # None: start a local Ray on 127.0.0.1
+    gpus_per_trace: float = Field(default=0.0, ge=0, description="GPUs requested by each trace team on Ray")
     sync_margin: float = Field(default=0.0, ge=0, description="how far a trace may trail the global best ...")
     sync_patience: int = Field(default=3, ge=1, description="... for how many steps before it adopts it")
     final_top_k: int = Field(default=3, ge=1, description="candidates re-scored in the final selection")

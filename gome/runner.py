@@ -24,7 +24,7 @@ from gome.schema import Event, RunFinished, RunStarted
 from gome.selection import select_final
 from gome.tasks import DevSplit, GradeReport, SubmissionError, Task, grade_submission, load_task, make_dev_split
 from gome.tasks import score_dev, task_summary
-from gome.team import run_trace
+from gome.team import run_trace, stop_reason
 from gome.tools.env_info import library_versions
 from gome.tools.harness import run_attempt
 from gome.tools.memory import SuccessMemory
@@ -76,12 +76,8 @@ async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSp
         ctx.exec_slots = slots
         TraceLink(ctx, LocalHandle(coordinator), config.sync_margin, config.sync_patience)
         contexts.append(ctx)
-    reasons = await asyncio.gather(*(run_trace(ctx, config.time_budget_s) for ctx in contexts), return_exceptions=True)
-    errors = [r for r in reasons if isinstance(r, BaseException)]
-    if errors:
-        exc = errors[0]
-        return f"stopped by error: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-    return "; ".join(sorted(set(str(r) for r in reasons)))
+    results = await asyncio.gather(*(run_trace(ctx, config.time_budget_s) for ctx in contexts), return_exceptions=True)
+    return stop_reason(results)
 
 
 def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfig) -> GradeReport:
@@ -122,17 +118,17 @@ async def run(config: RunConfig, client: ChatCompletionClient | None = None,
         await check_endpoint(client, config.model)
     rundir, log = _start(config, task, run_id, listeners)
     split = make_dev_split(task, rundir.root / "dev", seed=config.seed, holdout=config.holdout)
-    coordinator = Coordinator(task.lower_is_better)
     grade, chosen = None, None
     try:
         if config.backend == "ray":
             from gome.ray_backend import run_ray
 
-            reason, coordinator = await run_ray(config, rundir, split, client)
+            reason, candidates = await run_ray(config, rundir, split, task.lower_is_better, client)
         else:
             assert client is not None
+            coordinator = Coordinator(task.lower_is_better)
             reason = await _run_local(config, task, rundir, split, client, log, coordinator)
-        candidates = coordinator.top_candidates(config.final_top_k)
+            candidates = coordinator.top_candidates(config.final_top_k)
         if candidates:
             seeds = [config.seed + 1 + i for i in range(config.final_seeds)]
             slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))

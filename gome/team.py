@@ -17,7 +17,7 @@ from autogen_agentchat.teams import SelectorGroupChat
 from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext, next_speaker
 from gome.schema import AgentMessage, CodeUpdate, Diagnosis, ExecutionReport, UpdatePlan
 
-__all__ = ["build_team", "run_trace"]
+__all__ = ["build_team", "run_trace", "stop_reason"]
 
 
 def build_team(ctx: TraceContext, time_budget_s: float | None = None) -> SelectorGroupChat:
@@ -46,3 +46,11 @@ async def run_trace(ctx: TraceContext, time_budget_s: float | None = None) -> st
     ctx.emit(AgentMessage(trace=ctx.state.trace, source="user", target="coder", content=task))
     result = await team.run(task=TextMessage(content=task, source="user"))
     return result.stop_reason or "finished"
+
+
+def stop_reason(results: Sequence[object]) -> str:
+    """One line for the stop reasons of several traces (results of gather with return_exceptions)."""
+    errors = [r for r in results if isinstance(r, BaseException)]
+    if errors:
+        return f"stopped by error: {type(errors[0]).__name__}: {' '.join(str(errors[0]).split())[:300]}"
+    return "; ".join(sorted({str(r) for r in results}))

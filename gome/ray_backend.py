@@ -1,0 +1,60 @@
+"""The Ray backend: each trace team runs as a Ray task with its own CPU/GPU request, the Coordinator
+as a Ray actor (the same class as in-process). Teams cannot span processes, so a team is the unit
+that Ray places. Workers append to the run's events.jsonl themselves (one write per line), so the run
+folder must be on a filesystem that every node sees (always true for a local cluster)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from autogen_core.models import ChatCompletionClient
+
+from gome.config import RunConfig
+from gome.coordinator import Candidate, Coordinator
+from gome.events import EventLog
+from gome.llm import make_client
+from gome.tasks import DevSplit, load_task
+from gome.team import run_trace, stop_reason
+from gome.tools.rundir import RunDir
+from gome.trace import RayHandle, TraceLink
+
+__all__ = ["run_ray"]
+
+
+async def _trace_main(config: RunConfig, trace: int, rundir: RunDir, split: DevSplit,
+                      client: ChatCompletionClient | None, actor: Any) -> str:
+    from gome.runner import build_context
+
+    log = EventLog(rundir.events)
+    try:
+        ctx = build_context(config, load_task(config.task_dir), trace, rundir, split,
+                            client or make_client(config.model), log.emit)
+        ctx.exec_slots = asyncio.Semaphore(1)  # this task holds exec_threads CPUs of its own
+        TraceLink(ctx, RayHandle(actor), config.sync_margin, config.sync_patience)
+        return await run_trace(ctx, config.time_budget_s)
+    finally:
+        log.close()
+
+
+def _trace_task(*args: Any) -> str:
+    return asyncio.run(_trace_main(*args))
+
+
+async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit, lower_is_better: bool,
+                  client: ChatCompletionClient | None) -> tuple[str, list[Candidate]]:
+    """Runs the trace teams on Ray; returns the stop reasons and the final candidates."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address=config.ray_address, num_cpus=None if config.ray_address else config.cpus,
+                 include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+    actor = ray.remote(Coordinator).options(num_cpus=0).remote(lower_is_better)
+    remote = ray.remote(_trace_task).options(num_cpus=config.exec_threads, num_gpus=config.gpus_per_trace)
+    refs = [remote.remote(config, k, rundir, split, client, actor) for k in range(config.traces)]
+    try:
+        results = await asyncio.gather(*refs, return_exceptions=True)
+        candidates = await actor.top_candidates.remote(config.final_top_k)
+    finally:
+        ray.kill(actor)
+    return stop_reason(results), candidates
