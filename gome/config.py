@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gome.llm import ModelConfig
+from gome.tools.accounting import Budget, Prices
 
 __all__ = ["RunConfig"]
 
@@ -21,6 +22,9 @@ class RunConfig(BaseModel):
     model: ModelConfig = Field(default_factory=ModelConfig)
     steps: int = Field(default=6, ge=1, description="executed attempts per trace, debug rounds included")
     time_budget_s: float | None = Field(default=None, gt=0, description="wall-clock budget of the search")
+    token_budget: int | None = Field(default=None, gt=0, description="prompt + completion tokens of the run")
+    cost_budget: float | None = Field(default=None, gt=0, description="cost of the run, by the price table")
+    prices: Prices = Field(default_factory=Prices)
     seed: int = 0
     holdout: float = Field(default=0.2, gt=0, lt=1)
     exec_timeout_s: float = Field(default=600.0, gt=0)
@@ -45,3 +49,7 @@ class RunConfig(BaseModel):
     @property
     def exec_threads(self) -> int:
         return self.threads or max(1, self.cpus // self.traces)
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(tokens=self.token_budget, cost=self.cost_budget, wall_s=self.time_budget_s)

@@ -101,6 +101,26 @@ class Coordinator:
         ranked = sorted(self.candidates.values(), key=lambda c: c.score, reverse=not self.lower_is_better)
         return ranked[:k]
 
+    def snapshot(self) -> dict:
+        """The Coordinator's whole state as JSON-ready data (for resume)."""
+        return {
+            "version": self.version, "best": self.best.model_dump() if self.best else None,
+            "previous": [c.model_dump() if c else None for c in self.previous],
+            "memory": [m.model_dump(mode="json") for m in self.memory], "drafts": self.drafts,
+            "candidates": [c.model_dump() for c in self.candidates.values()],
+        }
+
+    @classmethod
+    def restore(cls, lower_is_better: bool, data: dict) -> Coordinator:
+        coord = cls(lower_is_better)
+        coord.version = data["version"]
+        coord.best = Candidate.model_validate(data["best"]) if data["best"] else None
+        coord.previous = [Candidate.model_validate(c) if c else None for c in data["previous"]]
+        coord.memory = [MemoryEntry.model_validate(m) for m in data["memory"]]
+        coord.drafts = {int(k): v for k, v in data["drafts"].items()}
+        coord.candidates = {c["attempt"]: Candidate.model_validate(c) for c in data["candidates"]}
+        return coord
+
     def stop(self) -> GlobalState:
         self.stopped = True
         return self.pull()

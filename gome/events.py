@@ -29,6 +29,7 @@ class EventLog:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[Event], None]] = []
         path.parent.mkdir(parents=True, exist_ok=True)
+        _drop_torn_tail(path)
         self._fh = open(path, "a", encoding="utf-8")
 
     def subscribe(self, listener: Callable[[Event], None]) -> None:
@@ -46,6 +47,16 @@ class EventLog:
     def close(self) -> None:
         with self._lock:
             self._fh.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cuts an unterminated last line (a crash mid-write) so that appending continues cleanly."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if not data.endswith(b"\n"):
+            fh.truncate(data.rfind(b"\n") + 1)
 
 
 def read_events(path: Path) -> Iterator[Event]:

@@ -4,6 +4,7 @@ around the Coordinator, select the final candidate, run it on the full public da
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -16,7 +17,8 @@ from autogen_core.models import ChatCompletionClient
 from gome.agents import TraceContext
 from gome.config import RunConfig
 from gome.coordinator import Candidate, Coordinator
-from gome.events import EventLog
+from gome.errors import GomeUserError
+from gome.events import EventLog, read_events
 from gome.llm import check_endpoint, make_client
 from gome.roles import load_roles
 from gome.sandbox import SandboxLimits
@@ -25,6 +27,7 @@ from gome.selection import select_final
 from gome.tasks import DevSplit, GradeReport, SubmissionError, Task, grade_submission, load_task, make_dev_split
 from gome.tasks import score_dev, task_summary
 from gome.team import run_trace, stop_reason
+from gome.tools.accounting import Accounting
 from gome.tools.env_info import library_versions
 from gome.tools.harness import run_attempt
 from gome.tools.memory import SuccessMemory
@@ -32,7 +35,7 @@ from gome.tools.optimizer import TraceState
 from gome.tools.rundir import RunDir, atomic_write
 from gome.trace import LocalHandle, TraceLink
 
-__all__ = ["RunResult", "run", "new_run_id", "build_context", "limits_of"]
+__all__ = ["RunResult", "run", "resume", "new_run_id", "build_context", "limits_of"]
 
 
 @dataclass(frozen=True)
@@ -68,16 +71,27 @@ def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, spl
 
 
 async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit, client: ChatCompletionClient,
-                     log: EventLog, coordinator: Coordinator) -> str:
+                     log: EventLog, coordinator: Coordinator, accounting: Accounting) -> str:
     slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
     contexts = []
     for trace in range(config.traces):
         ctx = build_context(config, task, trace, rundir, split, client, log.emit)
         ctx.exec_slots = slots
-        TraceLink(ctx, LocalHandle(coordinator), config.sync_margin, config.sync_patience)
+        link = TraceLink(ctx, LocalHandle(coordinator, rundir.root / "coordinator.json"),
+                         config.sync_margin, config.sync_patience)
+        link.load()  # a resumed run continues from the trace's last checkpoint
         contexts.append(ctx)
-    results = await asyncio.gather(*(run_trace(ctx, config.time_budget_s) for ctx in contexts), return_exceptions=True)
-    return stop_reason(results)
+
+    def stop_all(reason: str) -> None:
+        for ctx in contexts:
+            ctx.state.stopped = True
+
+    accounting.on_exhausted = stop_all
+    if accounting.over_budget():
+        stop_all(accounting.over_budget())
+    pending = [ctx for ctx in contexts if not ctx.state.done]
+    results = await asyncio.gather(*(run_trace(ctx) for ctx in pending), return_exceptions=True)
+    return accounting.exhausted or stop_reason(results or ["steps done"])
 
 
 def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfig) -> GradeReport:
@@ -97,26 +111,57 @@ def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfi
     return report_grade
 
 
-def _start(config: RunConfig, task: Task, run_id: str | None, listeners: Sequence[Callable[[Event], None]]):
-    rundir = RunDir(config.runs_dir / (run_id or new_run_id()))
-    rundir.root.chmod(0o700)  # generated code runs as another user and must not read the dev answers
-    atomic_write(rundir.root / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+def _open_log(rundir: RunDir, listeners: Sequence[Callable[[Event], None]]) -> EventLog:
     log = EventLog(rundir.events)
     for listener in listeners:
         log.subscribe(listener)
-    log.emit(RunStarted(run_id=rundir.root.name, task=task.name, config=config.model_dump(mode="json")))
-    return rundir, log
+    return log
+
+
+async def _client(config: RunConfig, client: ChatCompletionClient | None) -> ChatCompletionClient | None:
+    if client is None and config.backend == "local":
+        client = make_client(config.model)
+        await check_endpoint(client, config.model)
+    return client
 
 
 async def run(config: RunConfig, client: ChatCompletionClient | None = None,
               listeners: Sequence[Callable[[Event], None]] = (), run_id: str | None = None) -> RunResult:
-    """Runs the optimisation and returns where its results are."""
+    """Runs the optimisation in a new run folder and returns where its results are."""
     task = load_task(config.task_dir)
     load_roles(config.roles_dir)  # template errors before anything starts
-    if client is None and config.backend == "local":
-        client = make_client(config.model)
-        await check_endpoint(client, config.model)
-    rundir, log = _start(config, task, run_id, listeners)
+    client = await _client(config, client)
+    rundir = RunDir(config.runs_dir / (run_id or new_run_id()))
+    rundir.root.chmod(0o700)  # generated code runs as another user and must not read the dev answers
+    atomic_write(rundir.root / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    accounting = Accounting(config.budget, config.prices)
+    log = _open_log(rundir, [accounting, *listeners])
+    log.emit(RunStarted(run_id=rundir.root.name, task=task.name, config=config.model_dump(mode="json")))
+    return await _search_and_finish(config, task, rundir, log, client, accounting)
+
+
+async def resume(run_dir: Path, client: ChatCompletionClient | None = None,
+                 listeners: Sequence[Callable[[Event], None]] = ()) -> RunResult:
+    """Continues an interrupted run from its folder: traces, memory, Coordinator and budgets restored."""
+    if not (run_dir / "config.yaml").is_file() or not (run_dir / "events.jsonl").is_file():
+        raise GomeUserError(f"{run_dir}: not a gome run folder (config.yaml or events.jsonl missing)")
+    events = list(read_events(run_dir / "events.jsonl"))
+    if any(isinstance(e, RunFinished) for e in events):
+        raise GomeUserError(f"{run_dir}: this run has already finished")
+    config = RunConfig.model_validate(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    if config.backend != "local":
+        raise GomeUserError(f"{run_dir}: resume supports runs of the local backend only")
+    task = load_task(config.task_dir)
+    client = await _client(config, client)
+    accounting = Accounting(config.budget, config.prices)
+    accounting.replay(events)
+    log = _open_log(RunDir(run_dir), [accounting, *listeners])
+    log.emit(RunStarted(run_id=run_dir.name, task=task.name, config=config.model_dump(mode="json"), resumed=True))
+    return await _search_and_finish(config, task, RunDir(run_dir), log, client, accounting)
+
+
+async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log: EventLog,
+                             client: ChatCompletionClient | None, accounting: Accounting) -> RunResult:
     split = make_dev_split(task, rundir.root / "dev", seed=config.seed, holdout=config.holdout)
     grade, chosen = None, None
     try:
@@ -126,8 +171,10 @@ async def run(config: RunConfig, client: ChatCompletionClient | None = None,
             reason, candidates = await run_ray(config, rundir, split, task.lower_is_better, client)
         else:
             assert client is not None
-            coordinator = Coordinator(task.lower_is_better)
-            reason = await _run_local(config, task, rundir, split, client, log, coordinator)
+            checkpoint = rundir.root / "coordinator.json"
+            coordinator = (Coordinator.restore(task.lower_is_better, json.loads(checkpoint.read_text()))
+                           if checkpoint.is_file() else Coordinator(task.lower_is_better))
+            reason = await _run_local(config, task, rundir, split, client, log, coordinator, accounting)
             candidates = coordinator.top_candidates(config.final_top_k)
         if candidates:
             seeds = [config.seed + 1 + i for i in range(config.final_seeds)]
@@ -136,8 +183,10 @@ async def run(config: RunConfig, client: ChatCompletionClient | None = None,
                                                    limits_of(config), slots)
             log.emit(selection)
             grade = await asyncio.to_thread(_grade_final, task, chosen, rundir, config)
+        summary = accounting.summary()
+        atomic_write(rundir.root / "summary.json", json.dumps(summary, indent=2))
         log.emit(RunFinished(best_attempt=chosen.attempt if chosen else None, best_score=chosen.score if chosen else None,
-                             grade=grade.model_dump(mode="json") if grade else None, reason=reason))
+                             grade=grade.model_dump(mode="json") if grade else None, reason=reason, usage=summary))
     finally:
         log.close()
     return RunResult(rundir.root, chosen.attempt if chosen else None, chosen.score if chosen else None, grade, reason)

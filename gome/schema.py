@@ -135,6 +135,7 @@ class RunStarted(_Event):
     run_id: str
     task: str
     config: dict[str, Any]
+    resumed: bool = False  # True when `gome resume` continues an interrupted run
 
 
 class AgentMessage(_Event):
@@ -219,6 +220,7 @@ class RunFinished(_Event):
     best_score: float | None
     grade: dict[str, Any] | None  # GradeReport fields, None when there was nothing to grade
     reason: str
+    usage: dict[str, Any] = Field(default_factory=dict)  # tokens, cost and wall time per run, trace and agent
 
 
 Event = Annotated[

@@ -43,7 +43,8 @@ async def run_trace(ctx: TraceContext, time_budget_s: float | None = None) -> st
     """Runs one trace team until its budget is spent; returns the stop reason."""
     team = build_team(ctx, time_budget_s)
     task = "Optimise the solution of this task.\n\n" + ctx.task_brief
-    ctx.emit(AgentMessage(trace=ctx.state.trace, source="user", target="coder", content=task))
+    ctx.emit(AgentMessage(trace=ctx.state.trace, step=ctx.state.step, source="user",
+                          target=next_speaker(ctx.state, "user"), content=task))
     result = await team.run(task=TextMessage(content=task, source="user"))
     return result.stop_reason or "finished"
 

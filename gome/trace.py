@@ -4,13 +4,16 @@ synchronise to the global best when the trace trails it for too long (distribute
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from gome.agents import TraceContext
 from gome.coordinator import Coordinator, GlobalState, Push, PushReply
 from gome.schema import Attempt, CodeUpdate, SyncStep
+from gome.tools.rundir import atomic_write
 
 __all__ = ["CoordinatorHandle", "LocalHandle", "RayHandle", "TraceLink", "summarize_code"]
 
@@ -30,16 +33,20 @@ class CoordinatorHandle(Protocol):
 
 
 class LocalHandle:
-    """The Coordinator in this process: calls are atomic under asyncio (its methods never await)."""
+    """The Coordinator in this process: calls are atomic under asyncio (its methods never await).
+    With a checkpoint path, its state is written atomically after every push (for resume)."""
 
-    def __init__(self, coordinator: Coordinator) -> None:
-        self.coordinator = coordinator
+    def __init__(self, coordinator: Coordinator, checkpoint: Path | None = None) -> None:
+        self.coordinator, self.checkpoint = coordinator, checkpoint
 
     async def pull(self) -> GlobalState:
         return self.coordinator.pull()
 
     async def push(self, push: Push) -> PushReply:
-        return self.coordinator.push(push)
+        reply = self.coordinator.push(push)
+        if self.checkpoint is not None:
+            atomic_write(self.checkpoint, json.dumps(self.coordinator.snapshot()))
+        return reply
 
 
 class RayHandle:
@@ -76,6 +83,27 @@ class TraceLink:
         ))
         self.ctx.emit(reply.event)
         self._merge(reply.state)
+        self.save()
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.ctx.rundir.root / "traces" / str(self.ctx.state.trace) / "state.json"
+
+    def save(self) -> None:
+        """Writes the trace's optimiser state after a step: a crash loses at most the attempt in flight."""
+        link = {"version": self.version, "lag": self.lag, "pushed": sorted(self.pushed)}
+        data = {"state": self.ctx.state.snapshot(), "codes": self.ctx.codes, "link": link}
+        atomic_write(self.checkpoint, json.dumps(data))
+
+    def load(self) -> bool:
+        """Restores the trace from its checkpoint, if it has one."""
+        if not self.checkpoint.is_file():
+            return False
+        data = json.loads(self.checkpoint.read_text())
+        self.ctx.state.restore(data["state"])
+        self.ctx.codes.update(data["codes"])
+        self.version, self.lag, self.pushed = data["link"]["version"], data["link"]["lag"], set(data["link"]["pushed"])
+        return True
 
     def _merge(self, remote: GlobalState) -> None:
         state = self.ctx.state

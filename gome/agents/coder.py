@@ -10,7 +10,7 @@ from autogen_core.models import RequestUsage
 from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.llm import StructuredOutputError, ask_code
-from gome.schema import AttemptKind, CodeUpdate, ExecutionReport, UpdatePlan
+from gome.schema import AttemptKind, CodeUpdate, UpdatePlan
 
 __all__ = ["Coder"]
 
@@ -28,10 +28,10 @@ class Coder(GomeAgent):
     def __init__(self, ctx: TraceContext) -> None:
         super().__init__("coder", "Writes the new script: applies the update.", ctx)
 
-    def _mode(self, messages: Sequence[BaseChatMessage]) -> tuple[AttemptKind, str | None, str]:
+    def _mode(self) -> tuple[AttemptKind, str | None, str]:
         """(kind, parent attempt id, parent code) for the next attempt."""
         state = self.ctx.state
-        if latest(messages, ExecutionReport) is not None and state.needs_debug():
+        if state.needs_debug():
             assert state.last_update is not None
             return "debug", state.last_update.attempt_id, state.last_update.code
         if state.best is None:
@@ -40,7 +40,7 @@ class Coder(GomeAgent):
 
     async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[CodeUpdate, RequestUsage]:
         ctx, state = self.ctx, self.ctx.state
-        kind, parent_id, parent_code = self._mode(messages)
+        kind, parent_id, parent_code = self._mode()
         report = state.last_report
         error = f"{report.error}\n{report.stderr_tail[-1500:]}" if report else ""
         prompt = self.prompt(

@@ -7,7 +7,8 @@ success-memory entry. `veto` reverts an acceptance that the next diagnosis flags
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from gome.schema import Attempt, CodeUpdate, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
 from gome.tools.memory import SuccessMemory
@@ -116,3 +117,28 @@ class TraceState:
         self.history.append(self.best)
         self.best = _Best(attempt_id, score, code)
         self.plateau = self.failures = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to continue this trace after a crash, as JSON-ready data."""
+        dump = lambda model: model.model_dump(mode="json") if model is not None else None  # noqa: E731
+        return {
+            "trace": self.trace, "step": self.step, "debug_round": self.debug_round, "step_size": self.step_size.value,
+            "failures": self.failures, "plateau": self.plateau,
+            "best": asdict(self.best) if self.best else None,
+            "history": [asdict(b) if b else None for b in self.history],
+            "last_update": dump(self.last_update), "last_report": dump(self.last_report), "last_plan": dump(self.last_plan),
+            "memory": [dump(m) for m in self.memory.entries], "journal": [dump(a) for a in self.journal],
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Loads a `snapshot` into this state (its limits and switches stay as configured)."""
+        load = lambda cls, value: cls.model_validate(value) if value is not None else None  # noqa: E731
+        self.step, self.debug_round = data["step"], data["debug_round"]
+        self.step_size, self.failures, self.plateau = StepSize(data["step_size"]), data["failures"], data["plateau"]
+        self.best = _Best(**data["best"]) if data["best"] else None
+        self.history = [_Best(**b) if b else None for b in data["history"]]
+        self.last_update = load(CodeUpdate, data["last_update"])
+        self.last_report = load(ExecutionReport, data["last_report"])
+        self.last_plan = load(UpdatePlan, data["last_plan"])
+        self.memory.entries = [MemoryEntry.model_validate(m) for m in data["memory"]]
+        self.journal = [Attempt.model_validate(a) for a in data["journal"]]
