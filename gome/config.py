@@ -45,6 +45,8 @@ class RunConfig(BaseModel):
     tries: int = Field(default=3, ge=1, description="model tries per structured reply (1 + repairs)")
     memory_half_life: float = Field(default=30.0, gt=0)
     roles_dir: Path | None = None
+    record_llm: bool = True  # keep every model reply in llm_calls.jsonl of the run folder
+    replay_from: Path | None = None  # answer model calls from this earlier run folder's llm_calls.jsonl (offline)
 
     @property
     def exec_threads(self) -> int:

@@ -20,6 +20,7 @@ from gome.coordinator import Candidate, Coordinator
 from gome.errors import GomeUserError
 from gome.events import EventLog, read_events
 from gome.llm import check_endpoint, make_client
+from gome.llm.record import RecordingClient, ReplayClient
 from gome.roles import load_roles
 from gome.sandbox import SandboxLimits
 from gome.schema import Event, RunFinished, RunStarted
@@ -70,12 +71,21 @@ def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, spl
     )
 
 
-async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit, client: ChatCompletionClient,
+def _trace_client(config: RunConfig, client: ChatCompletionClient | None, rundir: RunDir,
+                  trace: int) -> ChatCompletionClient:
+    """The model client of one trace: replayed, recorded, or as given."""
+    if config.replay_from is not None:
+        return ReplayClient(config.replay_from / "llm_calls.jsonl", trace)
+    assert client is not None
+    return RecordingClient(client, rundir.root / "llm_calls.jsonl", trace) if config.record_llm else client
+
+
+async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit, client: ChatCompletionClient | None,
                      log: EventLog, coordinator: Coordinator, accounting: Accounting) -> str:
     slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
     contexts = []
     for trace in range(config.traces):
-        ctx = build_context(config, task, trace, rundir, split, client, log.emit)
+        ctx = build_context(config, task, trace, rundir, split, _trace_client(config, client, rundir, trace), log.emit)
         ctx.exec_slots = slots
         link = TraceLink(ctx, LocalHandle(coordinator, rundir.root / "coordinator.json"),
                          config.sync_margin, config.sync_patience)
@@ -119,7 +129,7 @@ def _open_log(rundir: RunDir, listeners: Sequence[Callable[[Event], None]]) -> E
 
 
 async def _client(config: RunConfig, client: ChatCompletionClient | None) -> ChatCompletionClient | None:
-    if client is None and config.backend == "local":
+    if client is None and config.backend == "local" and config.replay_from is None:
         client = make_client(config.model)
         await check_endpoint(client, config.model)
     return client
@@ -170,7 +180,6 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
 
             reason, candidates = await run_ray(config, rundir, split, task.lower_is_better, client)
         else:
-            assert client is not None
             checkpoint = rundir.root / "coordinator.json"
             coordinator = (Coordinator.restore(task.lower_is_better, json.loads(checkpoint.read_text()))
                            if checkpoint.is_file() else Coordinator(task.lower_is_better))

@@ -70,3 +70,23 @@ def test_step_folders_hold_the_optimiser_state(finished_run) -> None:
     assert plan["memory_refs"] == ["m0-3"]  # the forest's success is retrieved as momentum
     assert (result.run_dir / "config.yaml").is_file()
     assert "OPENAI_API_KEY" not in (result.run_dir / "config.yaml").read_text().replace("api_key_env: OPENAI_API_KEY", "")
+
+
+def test_a_recorded_run_replays_offline_identically(finished_run, penguins: Path, tmp_path: Path) -> None:
+    result, events = finished_run
+    config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=4, exec_timeout_s=120,
+                       replay_from=result.run_dir)
+    replayed = asyncio.run(run(config))  # no client at all: every reply comes from llm_calls.jsonl
+    again = list(read_events(replayed.run_dir / "events.jsonl"))
+
+    def talk(stream: list) -> list[tuple[str, str, str]]:  # the model's messages (executions carry timings)
+        return [(e.source, e.target, e.content) for e in stream
+                if isinstance(e, AgentMessage) and e.source in ("coder", "diagnostician", "memory_keeper")]
+
+    def scores(stream: list) -> list[tuple[str, float | None]]:
+        return [(e.report.status, e.report.score) for e in stream if isinstance(e, ExecutionDone)]
+
+    assert talk(again) == talk(events) and len(talk(events)) >= 8
+    assert scores(again) == scores(events)
+    assert replayed.best_attempt == result.best_attempt and replayed.dev_score == result.dev_score
+    assert replayed.grade.score == result.grade.score

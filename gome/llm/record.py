@@ -1,0 +1,119 @@
+"""Record and replay of model calls.
+
+`RecordingClient` appends every reply of one trace to `llm_calls.jsonl` in the run folder;
+`ReplayClient` answers a later run from that file, offline, reply by reply in the order each trace
+made its calls (the calls of one trace are sequential). Keying by order rather than by prompt keeps a
+replay exact even where prompts hold timings; a prompt that differs from the recorded one is counted
+in `mismatches`, and running out of recorded replies raises `ReplayExhausted`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelInfo, RequestUsage
+from autogen_core.tools import Tool, ToolSchema
+
+from gome.errors import GomeUserError
+
+__all__ = ["RecordingClient", "ReplayClient", "ReplayExhausted", "prompt_key"]
+
+_LOCK = threading.Lock()
+
+
+class ReplayExhausted(GomeUserError):
+    """The replayed run asked for more model calls than were recorded."""
+
+
+def prompt_key(messages: Sequence[LLMMessage]) -> str:
+    text = json.dumps([[type(m).__name__, str(m.content)] for m in messages])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _Delegate(ChatCompletionClient):
+    """Forwards everything but `create` to an inner client."""
+
+    def __init__(self, inner: ChatCompletionClient | None) -> None:
+        self.inner = inner
+        self._last = RequestUsage(prompt_tokens=0, completion_tokens=0)
+        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
+
+    async def create_stream(self, messages: Sequence[LLMMessage], **kwargs: Any) -> AsyncGenerator[str | CreateResult, None]:
+        yield await self.create(messages, **kwargs)
+
+    async def close(self) -> None:
+        if self.inner is not None:
+            await self.inner.close()
+
+    def actual_usage(self) -> RequestUsage:
+        return self._last
+
+    def total_usage(self) -> RequestUsage:
+        return self._total
+
+    def _count(self, usage: RequestUsage) -> None:
+        self._last = usage
+        self._total = RequestUsage(prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
+                                   completion_tokens=self._total.completion_tokens + usage.completion_tokens)
+
+    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        return sum(len(str(m.content)) for m in messages) // 4
+
+    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
+        return 100_000 - self.count_tokens(messages)
+
+    @property
+    def capabilities(self) -> ModelInfo:  # type: ignore[override]
+        return self.model_info
+
+    @property
+    def model_info(self) -> ModelInfo:
+        if self.inner is not None:
+            return self.inner.model_info
+        return ModelInfo(vision=False, function_calling=False, json_output=True, family="unknown", structured_output=False)
+
+
+class RecordingClient(_Delegate):
+    def __init__(self, inner: ChatCompletionClient, path: Path, trace: int) -> None:
+        super().__init__(inner)
+        self.path, self.trace = path, trace
+        earlier = path.read_text().splitlines() if path.is_file() else []  # a resumed run continues the sequence
+        self.seq = sum(1 for line in earlier if line.endswith("}") and json.loads(line)["trace"] == trace)
+
+    async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
+        assert self.inner is not None
+        result = await self.inner.create(messages, **kwargs)
+        record = {"trace": self.trace, "seq": self.seq, "key": prompt_key(messages), "content": result.content,
+                  "finish_reason": result.finish_reason, "prompt_tokens": result.usage.prompt_tokens,
+                  "completion_tokens": result.usage.completion_tokens}
+        with _LOCK, open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        self.seq += 1
+        self._count(result.usage)
+        return result
+
+
+class ReplayClient(_Delegate):
+    def __init__(self, path: Path, trace: int) -> None:
+        super().__init__(None)
+        if not path.is_file():
+            raise GomeUserError(f"{path}: no recorded model calls to replay")
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+        self.records = sorted((r for r in lines if r["trace"] == trace), key=lambda r: r["seq"])
+        self.trace, self.seq, self.mismatches = trace, 0, 0
+
+    async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
+        if self.seq >= len(self.records):
+            raise ReplayExhausted(f"trace {self.trace}: the replay asked for call {self.seq + 1}, "
+                                  f"but only {len(self.records)} were recorded")
+        record = self.records[self.seq]
+        self.seq += 1
+        self.mismatches += record["key"] != prompt_key(messages)
+        usage = RequestUsage(prompt_tokens=record["prompt_tokens"], completion_tokens=record["completion_tokens"])
+        self._count(usage)
+        return CreateResult(finish_reason=record["finish_reason"], content=record["content"], usage=usage, cached=True)
