@@ -139,14 +139,14 @@ async def run(config: RunConfig, client: ChatCompletionClient | None = None,
               listeners: Sequence[Callable[[Event], None]] = (), run_id: str | None = None) -> RunResult:
     """Runs the optimisation in a new run folder and returns where its results are."""
     task = load_task(config.task_dir)
-    load_roles(config.roles_dir)  # template errors before anything starts
+    roles = {name: str(role.path) for name, role in load_roles(config.roles_dir).items()}  # errors before anything starts
     client = await _client(config, client)
     rundir = RunDir(config.runs_dir / (run_id or new_run_id()))
     rundir.root.chmod(0o700)  # generated code runs as another user and must not read the dev answers
     atomic_write(rundir.root / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     accounting = Accounting(config.budget, config.prices)
     log = _open_log(rundir, [accounting, *listeners])
-    log.emit(RunStarted(run_id=rundir.root.name, task=task.name, config=config.model_dump(mode="json")))
+    log.emit(RunStarted(run_id=rundir.root.name, task=task.name, config=config.model_dump(mode="json"), roles=roles))
     return await _search_and_finish(config, task, rundir, log, client, accounting)
 
 

@@ -136,6 +136,7 @@ class RunStarted(_Event):
     task: str
     config: dict[str, Any]
     resumed: bool = False  # True when `gome resume` continues an interrupted run
+    roles: dict[str, str] = Field(default_factory=dict)  # role -> prompt file used
 
 
 class AgentMessage(_Event):
