@@ -39,6 +39,9 @@ class RunConfig(BaseModel):
     sync_patience: int = Field(default=3, ge=1, description="... for how many steps before it adopts it")
     final_top_k: int = Field(default=3, ge=1, description="candidates re-scored in the final selection")
     final_seeds: int = Field(default=2, ge=0, description="extra dev splits per candidate in the final selection")
+    strategy: Literal["gradient", "tree", "hybrid"] = "gradient"
+    num_drafts: int = Field(default=3, ge=1, description="tree search: drafts before improving")
+    debug_prob: float = Field(default=0.5, ge=0, le=1, description="tree search: chance to debug a buggy leaf")
     diagnosis: bool = True  # ablation switch: structured diagnosis
     memory: bool = True  # ablation switch: success memory
     max_debug_rounds: int = Field(default=2, ge=0)

@@ -33,6 +33,7 @@ from gome.tools.env_info import library_versions
 from gome.tools.harness import run_attempt
 from gome.tools.memory import SuccessMemory
 from gome.tools.optimizer import TraceState
+from gome.tools.strategy import Strategy
 from gome.tools.rundir import RunDir, atomic_write
 from gome.trace import LocalHandle, TraceLink
 
@@ -59,9 +60,11 @@ def limits_of(config: RunConfig) -> SandboxLimits:
 def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, split: DevSplit,
                   client: ChatCompletionClient, emit: Callable[[Event], None]) -> TraceContext:
     """The shared context of one trace team's agents."""
+    strategy = Strategy(config.strategy, seed=config.seed, num_drafts=config.num_drafts, debug_prob=config.debug_prob)
     state = TraceState(trace=trace, lower_is_better=task.lower_is_better, max_steps=config.steps,
                        max_debug_rounds=config.max_debug_rounds, memory=SuccessMemory(config.memory_half_life),
-                       use_memory=config.memory)
+                       use_memory=config.memory and config.strategy != "tree", strategy=strategy,
+                       mode="explore" if config.strategy == "tree" else "directed")
     return TraceContext(
         state=state, task_brief=task_summary(task), metric=task.metric, client=client,
         roles=load_roles(config.roles_dir), rundir=rundir, input_dir=split.input_dir,

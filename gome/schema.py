@@ -181,6 +181,8 @@ class OptimizerStep(_Event):
     step_size: StepSize
     memory_size: int
     debug_round: int
+    mode: Literal["directed", "explore"] = "directed"  # the mode chosen for the next step
+    reliability: float | None = None  # the hybrid's estimate of how often directed updates improve
 
 
 class CoordinatorMerge(_Event):

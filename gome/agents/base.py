@@ -84,5 +84,6 @@ class GomeAgent(BaseChatAgent):
         self.ctx.emit(OptimizerStep(
             trace=state.trace, step=state.step, attempt=attempt, best_score=state.best.score if state.best else None,
             best_attempt=state.best.attempt_id if state.best else None, step_size=state.step_size,
-            memory_size=len(state.memory.entries), debug_round=state.debug_round,
+            memory_size=len(state.memory.entries), debug_round=state.debug_round, mode=state.mode,
+            reliability=round(state.strategy.reliability, 4) if state.strategy.name == "hybrid" else None,
         ))

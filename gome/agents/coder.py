@@ -10,7 +10,7 @@ from autogen_core.models import RequestUsage
 from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.llm import StructuredOutputError, ask_code
-from gome.schema import AttemptKind, CodeUpdate, UpdatePlan
+from gome.schema import AttemptKind, CodeUpdate, ExecutionReport, UpdatePlan
 
 __all__ = ["Coder"]
 
@@ -22,6 +22,14 @@ def _plan_text(plan: UpdatePlan | None) -> str:
     return f"Direction: {plan.direction}\nStep size: {plan.step_size.value}{changes}"
 
 
+def _feedback_text(report: ExecutionReport | None) -> str:
+    """Scalar feedback only (tree search): the parent's score and output, no diagnosis."""
+    if report is None:
+        return ""
+    return (f"The script scored {report.score}. Make one atomic change that should improve the score.\n"
+            f"Its output ended with:\n{report.stdout_tail[-600:]}")
+
+
 class Coder(GomeAgent):
     output_type = CodeUpdate
 
@@ -31,6 +39,9 @@ class Coder(GomeAgent):
     def _mode(self) -> tuple[AttemptKind, str | None, str]:
         """(kind, parent attempt id, parent code) for the next attempt."""
         state = self.ctx.state
+        if state.mode == "explore":
+            kind, parent_id = state.explore_pick()
+            return kind, parent_id, self.ctx.codes.get(parent_id or "", "")
         if state.needs_debug():
             assert state.last_update is not None
             return "debug", state.last_update.attempt_id, state.last_update.code
@@ -41,12 +52,13 @@ class Coder(GomeAgent):
     async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[CodeUpdate, RequestUsage]:
         ctx, state = self.ctx, self.ctx.state
         kind, parent_id, parent_code = self._mode()
-        report = state.last_report
+        report = state.reports.get(parent_id or "") if state.mode == "explore" else state.last_report
         error = f"{report.error}\n{report.stderr_tail[-1500:]}" if report else ""
+        plan = _feedback_text(report) if state.mode == "explore" else _plan_text(latest(messages, UpdatePlan))
         prompt = self.prompt(
             "coder", task=ctx.task_brief, libraries=ctx.libraries, timeout_min=max(1, int(ctx.limits.timeout_s // 60)),
-            threads=ctx.limits.threads, mode=kind, code=parent_code, error=error,
-            plan=_plan_text(latest(messages, UpdatePlan)), others=await ctx.others() if kind == "draft" and ctx.others else "",
+            threads=ctx.limits.threads, mode=kind, code=parent_code, error=error, plan=plan,
+            others=await ctx.others() if kind == "draft" and ctx.others else "",
         )
         attempt_id = f"{state.trace}-{state.step + 1:03d}"
         try:

@@ -48,7 +48,7 @@ def next_speaker(state: TraceState, last_source: str) -> str:
     """The fixed conversation cycle, with an immediate debug round after a crash. A team that starts
     (or resumes) after an execution begins with the debug round or the diagnosis it would have had."""
     if last_source in ("executor", "user"):
-        if state.last_report is None or state.needs_debug():
+        if state.mode == "explore" or state.last_report is None or state.needs_debug():
             return "coder"
         return "diagnostician"
     return {"diagnostician": "memory_keeper", "memory_keeper": "coder", "coder": "executor"}[last_source]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gome.schema import Attempt, CodeUpdate, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
+from gome.schema import Attempt, AttemptKind, CodeUpdate, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
 from gome.tools.memory import SuccessMemory
+from gome.tools.strategy import Mode, Strategy, tree_pick
 
 __all__ = ["TraceState", "STEP_SIZES"]
 
@@ -46,6 +47,9 @@ class TraceState:
     journal: list[Attempt] = field(default_factory=list)
     stopped: bool = False
     use_memory: bool = True  # False: the ablation without success memory
+    strategy: Strategy = field(default_factory=Strategy)
+    mode: Mode = "directed"  # of the step in progress: directed (diagnosis -> plan -> code) or explore (tree)
+    reports: dict[str, ExecutionReport] = field(default_factory=dict)  # attempt id -> its execution report
 
     @property
     def done(self) -> bool:
@@ -102,7 +106,16 @@ class TraceState:
             kind=update.kind, score=report.score, status=report.status, accepted=accepted,
         )
         self.journal.append(attempt)
+        self.reports[attempt.id] = report
+        self.strategy.observe(attempt, self.mode)
+        self.mode = self.strategy.next_mode(self.trace, self.step, self.best is not None, self.needs_debug())
         return attempt
+
+    def explore_pick(self) -> tuple[AttemptKind, str | None]:
+        """The tree-search choice for an exploratory step: (kind, parent attempt id)."""
+        s = self.strategy
+        return tree_pick(self.journal, self.lower_is_better, s.rng(self.trace, self.step), s.num_drafts,
+                         s.debug_prob, s.max_debug_depth)
 
     def veto(self, attempt_id: str) -> bool:
         """Reverts the acceptance of `attempt_id` if it is the current best; True if reverted."""
@@ -128,6 +141,8 @@ class TraceState:
             "history": [asdict(b) if b else None for b in self.history],
             "last_update": dump(self.last_update), "last_report": dump(self.last_report), "last_plan": dump(self.last_plan),
             "memory": [dump(m) for m in self.memory.entries], "journal": [dump(a) for a in self.journal],
+            "mode": self.mode, "reports": {k: dump(r) for k, r in self.reports.items()},
+            "strategy": {"trials": self.strategy.trials, "successes": self.strategy.successes},
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -142,3 +157,6 @@ class TraceState:
         self.last_plan = load(UpdatePlan, data["last_plan"])
         self.memory.entries = [MemoryEntry.model_validate(m) for m in data["memory"]]
         self.journal = [Attempt.model_validate(a) for a in data["journal"]]
+        self.mode = data["mode"]
+        self.reports = {k: ExecutionReport.model_validate(r) for k, r in data["reports"].items()}
+        self.strategy.trials, self.strategy.successes = data["strategy"]["trials"], data["strategy"]["successes"]
