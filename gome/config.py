@@ -20,6 +20,7 @@ class RunConfig(BaseModel):
     task_dir: Path
     runs_dir: Path = Path("runs")
     model: ModelConfig = Field(default_factory=ModelConfig)
+    local_size: Literal["1.5b", "0.5b"] | None = None  # the embedded model served `model`, if it did
     steps: int = Field(default=6, ge=1, description="executed attempts per trace, debug rounds included")
     time_budget_s: float | None = Field(default=None, gt=0, description="wall-clock budget of the search")
     token_budget: int | None = Field(default=None, gt=0, description="prompt + completion tokens of the run")

@@ -33,6 +33,10 @@ def test_cli_run_through_http_endpoint(tmp_path: Path, monkeypatch: pytest.Monke
     everything = "".join(p.read_text(errors="replace") for p in run_dir.rglob("*") if p.is_file())
     assert "sk-never-shown-to-code" not in everything
     assert '"valid_submission": true' in capsys.readouterr().out
+    assert main(["logs", str(run_dir), "--agent", "coder"]) == 0  # the conversation, from events.jsonl
+    logs = capsys.readouterr().out
+    assert "coder" in logs and "diagnostician ->" not in logs
+    assert main(["report", str(run_dir)]) == 0 and (run_dir / "report.html").stat().st_size > 10_000
 
 
 def test_real_endpoints_are_blocked_in_tests() -> None:

@@ -1,0 +1,123 @@
+"""Reading a run's event stream for the views: whole files, filters and a live tail.
+
+Only `events.jsonl` is read, so every view works on a copied run folder. A torn last line (a writer
+that crashed or is still writing) is skipped; a garbled line anywhere else is a `GomeUserError`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from gome.errors import GomeUserError
+from gome.events import EVENT_ADAPTER
+from gome.schema import (
+    AgentMessage, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
+    Selection, StructuredFailure, SyncStep,
+)
+
+__all__ = ["EventFilter", "resolve_run", "load_events", "follow_events", "agents_of", "RUN_LEVEL"]
+
+RUN_LEVEL = (RunStarted, Selection, RunFinished)
+"""Events of the whole run, not of one trace or step: trace and step filters let them through."""
+
+
+def resolve_run(run: str | Path, runs_dir: Path = Path("runs")) -> Path:
+    """The run folder named by a path or by a run id under `runs_dir`."""
+    for candidate in (Path(run), runs_dir / str(run)):
+        if candidate.is_dir():
+            if not (candidate / "events.jsonl").is_file():
+                raise GomeUserError(f"{candidate} is not a gome run folder: it has no events.jsonl")
+            return candidate
+    named = Path(run)
+    if named.is_absolute() or len(named.parts) > 1:
+        raise GomeUserError(f"no run folder {run}")
+    raise GomeUserError(f"no run folder {run} (looked in . and {runs_dir})")
+
+
+def _parse(line: str, path: Path, number: int) -> Event:
+    try:
+        return EVENT_ADAPTER.validate_json(line)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "line"
+        raise GomeUserError(f"{path}:{number} is not a gome event ({where}: {first.get('msg', 'invalid')})") from exc
+
+
+def load_events(run_dir: Path) -> list[Event]:
+    """All complete events of a run folder; raises GomeUserError when the file is unreadable or garbled."""
+    path = run_dir / "events.jsonl"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GomeUserError(f"cannot read {path}: {exc}") from exc
+    lines = text.split("\n")[:-1]  # the part after the last newline is a torn line, or empty
+    return [_parse(line, path, n) for n, line in enumerate(lines, 1) if line.strip()]
+
+
+def follow_events(path: Path, poll_s: float = 0.2, stop: Callable[[], bool] = lambda: False,
+                  timeout_s: float | None = None) -> Iterator[Event]:
+    """Yields events as they are appended to `path` until RunFinished, `stop()` or the timeout.
+
+    A partially written last line is kept back until its newline arrives; the file may not exist yet.
+    """
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    buffer, number, offset = b"", 0, 0
+    while not stop() and (deadline is None or time.monotonic() < deadline):
+        chunk = b""
+        if path.is_file():
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read()
+                offset = fh.tell()
+        if not chunk:
+            time.sleep(poll_s)
+            continue
+        *lines, buffer = (buffer + chunk).split(b"\n")
+        for line in lines:
+            number += 1
+            if not line.strip():
+                continue
+            event = _parse(line.decode("utf-8", errors="replace"), path, number)
+            yield event
+            if isinstance(event, RunFinished):
+                return
+
+
+def agents_of(event: Event) -> set[str]:
+    """The agents an event concerns, for `--agent`: speakers, callers, the executor, the coordinator."""
+    if isinstance(event, AgentMessage):
+        return {event.source, event.target}
+    if isinstance(event, (LLMCall, StructuredFailure)):
+        return {event.agent}
+    if isinstance(event, ExecutionDone):
+        return {"executor"}
+    if isinstance(event, OptimizerStep):
+        return {"optimizer"}
+    if isinstance(event, (CoordinatorMerge, SyncStep, Selection)):
+        return {"coordinator"}
+    return set()
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events to show: by trace, agent and step; None lets everything through."""
+
+    trace: int | None = None
+    agent: str | None = None
+    step: int | None = None
+
+    def __call__(self, event: Event) -> bool:
+        run_level = isinstance(event, RUN_LEVEL)
+        if self.trace is not None and not run_level and event.trace != self.trace:
+            return False
+        if self.step is not None and not run_level and event.step != self.step:
+            return False
+        return self.agent is None or self.agent in agents_of(event)
+
+    def apply(self, events: Iterable[Event]) -> Iterator[Event]:
+        return (event for event in events if self(event))

@@ -1,0 +1,146 @@
+"""`gome logs`: the agents' conversation as text, with executions and optimiser state in between.
+
+`LogRenderer` turns events into lines; it prints a header whenever the trace or step changes, so
+interleaved traces stay readable. Colour is ANSI, used only when the caller asks (a terminal).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+
+from gome.schema import (
+    AgentMessage, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
+    Selection, StructuredFailure, SyncStep,
+)
+from gome.view.describe import code_head, fmt_score, fmt_tokens, one_line, payload_fields, payload_kind
+from gome.view.load import RUN_LEVEL
+
+__all__ = ["LogRenderer", "render_lines"]
+
+_INDENT = " " * 10
+_STYLES = {"head": "1;36", "who": "1", "dim": "2", "ok": "32", "bad": "31", "note": "33"}
+
+
+class LogRenderer:
+    """Stateful renderer: feed events in order, get the lines to print for each."""
+
+    def __init__(self, color: bool = False, code_lines: int = 6) -> None:
+        self.color, self.code_lines = color, code_lines
+        self._where: tuple[int, int] | None = None
+        self.tokens: dict[str, int] = {}  # model tokens per agent, from LLMCall events
+
+    def _s(self, text: str, style: str) -> str:
+        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if self.color else text
+
+    def lines(self, event: Event) -> list[str]:
+        """The lines for one event, preceded by a trace/step header when it moved."""
+        out: list[str] = []
+        if not isinstance(event, RUN_LEVEL) and self._where != (event.trace, event.step):
+            self._where = (event.trace, event.step)
+            out.append(self._s(f"── trace {event.trace} · step {event.step} " + "─" * 40, "head"))
+        stamp = self._s(time.strftime("%H:%M:%S", time.localtime(event.ts)), "dim") + "  "
+        body = self.body(event)
+        if body:
+            out.append(stamp + body[0])
+            out.extend(_INDENT + line for line in body[1:])
+        return out
+
+    def body(self, event: Event) -> list[str]:
+        """The lines of one event, without the header and time stamp."""
+        if isinstance(event, AgentMessage):
+            return self._message(event)
+        if isinstance(event, LLMCall):
+            self.tokens[event.agent] = self.tokens.get(event.agent, 0) + event.prompt_tokens + event.completion_tokens
+            if event.ok:  # the message that follows carries the tokens
+                return []
+            return [self._s(f"{event.agent} · model call failed after {event.latency_s:.1f}s: "
+                            f"{one_line(event.error, 160)}", "bad")]
+        if isinstance(event, StructuredFailure):
+            return [self._s(f"{event.agent} gave no valid {event.schema_name} after {event.tries} tries: "
+                            f"{one_line(event.error, 200)}", "bad")]
+        if isinstance(event, ExecutionDone):
+            return self._execution(event)
+        if isinstance(event, OptimizerStep):
+            return self._optimizer(event)
+        return self._run_level(event)
+
+    def _message(self, event: AgentMessage) -> list[str]:
+        kind = payload_kind(event.structured)
+        who = self._s(f"{event.source} → {event.target}", "who")
+        tokens = fmt_tokens(event.prompt_tokens, event.completion_tokens)
+        head = f"{who}  {kind}" + (self._s(f"  ({tokens})", "dim") if tokens else "")
+        lines = [head.rstrip()]
+        if not kind:
+            text_head, total = code_head(event.content, self.code_lines)
+            lines += [one_line(line, 150) for line in text_head]
+            if total > len(text_head):
+                lines.append(self._s(f"… ({total} lines)", "dim"))
+            return lines
+        if kind == "ExecutionReport":
+            fields = dict(payload_fields(event.structured))
+            lines[0] += f"  {fields['attempt']}: {fields['status']} · score {fields['score']} · {fields['time']}"
+            return lines + ([self._s("error: " + str(fields["error"]), "bad")] if "error" in fields else [])
+        for label, value in payload_fields(event.structured):
+            if isinstance(value, list):
+                lines.append(f"{label + ':':<12} " + ("none" if not value else one_line(value[0], 140)))
+                lines += [f"{'':<12} {one_line(v, 140)}" for v in value[1:]]
+            else:
+                lines.append(f"{label + ':':<12} {one_line(value, 140)}")
+        if kind == "CodeUpdate":
+            code_lines, total = code_head(str(event.structured.get("code", "")), self.code_lines)  # type: ignore[union-attr]
+            lines += [self._s("│ ", "dim") + line[:150] for line in code_lines]
+            lines.append(self._s(f"└ {total} lines", "dim"))
+        return lines
+
+    def _execution(self, event: ExecutionDone) -> list[str]:
+        r = event.report
+        status = self._s(r.status, "ok" if r.status == "ok" else "bad")
+        source = " (self-reported)" if r.score_source == "self-reported" else ""
+        lines = [f"⚙ executed {r.attempt_id}: {status}  exit {r.exit_code}  {r.duration_s:.1f}s  "
+                 f"score {fmt_score(r.score)}{source}"]
+        if r.error:
+            lines.append(self._s("error: " + one_line(r.error, 200), "bad"))
+        return lines
+
+    def _optimizer(self, event: OptimizerStep) -> list[str]:
+        a = event.attempt
+        verdict = self._s("accepted", "ok") if a.accepted else self._s("rejected", "note")
+        return [f"▲ optimiser: {a.id} ({a.kind}) {verdict}; trace best {fmt_score(event.best_score)}"
+                f" ({event.best_attempt or '—'}); next step {event.step_size.value}; memory {event.memory_size};"
+                f" debug {event.debug_round}"]
+
+    def _run_level(self, event: Event) -> list[str]:
+        if isinstance(event, CoordinatorMerge):
+            stale = self._s(" stale", "note") if event.stale else ""
+            changed = self._s(" new global best", "ok") if event.best_changed else ""
+            added = f"; memory +{', '.join(event.memory_added)}" if event.memory_added else ""
+            return [f"⇄ coordinator v{event.version} ← trace {event.source_trace} {event.attempt} (base v"
+                    f"{event.base_version}{stale}); global best {fmt_score(event.global_best)}"
+                    f" ({event.global_best_attempt or '—'}){changed}{added}"]
+        if isinstance(event, SyncStep):
+            return [self._s(f"⇅ sync: trace {event.trace} (best {fmt_score(event.local_best)}) adopts "
+                            f"{event.adopted_attempt} ({fmt_score(event.adopted_score)})", "note")]
+        if isinstance(event, RunStarted):
+            c = event.config
+            model = (c.get("model") or {}).get("model", "?")
+            return [self._s(f"run {event.run_id} · task {event.task} · {c.get('traces', 1)} trace(s) × "
+                            f"{c.get('steps', '?')} steps · model {model}", "head")]
+        if isinstance(event, Selection):
+            cands = "; ".join(f"{k}: {', '.join(fmt_score(s) for s in v)}" for k, v in event.candidates.items())
+            return [self._s("selection: ", "head") + f"chose {event.chosen} from {cands or 'no candidates'}"]
+        if isinstance(event, RunFinished):
+            grade = event.grade or {}
+            medal = next((m for m in ("gold", "silver", "bronze") if grade.get(f"{m}_medal")), "no medal")
+            tokens = ", ".join(f"{agent} {n:,}" for agent, n in sorted(self.tokens.items()))
+            return [self._s("finished: ", "head") + f"{one_line(event.reason, 120)}; best {event.best_attempt or '—'}"
+                    f" dev {fmt_score(event.best_score)}; final score {fmt_score(grade.get('score'))} ({medal})",
+                    f"model tokens: {tokens or 'none recorded'}"]
+        return []
+
+
+def render_lines(events: Iterable[Event], color: bool = False) -> Iterator[str]:
+    """All lines for a sequence of events."""
+    renderer = LogRenderer(color=color)
+    for event in events:
+        yield from renderer.lines(event)

@@ -1,0 +1,205 @@
+"""`gome logs`: filters, JSON round trip, following a live file, torn and garbled files; the live view."""
+
+from __future__ import annotations
+
+import io
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+from test_view_common import ARTIFACTS, view_run
+
+from gome.cli_view import main
+from gome.errors import GomeUserError
+from gome.events import EVENT_ADAPTER
+from gome.schema import AgentMessage, LLMCall, OptimizerStep, RunFinished, RunStarted, Selection
+from gome.view.live import LiveView, PlainView, make_view
+from gome.view.load import agents_of, follow_events, load_events
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return view_run(tmp_path_factory)
+
+
+def _logs(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["logs", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> list:
+    code, out, _ = _logs(capsys, *argv, "--json")
+    assert code == 0
+    return [EVENT_ADAPTER.validate_json(line) for line in out.splitlines()]
+
+
+def test_filters_by_trace_agent_and_step(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    every = load_events(run_dir)
+    trace1 = _json(capsys, str(run_dir), "--trace", "1")
+    assert {e.trace for e in trace1 if not isinstance(e, (RunStarted, Selection, RunFinished))} == {1}
+    assert len(trace1) == sum(1 for e in every if e.trace == 1 or isinstance(e, (RunStarted, Selection, RunFinished)))
+    diag = _json(capsys, str(run_dir), "--agent", "diagnostician")
+    assert diag and all("diagnostician" in agents_of(e) for e in diag)
+    pairs = {(e.source, e.target) for e in diag if isinstance(e, AgentMessage)}
+    assert ("executor", "diagnostician") in pairs and ("diagnostician", "memory_keeper") in pairs
+    assert any(isinstance(e, LLMCall) for e in diag)
+    one = _json(capsys, str(run_dir), "--trace", "0", "--step", "2", "--agent", "memory_keeper")
+    assert [(e.source, e.target) for e in one if isinstance(e, AgentMessage)] == [
+        ("diagnostician", "memory_keeper"), ("memory_keeper", "coder")]
+    assert [e.agent for e in one if isinstance(e, LLMCall)] == ["memory_keeper"]
+
+
+def test_text_shows_the_conversation_readably(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _logs(capsys, str(run_dir), "--trace", "0", "--step", "2")
+    assert code == 0 and "── trace 0 · step 2" in out and "trace 1 ·" not in out
+    for expected in ("⚙ executed 0-002: ok", "▲ optimiser: 0-002 (debug) accepted", "⇄ coordinator v",
+                     "executor → diagnostician  ExecutionReport", "diagnostician → memory_keeper  Diagnosis",
+                     "summary:", "problems:", "direction:", "memory_keeper → coder  UpdatePlan", "step size:",
+                     "memory refs:", "coder → executor  CodeUpdate", "attempt:     0-003 (improve, parent 0-002)", "└ "):
+        assert expected in out, expected
+    _, whole, _ = _logs(capsys, str(run_dir))
+    assert "⇅ sync: trace 1" in whole and "selection: chose" in whole and "finished:" in whole
+    assert "model tokens: coder" in whole
+
+
+def test_json_round_trips(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _json(capsys, str(run_dir)) == load_events(run_dir)
+    by_id = _json(capsys, "v1", "--runs-dir", str(run_dir.parent), "--step", "3")
+    assert by_id and all(e.step == 3 or isinstance(e, (RunStarted, Selection, RunFinished)) for e in by_id)
+
+
+def test_follow_reads_a_growing_file_until_the_run_finishes(run_dir: Path, tmp_path: Path) -> None:
+    lines = (run_dir / "events.jsonl").read_text().splitlines(keepends=True)
+    live = tmp_path / "events.jsonl"
+
+    def writer() -> None:
+        with open(live, "w", encoding="utf-8") as fh:
+            for n, line in enumerate(lines):
+                cut = len(line) // 2 if n % 7 == 3 else len(line)  # some lines arrive in two writes
+                fh.write(line[:cut])
+                fh.flush()
+                time.sleep(0.01)
+                fh.write(line[cut:])
+                fh.flush()
+            fh.write('{"kind": "agent_message", "tru')  # after RunFinished: never read
+
+    thread = threading.Thread(target=writer)
+    started = time.monotonic()
+    thread.start()
+    got = list(follow_events(live, poll_s=0.02, timeout_s=60))
+    thread.join()
+    assert time.monotonic() - started < 60
+    assert got == load_events(run_dir) and isinstance(got[-1], RunFinished)
+
+
+def test_follow_from_the_cli_stops_at_run_finished(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _logs(capsys, str(run_dir), "--follow", "--agent", "coordinator")
+    assert code == 0 and "⇄ coordinator v1" in out and "selection: chose" in out
+
+
+def test_a_torn_last_line_is_tolerated(run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    copy = tmp_path / "copied"
+    copy.mkdir()
+    text = (run_dir / "events.jsonl").read_text()
+    (copy / "events.jsonl").write_text(text + text.splitlines()[5][:40])
+    assert load_events(copy) == load_events(run_dir)
+    code, out, _ = _logs(capsys, str(copy), "--trace", "0")
+    assert code == 0 and "finished:" in out
+
+
+def test_missing_or_garbled_runs_give_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _logs(capsys, str(tmp_path / "nope"))
+    assert code == 2 and out == "" and err.strip() == f"gome: error: no run folder {tmp_path / 'nope'}"
+    code, _, err = _logs(capsys, str(tmp_path))
+    assert code == 2 and "has no events.jsonl" in err and len(err.splitlines()) == 1
+    (tmp_path / "events.jsonl").write_text('{"kind": "run_started"}\nnot json\n')
+    with pytest.raises(GomeUserError, match=r"events.jsonl:1 is not a gome event"):
+        load_events(tmp_path)
+    code, _, err = _logs(capsys, str(tmp_path), "--json")
+    assert code == 2 and len(err.splitlines()) == 1 and "is not a gome event" in err
+
+
+def test_make_view_is_plain_off_a_terminal(run_dir: Path) -> None:
+    stream = io.StringIO()
+    view = make_view(stream)
+    assert isinstance(view, PlainView)
+    for event in load_events(run_dir):
+        view(event)
+    view.close()
+    assert "run v1 on task penguins" in stream.getvalue() and "finished" in stream.getvalue()
+
+
+def test_live_view_tracks_each_trace(run_dir: Path) -> None:
+    events = load_events(run_dir)
+    out = io.StringIO()
+    view = LiveView(console=Console(file=out, force_terminal=True, width=140))
+    for event in events:
+        view(event)
+        if isinstance(event, RunStarted):
+            assert view._live is not None  # the live display started
+    assert view._live is None  # ... and stopped at RunFinished
+    for k in (0, 1):
+        steps = [e for e in events if isinstance(e, OptimizerStep) and e.trace == k]
+        tokens = sum(e.prompt_tokens + e.completion_tokens for e in events if isinstance(e, LLMCall) and e.trace == k)
+        assert view.traces[k].step == steps[-1].step and view.traces[k].best == steps[-1].best_score
+        assert view.traces[k].tokens == tokens and view.traces[k].agent == "done"
+    screen = out.getvalue()
+    assert "global best" in screen and "finished: best" in screen and "last attempt" in screen
+
+
+def _tmux(command: str, until: str, width: int = 112, height: int = 42) -> str:
+    """Runs `command` in a detached tmux terminal; the screen (with colours) once `until` shows."""
+    session = f"gome-view-{time.monotonic_ns()}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+                    f"{command}; sleep 30"], check=True)
+    try:
+        screen = ""
+        for _ in range(150):
+            time.sleep(0.1)
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-e", "-t", session], capture_output=True,
+                                    text=True).stdout
+            if until in Text.from_ansi(screen).plain:
+                break
+        return screen
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+
+
+def _keep(name: str, title: str, screen: str, width: int = 112) -> str:
+    """Saves a terminal screen as text and as an SVG 'screenshot' in tests/artifacts; returns the text."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    text = Text.from_ansi(screen.rstrip())
+    console = Console(record=True, width=width, file=io.StringIO(), force_terminal=True)
+    console.print(text)
+    console.save_svg(str(ARTIFACTS / f"{name}.svg"), title=title)
+    (ARTIFACTS / f"{name}.txt").write_text(f"$ {title}\n{text.plain}\n", encoding="utf-8")
+    return text.plain
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed: no terminal capture")
+def test_logs_in_a_terminal(run_dir: Path) -> None:
+    """`gome logs` on a terminal (coloured), kept as tests/artifacts/logs-terminal.{txt,svg}."""
+    screen = _tmux(f"{sys.executable} -m gome.cli_view logs {run_dir} --trace 0 --step 2", until="└ ")
+    plain = _keep("logs-terminal", f"gome logs {run_dir.name} --trace 0 --step 2", screen)
+    assert "diagnostician → memory_keeper  Diagnosis" in plain and "── trace 0 · step 2" in plain
+    assert "\x1b[36m" in screen  # coloured on a terminal
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed: no terminal capture")
+def test_live_view_in_a_terminal(run_dir: Path) -> None:
+    """The live table mid-run, replaying the run's events on a terminal: tests/artifacts/live-terminal.{txt,svg}."""
+    replay = ("import sys, time; from pathlib import Path; from gome.view.live import make_view; "
+              "from gome.view.load import load_events; view = make_view(sys.stderr); "
+              f"events = load_events(Path({str(run_dir)!r})); "
+              "[(view(e), time.sleep(0.05)) for e in events[:-12]]; time.sleep(60)")
+    screen = _tmux(f"{sys.executable} -c {shlex.quote(replay)}", until="1-004", height=16)
+    plain = _keep("live-terminal", "gome run … (live view, replayed)", screen)
+    assert "global best" in plain and "last attempt" in plain and "tokens" in plain

@@ -1,0 +1,108 @@
+"""`gome report`: sections, escaping of untrusted text, and rendering in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_view_common import ARTIFACTS, PLANTED, view_run
+
+from gome.cli_view import main
+from gome.schema import OptimizerStep
+from gome.view.load import load_events
+from gome.view.report import SECTIONS
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    run_dir = view_run(tmp_path_factory)
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    assert main(["report", str(run_dir), "--out", str(out)]) == 0
+    return run_dir, out.read_text(encoding="utf-8")
+
+
+def test_report_has_every_section(report: tuple[Path, str]) -> None:
+    run_dir, html = report
+    for key, _, _ in SECTIONS:
+        assert f'<section id="{key}">' in html, key
+    steps = [e for e in load_events(run_dir) if isinstance(e, OptimizerStep)]
+    assert html.count('class="chart scores"') == 1 and html.count('class="chart optimizer"') == 5
+    assert html.count('<g class="node') == len(steps) and 'class="edge cross"' in html  # trace 1 adopted 0's best
+    assert "0-001 → 0-002 (debug, parent 0-001)" in html and '<span class="add">' in html
+    assert "medal <span class=\"medal\">gold</span>" in html and "bronze_threshold" in html
+    assert "packaged default (gome/roles/coder.md)" in html
+    assert "trace 1 at step" in html and "adopted 0-00" in html
+
+
+def test_report_escapes_model_text_and_loads_nothing(report: tuple[Path, str]) -> None:
+    _, html = report
+    assert PLANTED not in html and "</pre><script>" not in html
+    assert "&lt;script&gt;document.title=&#x27;PWNED&#x27;&lt;/script&gt;" in html
+    assert len(re.findall(r"<script\b", html)) == 1  # our own, with the page's nonce
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
+    assert "default-src 'none'" in html
+
+
+def test_the_report_of_a_run_id_lands_in_its_folder(report: tuple[Path, str], capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir, _ = report
+    assert main(["report", run_dir.name, "--runs-dir", str(run_dir.parent)]) == 0
+    assert capsys.readouterr().out.strip() == f"report: {run_dir / 'report.html'}"
+    assert main(["report", str(run_dir / "missing")]) == 2
+    assert capsys.readouterr().err.strip().startswith("gome: error: no run folder")
+
+
+def _chromium(*args: str, user_dir: Path, timeout: float = 90) -> str:
+    cmd = ["chromium", *CHROMIUM_FLAGS, f"--user-data-dir={user_dir}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=True).stdout
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None,
+                    reason="Debian's chromium is not installed (apt-get install chromium): the report is not opened in a browser")
+def test_chromium_renders_the_plots_and_the_conversation(report: tuple[Path, str], tmp_path: Path) -> None:
+    run_dir, html = report
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    dom = _chromium("--virtual-time-budget=3000", "--dump-dom", page.as_uri() + "#open-all", user_dir=tmp_path / "profile1")
+    assert 'data-ready="1"' in dom  # the nonce'd script ran under the page's CSP
+    assert "<title>gome run v1</title>" in dom and "PWNED</title>" not in dom  # the planted script did not
+    assert len(re.findall(r'<svg class="chart', dom)) == 6 and len(re.findall(r'class="pt"', dom)) > 20
+    groups = {(e.trace, e.step) for e in load_events(run_dir) if e.kind not in ("run_started", "selection", "run_finished")}
+    assert len(re.findall(r'<details class="step"', dom)) == len(groups)
+    assert len(re.findall(r'<div class="msg"', dom)) == sum(1 for e in load_events(run_dir) if e.kind == "agent_message")
+    assert len(re.findall(r"<details open=\"\" class=\"step\"|<details class=\"step\" open", dom)) == len(groups)  # #open-all
+    ARTIFACTS.mkdir(exist_ok=True)
+    shots = [(ARTIFACTS / "report.png", page.as_uri(), "1280,2300"),
+             (ARTIFACTS / "report-conversation.png", page.as_uri() + "#open-all", "1280,1400")]
+    for shot, url, size in shots:
+        shot.unlink(missing_ok=True)
+        _chromium(f"--window-size={size}", "--virtual-time-budget=2000", f"--screenshot={shot}", url, user_dir=tmp_path / f"profile-{shot.stem}")
+        width, height = _png_size(shot)
+        assert (width, height) == tuple(int(v) for v in size.split(",")) and shot.stat().st_size > 60_000
+
+
+def test_a_report_of_an_unfinished_copied_run(report: tuple[Path, str], tmp_path: Path) -> None:
+    """Half the events and no step folders: the report still renders, diffs come from the events' code."""
+    run_dir, _ = report
+    lines = (run_dir / "events.jsonl").read_text().splitlines(keepends=True)
+    copy = tmp_path / "half"
+    copy.mkdir()
+    (copy / "events.jsonl").write_text("".join(lines[: len(lines) // 2]) + lines[len(lines) // 2][:30])
+    assert main(["report", str(copy)]) == 0
+    html = (copy / "report.html").read_text()
+    assert "not finished (no run_finished event)" in html and "no graded submission" in html
+    assert "0-001 → 0-002" in html and PLANTED not in html
