@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from gome import cli_tasks, cli_view
+from gome import cli_bench, cli_tasks, cli_view
 from gome.llm import ModelConfig
 
 __all__ = ["main"]
@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     _model_arguments(run)
     resume = sub.add_parser("resume", help="continue an interrupted run from its folder")
     resume.add_argument("run_dir", type=Path)
+    _model_arguments(cli_bench.register(sub))
     cli_view.register(sub)
     cli_tasks.register(sub)
     return parser
@@ -160,6 +161,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run(args)
     if args.command == "resume":
         return _resume(args)
+    if args.command == "bench":
+        with _endpoint(args.base_url, args.local_size if args.base_url is None else None, args) as model:
+            label = args.model if args.base_url else f"embedded-{args.local_size}"
+            return cli_bench.dispatch(args, model, label)
     if args.command in cli_view.COMMANDS:
         return cli_view.dispatch(args)
     return cli_tasks.dispatch(args)

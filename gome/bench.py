@@ -1,0 +1,149 @@
+"""`gome bench`: tasks x strategies (and ablations) x seeds under one budget, resumable, with a
+Markdown and JSON table (mean ± standard error over seeds) and a plot per task of the best dev score
+over time for each strategy.
+
+Every cell is an ordinary run in `OUT/runs/<cell>`; a finished cell is read back, an interrupted one
+is resumed, so re-running the same command continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from autogen_core.models import ChatCompletionClient
+from pydantic import BaseModel, ConfigDict, Field
+
+from gome.config import RunConfig
+from gome.events import read_events
+from gome.llm import ModelConfig
+from gome.schema import OptimizerStep, RunFinished, RunStarted
+from gome.tools.rundir import atomic_write
+
+__all__ = ["BenchSpec", "VARIANTS", "run_bench", "bench_table"]
+
+VARIANTS: dict[str, dict[str, Any]] = {  # name -> RunConfig overrides
+    "gradient": {"strategy": "gradient"},
+    "tree": {"strategy": "tree"},
+    "hybrid": {"strategy": "hybrid"},
+    "no-diagnosis": {"strategy": "gradient", "diagnosis": False},
+    "no-memory": {"strategy": "gradient", "memory": False},
+    "single-trace": {"strategy": "gradient", "traces": 1},
+}
+
+
+class BenchSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tasks: list[Path]
+    variants: list[str] = Field(default_factory=lambda: ["gradient", "tree", "hybrid"])
+    seeds: int = Field(default=2, ge=1)
+    out: Path = Path("bench")
+    base: dict[str, Any] = Field(default_factory=dict)  # RunConfig fields shared by every cell
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    model_label: str = "model"
+    parallel: int = Field(default=1, ge=1, description="cells run at once (their executions share the CPU budget)")
+
+
+def _cell_config(spec: BenchSpec, task: Path, variant: str, seed: int) -> RunConfig:
+    fields = {**spec.base, **VARIANTS[variant]}
+    return RunConfig(task_dir=task, runs_dir=spec.out / "runs", model=spec.model, seed=seed, **fields)
+
+
+def _cell_id(task: Path, variant: str, seed: int, label: str) -> str:
+    return f"{task.name}--{variant}--{label}--s{seed}"
+
+
+async def _cell(spec: BenchSpec, task: Path, variant: str, seed: int,
+                client_factory: Callable[[], ChatCompletionClient] | None) -> Path:
+    from gome.runner import resume, run
+
+    run_dir = spec.out / "runs" / _cell_id(task, variant, seed, spec.model_label)
+    events = run_dir / "events.jsonl"
+    if events.is_file() and any(isinstance(e, RunFinished) for e in read_events(events)):
+        return run_dir
+    client = client_factory() if client_factory else None
+    if events.is_file():
+        await resume(run_dir, client=client)
+    else:
+        await run(_cell_config(spec, task, variant, seed), client=client, run_id=run_dir.name)
+    return run_dir
+
+
+def cell_result(run_dir: Path) -> dict[str, Any]:
+    """One cell's figures from its events: grade, tokens, wall time, and the best-score curve."""
+    events = list(read_events(run_dir / "events.jsonl"))
+    start = next(e.ts for e in events if isinstance(e, RunStarted))
+    finished = next(e for e in reversed(events) if isinstance(e, RunFinished))
+    grade = finished.grade or {}
+    curve = [(round(e.ts - start, 2), e.best_score) for e in events if isinstance(e, OptimizerStep)]
+    return {"run": run_dir.name, "valid": bool(grade.get("valid_submission")), "score": grade.get("score"),
+            "normalized": grade.get("normalized_score"), "medal": bool(grade.get("any_medal")),
+            "above_median": bool(grade.get("above_median")), "tokens": finished.usage.get("total_tokens", 0),
+            "wall_s": round(finished.ts - start, 1), "curve": curve}
+
+
+async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletionClient] | None = None,
+                    progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Runs (or resumes) every cell, then writes bench.json, bench.md and one SVG plot per task."""
+    cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in range(spec.seeds)]
+    gate = asyncio.Semaphore(spec.parallel)
+    results: dict[str, dict[str, Any]] = {}
+
+    async def one(task: Path, variant: str, seed: int) -> None:
+        async with gate:
+            run_dir = await _cell(spec, task, variant, seed, client_factory)
+            results[run_dir.name] = {"task": task.name, "variant": variant, "seed": seed, **cell_result(run_dir)}
+            progress(f"{len(results)}/{len(cells)} {run_dir.name}: score {results[run_dir.name]['score']}")
+
+    await asyncio.gather(*(one(*cell) for cell in cells))
+    table = bench_table(list(results.values()))
+    spec.out.mkdir(parents=True, exist_ok=True)
+    atomic_write(spec.out / "bench.json", json.dumps({"cells": results, "table": table}, indent=2))
+    atomic_write(spec.out / "bench.md", markdown(table, spec))
+    from gome.view.plots import best_score_plot
+
+    for task in {r["task"] for r in results.values()}:
+        curves = {f"{r['variant']} s{r['seed']}": r["curve"] for r in results.values() if r["task"] == task}
+        atomic_write(spec.out / f"{task}.svg", best_score_plot(task, curves))
+    return {"cells": results, "table": table}
+
+
+def _mean_se(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+    return statistics.fmean(values), se
+
+
+def bench_table(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per task and variant: mean ± SE over seeds of score, normalised score, tokens, wall time."""
+    rows = []
+    for key in sorted({(c["task"], c["variant"]) for c in cells}):
+        group = [c for c in cells if (c["task"], c["variant"]) == key]
+        row: dict[str, Any] = {"task": key[0], "variant": key[1], "seeds": len(group)}
+        for name in ("score", "normalized", "tokens", "wall_s"):
+            row[name] = _mean_se([float(c[name]) for c in group if c[name] is not None])
+        for flag in ("valid", "medal", "above_median"):
+            row[f"{flag}_rate"] = sum(c[flag] for c in group) / len(group)
+        rows.append(row)
+    return rows
+
+
+def _fmt(pair: tuple[float | None, float | None], digits: int = 4) -> str:
+    mean, se = pair
+    return "–" if mean is None else f"{mean:.{digits}g} ± {se:.2g}"
+
+
+def markdown(rows: list[dict[str, Any]], spec: BenchSpec) -> str:
+    head = ("| task | variant | seeds | score | normalised | valid | medal | ≥ median | tokens | wall s |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n")
+    body = "".join(
+        f"| {r['task']} | {r['variant']} | {r['seeds']} | {_fmt(r['score'])} | {_fmt(r['normalized'], 3)} | "
+        f"{r['valid_rate']:.0%} | {r['medal_rate']:.0%} | {r['above_median_rate']:.0%} | {_fmt(r['tokens'], 6)} | "
+        f"{_fmt(r['wall_s'], 4)} |\n" for r in rows)
+    return f"Model: {spec.model_label}; settings: {json.dumps(spec.base, default=str)}\n\n{head}{body}"

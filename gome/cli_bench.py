@@ -1,0 +1,60 @@
+"""`gome bench`: strategies side by side on tasks, seeds and a model (see gome.bench)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+__all__ = ["register", "dispatch"]
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    bench = sub.add_parser("bench", help="compare strategies and ablations on tasks x seeds under one budget")
+    bench.add_argument("tasks", nargs="+", help="task folders, or names of bundled tasks (prepared under OUT/tasks)")
+    bench.add_argument("--variants", default="gradient,tree,hybrid",
+                       help="comma-separated: gradient, tree, hybrid, no-diagnosis, no-memory, single-trace")
+    bench.add_argument("--seeds", type=int, default=2)
+    bench.add_argument("--steps", type=int, default=6)
+    bench.add_argument("--traces", type=int, default=1)
+    bench.add_argument("--time-budget", type=float, default=None, help="seconds of search per cell")
+    bench.add_argument("--exec-timeout", type=float, default=300.0)
+    bench.add_argument("--parallel", type=int, default=1, help="cells at once")
+    bench.add_argument("--out", type=Path, default=Path("bench"))
+    return bench
+
+
+def _tasks(names: list[str], out: Path) -> list[Path]:
+    from gome.tasks import BUNDLED, prepare_task
+
+    paths = []
+    for name in names:
+        path = Path(name)
+        if not path.is_dir() and name in BUNDLED:
+            path = out / "tasks" / name
+            if not (path / "config.yaml").is_file():
+                prepare_task(name, path)
+        paths.append(path)
+    return paths
+
+
+def dispatch(args: argparse.Namespace, model, label: str) -> int:
+    from gome.bench import VARIANTS, BenchSpec, run_bench
+    from gome.errors import GomeUserError
+    from gome.tasks import load_task
+
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise GomeUserError(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    tasks = _tasks(args.tasks, args.out)
+    for task in tasks:
+        load_task(task)
+    base = {"steps": args.steps, "traces": args.traces, "time_budget_s": args.time_budget,
+            "exec_timeout_s": args.exec_timeout}
+    spec = BenchSpec(tasks=tasks, variants=variants, seeds=args.seeds, out=args.out, base=base, model=model,
+                     model_label=label, parallel=args.parallel)
+    result = asyncio.run(run_bench(spec, progress=lambda line: print(line, file=sys.stderr, flush=True)))
+    print((args.out / "bench.md").read_text())
+    return 0 if result["cells"] else 1

@@ -1,0 +1,35 @@
+"""`gome bench`: strategies x seeds on a task with the scripted model; resumable; tables and plots."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from scripted_model import policy
+
+from gome.bench import BenchSpec, run_bench
+from gome.llm import ScriptedChatCompletionClient
+from gome.tasks import prepare_task
+
+
+def test_bench_runs_cells_and_resumes(tmp_path: Path) -> None:
+    task = prepare_task("penguins", tmp_path / "penguins")
+    calls = []
+
+    def factory() -> ScriptedChatCompletionClient:
+        calls.append(1)
+        return ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
+
+    spec = BenchSpec(tasks=[task], variants=["gradient", "tree"], seeds=2, out=tmp_path / "bench",
+                     base={"steps": 3, "final_seeds": 0, "exec_timeout_s": 120, "num_drafts": 1}, parallel=2)
+    result = asyncio.run(run_bench(spec, client_factory=factory))
+    assert len(result["cells"]) == 4 and len(calls) == 4
+    rows = {r["variant"]: r for r in result["table"]}
+    assert set(rows) == {"gradient", "tree"} and all(r["seeds"] == 2 for r in rows.values())
+    assert rows["gradient"]["valid_rate"] == 1.0 and rows["gradient"]["score"][0] > 0.9
+    assert json.loads((tmp_path / "bench" / "bench.json").read_text())["table"][0]["task"] == "penguins"
+    assert "| penguins | gradient | 2 |" in (tmp_path / "bench" / "bench.md").read_text()
+    assert (tmp_path / "bench" / "penguins.svg").read_text().count("<path") >= 4
+    again = asyncio.run(run_bench(spec, client_factory=factory))  # finished cells are read back, not re-run
+    assert again["table"] == result["table"] and len(calls) == 4
