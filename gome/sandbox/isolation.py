@@ -1,13 +1,13 @@
 """Isolation building blocks for :mod:`gome.sandbox.process`.
 
-Probing (cached), the scrubbed environment, rlimits for ``preexec_fn``,
-workdir ownership, and helpers that kill a process group and wait until
-none of its members is left. See :mod:`gome.sandbox.process` for the
-threat model.
+Probing (cached), the layers a run gets, the scrubbed environment, rlimits
+for ``preexec_fn`` and workdir ownership. See :mod:`gome.sandbox.process`
+for the threat model.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import logging
 import os
@@ -18,9 +18,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Callable
+
+from gome.sandbox.cgroup import cgroup_controllers
+
+__all__ = ["build_env", "can_run_as_nobody", "isolation_layers", "layers_for", "make_preexec",
+           "nobody_ids", "nproc_cap", "pidns_available", "prepare_workdir", "unshare_path",
+           "workdir_reachable", "workspace_bytes"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,11 @@ _THREAD_VARS = (
     "TF_NUM_INTEROP_THREADS", "POLARS_MAX_THREADS",
 )
 _MB = 1024 * 1024
+_PR_SET_PDEATHSIG = 1
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover - no libc to load
+    _LIBC = None
 
 
 def _probe(argv: list[str], **popen_kw: object) -> bool:
@@ -79,6 +89,14 @@ def unshare_path() -> str | None:
     return exe
 
 
+@functools.lru_cache(maxsize=None)
+def pidns_available() -> bool:
+    """Whether ``unshare --pid --fork --kill-child --mount-proc`` works here (probed once)."""
+    exe = shutil.which("unshare")
+    return exe is not None and _probe([exe, "--pid", "--fork", "--kill-child", "--mount-proc",
+                                       "--", "true"])
+
+
 def isolation_layers(network: bool = False) -> tuple[str, ...]:
     """The layers :func:`run_sandboxed` would use for ``sys.executable`` here.
 
@@ -102,6 +120,9 @@ def layers_for(executable: str, network: bool, workdir: Path | None = None) -> t
                         "not reach it; running as the current user", workdir, UNPRIVILEGED_USER)
     if not network and unshare_path() is not None:
         layers.append("netns")
+    if pidns_available():
+        layers += ["pidns", "private-tmp"]
+    layers += [f"cgroup:{name}" for name in cgroup_controllers()]
     return tuple(layers)
 
 
@@ -133,8 +154,48 @@ def build_env(workdir: Path, threads: int, extra_env: dict[str, str] | None) -> 
     return env
 
 
-def make_preexec(memory_mb: int, file_size_mb: int, nproc: int | None) -> Callable[[], None]:
-    """A ``preexec_fn`` that lowers rlimits in the child (never raises a hard limit)."""
+def nproc_cap(max_processes: int, as_nobody: bool) -> int | None:
+    """``RLIMIT_NPROC`` for the child: it counts every process of the child's real uid.
+
+    As ``nobody``: ``max_processes``. As an ordinary user: the user's current count plus
+    ``max_processes``. As root: None (root ignores it; a ``pids`` cgroup caps root's tree).
+    """
+    if as_nobody:
+        return max_processes
+    if os.geteuid() == 0:
+        return None
+    uid = os.getuid()
+    return max_processes + sum(_threads(e.path) for e in os.scandir("/proc")
+                               if e.name.isdigit() and _owner(e.path) == uid)
+
+
+def _owner(path: str) -> int | None:
+    try:
+        return os.stat(path).st_uid
+    except OSError:
+        return None
+
+
+def _threads(path: str) -> int:
+    """Threads of a process (``RLIMIT_NPROC`` counts threads); 0 when it is gone."""
+    try:
+        stat = Path(path, "stat").read_bytes()
+    except OSError:
+        return 0
+    return int(stat[stat.rfind(b")") + 2:].split()[17])
+
+
+def make_preexec(memory_mb: int, file_size_mb: int, nproc: int | None,
+                 enter: Callable[[], None] | None = None,
+                 drop_to: tuple[int, int] | None = None) -> Callable[[], None]:
+    """A ``preexec_fn`` that lowers rlimits in the child (never raises a hard limit).
+
+    ``enter`` (e.g. joining a cgroup) runs after the limits are set, then the child drops
+    to ``drop_to`` (uid, gid) if given. It is also killed when we die (``PR_SET_PDEATHSIG``,
+    set last: the kernel clears it when a process changes uid later, as ``unshare --setuid``
+    does; the namespace wrapper stays root).
+    """
+    parent = os.getpid()
     wanted = [(resource.RLIMIT_AS, memory_mb * _MB), (resource.RLIMIT_FSIZE, file_size_mb * _MB),
               (resource.RLIMIT_CORE, 0)]
     if nproc is not None:
@@ -146,6 +207,16 @@ def make_preexec(memory_mb: int, file_size_mb: int, nproc: int | None) -> Callab
             if hard != resource.RLIM_INFINITY:
                 value = min(value, hard)
             resource.setrlimit(which, (value, value))
+        if enter is not None:
+            enter()
+        if drop_to is not None:
+            os.setgroups([])
+            os.setgid(drop_to[1])
+            os.setuid(drop_to[0])
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:  # we died before the line above took effect
+                os._exit(1)
 
     return _apply
 
@@ -181,32 +252,23 @@ def _lock_read_only(top: Path) -> None:
                 os.chmod(path, 0o444)
 
 
-def live_group_members(pgid: int) -> list[int]:
-    """Pids of non-zombie processes whose process group is ``pgid`` (from /proc)."""
-    members = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+def workspace_bytes(workdir: Path) -> int:
+    """Disk blocks used under ``workdir``, not counting ``input/`` (the read-only data)."""
+    total, stack = 0, [str(workdir)]
+    while stack:
+        top = stack.pop()
         try:
-            with open(f"/proc/{entry.name}/stat", "rb") as fh:
-                stat = fh.read()
+            entries = list(os.scandir(top))
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
-
-
-def kill_group(pgid: int, grace_s: float = 5.0) -> list[int]:
-    """SIGKILL the process group and wait until it is gone; return survivors (normally [])."""
-    deadline = time.monotonic() + grace_s
-    while True:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        survivors = live_group_members(pgid)
-        if not survivors or time.monotonic() > deadline:
-            return survivors
-        time.sleep(0.02)
+        for entry in entries:
+            if top == str(workdir) and entry.name == INPUT_DIRNAME:
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                continue
+    return total
