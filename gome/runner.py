@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -54,7 +56,8 @@ def new_run_id() -> str:
 
 
 def limits_of(config: RunConfig) -> SandboxLimits:
-    return SandboxLimits(timeout_s=config.exec_timeout_s, memory_mb=config.memory_mb, threads=config.exec_threads)
+    return SandboxLimits(timeout_s=config.exec_timeout_s, memory_mb=config.memory_mb, threads=config.exec_threads,
+                         gpus=config.gpus_per_trace > 0)
 
 
 def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, split: DevSplit,
@@ -108,8 +111,12 @@ async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSp
 
 
 def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfig) -> GradeReport:
-    """Runs the chosen script on the real public data and grades its submission against private/."""
-    best, grades = rundir.best, []
+    """Runs the chosen script on the real public data and grades its submission against private/.
+
+    Everything is written to best.partial/ first, which then replaces best/ by renames: a crash
+    leaves either the old best/ or the new one, never a mix."""
+    best, grades = rundir.root / "best.partial", []
+    shutil.rmtree(best, ignore_errors=True)
 
     def grade(path: Path) -> float:
         grades.append(grade_submission(task, path))
@@ -121,6 +128,14 @@ def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfi
     report_grade = grades[-1] if grades else grade_submission(task, best / "submission.csv")
     atomic_write(best / "grade.json", report_grade.model_dump_json(indent=2))
     atomic_write(best / "final_run.json", report.model_dump_json(indent=2))
+    if rundir.best.exists():
+        old = rundir.root / "best.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(rundir.best, old)
+        os.replace(best, rundir.best)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(best, rundir.best)
     return report_grade
 
 

@@ -52,7 +52,7 @@ class StepSize(str, Enum):
 
 
 AttemptKind = Literal["draft", "improve", "debug"]
-ExecStatus = Literal["ok", "crashed", "timeout", "memory", "no_submission", "invalid_submission"]
+ExecStatus = Literal["ok", "crashed", "timeout", "memory", "disk", "no_submission", "invalid_submission"]
 
 
 class Diagnosis(Frozen):

@@ -303,3 +303,12 @@ def test_huge_output_is_not_loaded(tmp_path: Path) -> None:
     """, SandboxLimits(timeout_s=20, max_output_chars=100))
     assert res.stdout.startswith("START") and res.stdout.endswith("END")
     assert "[4999908 chars truncated]" in res.stdout
+
+
+def test_gpus_hidden_unless_requested(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    code = 'import os, resource; print("cvd=" + repr(os.environ.get("CUDA_VISIBLE_DEVICES")), resource.getrlimit(resource.RLIMIT_AS)[0])'
+    hidden = _run(tmp_path, code, SandboxLimits(timeout_s=20, memory_mb=512))
+    assert "cvd=''" in hidden.stdout and str(512 * 1024 * 1024) in hidden.stdout
+    shown = _run(tmp_path, code, SandboxLimits(timeout_s=20, memory_mb=512, gpus=True))
+    assert "cvd='3'" in shown.stdout and " -1" in shown.stdout  # no address-space cap with GPUs (CUDA needs it)

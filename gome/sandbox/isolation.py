@@ -131,8 +131,12 @@ def workdir_reachable(workdir: Path) -> bool:
     return all(os.stat(p).st_mode & 0o001 for p in Path(workdir).resolve().parents)
 
 
-def build_env(workdir: Path, threads: int, extra_env: dict[str, str] | None) -> dict[str, str]:
-    """A fresh environment for the child; never a copy of ``os.environ``."""
+_GPU_VARS = ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "LD_LIBRARY_PATH")
+
+
+def build_env(workdir: Path, threads: int, extra_env: dict[str, str] | None, gpus: bool = False) -> dict[str, str]:
+    """A fresh environment for the child; never a copy of ``os.environ``. GPUs stay hidden
+    (``CUDA_VISIBLE_DEVICES=""``) unless ``gpus``; then the parent's device selection passes through."""
     extra = dict(extra_env or {})
     refused = sorted(k for k in extra if _SECRET_KEY.search(k))
     if refused:
@@ -150,6 +154,10 @@ def build_env(workdir: Path, threads: int, extra_env: dict[str, str] | None) -> 
     if "LC_ALL" in os.environ:
         env["LC_ALL"] = os.environ["LC_ALL"]
     env.update({name: str(threads) for name in _THREAD_VARS})
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    if gpus:
+        env.pop("CUDA_VISIBLE_DEVICES")
+        env.update({k: os.environ[k] for k in _GPU_VARS if k in os.environ})
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -185,7 +193,7 @@ def _threads(path: str) -> int:
     return int(stat[stat.rfind(b")") + 2:].split()[17])
 
 
-def make_preexec(memory_mb: int, file_size_mb: int, nproc: int | None,
+def make_preexec(memory_mb: int | None, file_size_mb: int, nproc: int | None,
                  enter: Callable[[], None] | None = None,
                  drop_to: tuple[int, int] | None = None) -> Callable[[], None]:
     """A ``preexec_fn`` that lowers rlimits in the child (never raises a hard limit).
@@ -196,8 +204,9 @@ def make_preexec(memory_mb: int, file_size_mb: int, nproc: int | None,
     does; the namespace wrapper stays root).
     """
     parent = os.getpid()
-    wanted = [(resource.RLIMIT_AS, memory_mb * _MB), (resource.RLIMIT_FSIZE, file_size_mb * _MB),
-              (resource.RLIMIT_CORE, 0)]
+    wanted = [(resource.RLIMIT_FSIZE, file_size_mb * _MB), (resource.RLIMIT_CORE, 0)]
+    if memory_mb is not None:  # None with GPUs: the cgroup's memory limit still bounds RAM
+        wanted.append((resource.RLIMIT_AS, memory_mb * _MB))
     if nproc is not None:
         wanted.append((resource.RLIMIT_NPROC, nproc))
 

@@ -112,6 +112,7 @@ class SandboxLimits(BaseModel):
     max_processes: int = Field(default=256, ge=1)
     disk_mb: int = Field(default=4096, gt=0)  # workspace outside input/, checked every tick
     network: bool = False
+    gpus: bool = False  # let the script see the GPUs (no RLIMIT_AS: CUDA maps huge virtual ranges)
 
 
 class SandboxResult(BaseModel):
@@ -173,12 +174,13 @@ def run_sandboxed(argv: list[str], workdir: Path, limits: SandboxLimits,
     """Run ``argv`` in ``workdir`` under ``limits`` and return what happened."""
     workdir = Path(workdir).resolve()
     marker = uuid.uuid4().hex
-    env = {**build_env(workdir, limits.threads, extra_env), MARKER_VAR: marker}
+    env = {**build_env(workdir, limits.threads, extra_env, limits.gpus), MARKER_VAR: marker}
     plan = _plan(argv, limits, workdir)
     prepare_workdir(workdir, plan.ids)
     cgroup = RunCgroup(limits.max_processes + 2, limits.memory_mb)  # +2: unshare and init
     nproc = nproc_cap(limits.max_processes, plan.ids is not None)
-    preexec = make_preexec(limits.memory_mb, limits.file_size_mb, nproc, cgroup.enter, plan.drop_to)
+    preexec = make_preexec(None if limits.gpus else limits.memory_mb, limits.file_size_mb, nproc, cgroup.enter,
+                           plan.drop_to)
     layers = tuple(layer for layer in plan.layers
                    if not layer.startswith("cgroup:") or layer in cgroup.layers)
     private = Path(tempfile.mkdtemp(prefix="gome-sandbox-"))

@@ -16,17 +16,20 @@ from pathlib import Path
 from gome.sandbox import SandboxLimits, SandboxResult, run_sandboxed
 from gome.schema import ExecStatus, ExecutionReport
 from gome.tasks import SubmissionError
+from gome.tools.rundir import atomic_write
 
 __all__ = ["run_attempt", "Scorer"]
 
 Scorer = Callable[[Path], float]  # scores a submission file, raises SubmissionError
 
 
-def _status(result: SandboxResult) -> tuple[ExecStatus, str]:
+def _status(result: SandboxResult, limits: SandboxLimits) -> tuple[ExecStatus, str]:
     if result.timed_out:
         return "timeout", "the script ran past its time limit and was killed"
     if result.memory_exceeded:
         return "memory", "the script ran out of memory (limit reached)"
+    if result.disk_exceeded:
+        return "disk", f"the script's workspace grew past {limits.disk_mb} MB (the disk limit)"
     if result.exit_code != 0:
         last = [line for line in result.stderr.strip().splitlines() if line.strip()]
         return "crashed", (last[-1] if last else f"exit code {result.exit_code}")[:300]
@@ -54,18 +57,18 @@ def run_attempt(
 ) -> tuple[ExecutionReport, SandboxResult]:
     """Executes `code` against `input_dir`, keeps its files in `out_dir`, returns the report."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "solution.py").write_text(code)
+    atomic_write(out_dir / "solution.py", code)
     workspace = Path(tempfile.mkdtemp(prefix="gome-ws-"))
     try:
         shutil.copytree(input_dir, workspace / "input")
         (workspace / "solution.py").write_text(code)
         result = run_sandboxed([sys.executable, "solution.py"], workspace, limits)
-        (out_dir / "stdout.txt").write_text(result.stdout)
-        (out_dir / "stderr.txt").write_text(result.stderr)
+        atomic_write(out_dir / "stdout.txt", result.stdout)
+        atomic_write(out_dir / "stderr.txt", result.stderr)
         submission = workspace / "submission.csv"
         if submission.is_file():
-            shutil.copyfile(submission, out_dir / "submission.csv")
-        status, error = _status(result)
+            atomic_write(out_dir / "submission.csv", submission.read_bytes())
+        status, error = _status(result, limits)
         status, score, error = _score(out_dir / "submission.csv", scorer, status, error)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
