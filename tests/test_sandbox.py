@@ -307,7 +307,7 @@ def test_huge_output_is_not_loaded(tmp_path: Path) -> None:
 
 def test_gpus_hidden_unless_requested(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
-    code = 'import os, resource; print("cvd=" + repr(os.environ.get("CUDA_VISIBLE_DEVICES")), resource.getrlimit(resource.RLIMIT_AS)[0])'
+    code = 'import os, resource; print("cvd=" + repr(os.environ.get("CUDA_VISIBLE_DEVICES")), resource.getrlimit(resource.RLIMIT_DATA)[0])'
     hidden = _run(tmp_path, code, SandboxLimits(timeout_s=20, memory_mb=512))
     assert "cvd=''" in hidden.stdout and str(512 * 1024 * 1024) in hidden.stdout
     shown = _run(tmp_path, code, SandboxLimits(timeout_s=20, memory_mb=512, gpus=True))

@@ -238,7 +238,7 @@ def test_memory_hog(attempts: Attempts) -> None:
 
 
 def test_memory_hog_across_processes(attempts: Attempts) -> None:
-    """Four children of 250 MB each: each under RLIMIT_AS, together over the run's 400 MB."""
+    """Four children of 250 MB each: each under RLIMIT_DATA, together over the run's 400 MB."""
     _need("cgroup:memory")
     report, result = attempts.run("""
         import os, time

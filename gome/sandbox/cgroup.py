@@ -2,7 +2,7 @@
 
 ``pids.max`` caps the number of processes of the whole tree whatever its uid (root is exempt
 from ``RLIMIT_NPROC``, a cgroup is not); ``memory.limit_in_bytes`` caps the tree's total memory
-(``RLIMIT_AS`` is per process). Membership cannot be left by an unprivileged process, so
+(``RLIMIT_DATA`` is per process). Membership cannot be left by an unprivileged process, so
 killing every member of the group at the end is complete. cgroup v2 is not handled yet.
 """
 

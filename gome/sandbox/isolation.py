@@ -206,7 +206,10 @@ def make_preexec(memory_mb: int | None, file_size_mb: int, nproc: int | None,
     parent = os.getpid()
     wanted = [(resource.RLIMIT_FSIZE, file_size_mb * _MB), (resource.RLIMIT_CORE, 0)]
     if memory_mb is not None:  # None with GPUs: the cgroup's memory limit still bounds RAM
-        wanted.append((resource.RLIMIT_AS, memory_mb * _MB))
+        # RLIMIT_DATA, not RLIMIT_AS: it counts writable private memory (heap, arrays) but not the
+        # address space that CUDA builds of torch reserve even on the CPU (seen on a GPU machine:
+        # `import torch` failed under a 4 GB RLIMIT_AS)
+        wanted.append((resource.RLIMIT_DATA, memory_mb * _MB))
     if nproc is not None:
         wanted.append((resource.RLIMIT_NPROC, nproc))
 

@@ -12,7 +12,7 @@ What this protects against
   processes (``RLIMIT_NPROC``: as ``nobody``, or for an ordinary user its
   current count plus the cap); where we can create cgroups, ``pids.max`` and
   a memory limit for the whole tree (root ignores ``RLIMIT_NPROC``, and
-  ``RLIMIT_AS`` is per process). The workspace (``input/`` aside) is measured
+  ``RLIMIT_DATA`` is per process). The workspace (``input/`` aside) is measured
   every half second and the run killed past ``disk_mb``. Thread pools are
   pinned through environment variables.
 * Secret leakage through the environment: the child's environment is built
@@ -112,7 +112,7 @@ class SandboxLimits(BaseModel):
     max_processes: int = Field(default=256, ge=1)
     disk_mb: int = Field(default=4096, gt=0)  # workspace outside input/, checked every tick
     network: bool = False
-    gpus: bool = False  # let the script see the GPUs (no RLIMIT_AS: CUDA maps huge virtual ranges)
+    gpus: bool = False  # let the script see the GPUs (then no RLIMIT_DATA: CUDA maps pinned host memory)
 
 
 class SandboxResult(BaseModel):
