@@ -157,7 +157,7 @@ def test_regression_metrics() -> None:
 # ---------------------------------------------------------------- medal thresholds
 
 # n: (gold, silver, bronze positions) per kaggle.com/progression as implemented in mlebench
-POSITIONS = {10: (1, 2, 4), 150: (10, 30, 60), 500: (11, 50, 100), 2000: (14, 100, 200)}
+POSITIONS = {10: (1, 2, 4), 50: (5, 10, 20), 150: (10, 30, 60), 500: (11, 50, 100), 2000: (14, 100, 200)}
 
 
 @pytest.mark.parametrize("n", sorted(POSITIONS))

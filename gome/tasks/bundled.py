@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Callable
@@ -14,10 +13,11 @@ from pydantic import BaseModel, ConfigDict
 from gome.tasks._io import write_table
 from gome.tasks.errors import TaskError
 from gome.tasks.task import TaskConfig
+from gome.tasks.verify import write_checksums
 
 __all__ = ["BUNDLED", "TaskFiles", "prepare_task", "write_task"]
 
-CHECKSUMS = "checksums.sha256"
+_OPTIONAL = ("positive_class", "time_column", "crowded", "reference_scores", "mlebench_id")
 
 
 class TaskFiles(BaseModel):
@@ -32,10 +32,13 @@ class TaskFiles(BaseModel):
     sample_submission: pd.DataFrame
     answers: pd.DataFrame
     leaderboard: pd.DataFrame
+    extra_tables: dict[str, pd.DataFrame] = {}
+    extra_files: dict[str, bytes] = {}
 
 
 def write_task(files: TaskFiles, out_dir: Path) -> Path:
-    """Write config.yaml, prepared/public, prepared/private (mode 0700), leaderboard.csv, checksums."""
+    """Write config.yaml, prepared/public (plus extra tables and files), prepared/private (mode 0700),
+    leaderboard.csv and checksums.sha256."""
     root = Path(out_dir)
     public, private = root / "prepared" / "public", root / "prepared" / "private"
     public.mkdir(parents=True, exist_ok=True)
@@ -43,6 +46,7 @@ def write_task(files: TaskFiles, out_dir: Path) -> Path:
     os.chmod(private, 0o700)
     config = files.config.model_dump(mode="json")
     config["target_columns"] = list(files.config.target_columns)
+    config = {k: v for k, v in config.items() if k not in _OPTIONAL or v}
     (root / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     (public / "description.md").write_text(files.description, encoding="utf-8")
     written = {
@@ -52,19 +56,14 @@ def write_task(files: TaskFiles, out_dir: Path) -> Path:
         private / "answers.csv": files.answers,
         root / "leaderboard.csv": files.leaderboard,
     }
+    written.update({public / name: frame for name, frame in files.extra_tables.items()})
     for path, frame in written.items():
         write_table(frame, path)
-    _write_checksums(root)
+    for name, data in files.extra_files.items():
+        (public / name).parent.mkdir(parents=True, exist_ok=True)
+        (public / name).write_bytes(data)
+    write_checksums(root)
     return root
-
-
-def _write_checksums(root: Path) -> None:
-    """`sha256sum`-style list of every file of the task folder except itself."""
-    lines = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != CHECKSUMS):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        lines.append(f"{digest}  {path.relative_to(root).as_posix()}\n")
-    (root / CHECKSUMS).write_text("".join(lines), encoding="utf-8")
 
 
 def _penguins(out_dir: Path) -> None:
@@ -77,9 +76,14 @@ BUNDLED: dict[str, Callable[[Path], None]] = {"penguins": _penguins}
 
 
 def prepare_task(name: str, out_dir: Path) -> Path:
-    """Build bundled task `name` into `out_dir` (deterministic) and return the task folder."""
+    """Build bundled or suite task `name` into `out_dir` (deterministic) and return the task folder."""
+    from gome.tasks.suite import SUITE, prepare_suite_task
+
+    if name in SUITE:
+        return prepare_suite_task(name, out_dir).path
     if name not in BUNDLED:
-        raise TaskError(f"unknown bundled task {name!r}; known tasks: {', '.join(sorted(BUNDLED))}")
+        known = ", ".join(sorted([*BUNDLED, *SUITE]))
+        raise TaskError(f"unknown task {name!r}; known tasks: {known}")
     root = Path(out_dir)
     BUNDLED[name](root)
     return root

@@ -35,8 +35,13 @@ class DevSplit(BaseModel):
 
 
 def _split(task: Task, train: pd.DataFrame, seed: int, holdout: float) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Row positions of dev train and dev test; stratified on the label when the metric is a classification one."""
+    """Row positions of dev train and dev test: the latest rows when the task has a time column, else a
+    random draw, stratified on the label when the metric is a classification one."""
     rows = np.arange(len(train))
+    if task.time_column:
+        order = np.argsort(train[task.time_column].to_numpy(dtype=str), kind="stable")
+        cut = int(round(len(rows) * (1 - holdout)))
+        return np.sort(order[:cut]), np.sort(order[cut:]), False
     classify = task.metric_spec.kind != "regression" and len(task.target_columns) == 1
     if classify:
         try:

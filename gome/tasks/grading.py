@@ -15,7 +15,7 @@ from gome.tasks.errors import SubmissionError
 from gome.tasks.submission import read_submission, validate_submission
 from gome.tasks.task import Task
 
-__all__ = ["GradeReport", "MedalThresholds", "grade_submission", "medal_thresholds", "score_submission"]
+__all__ = ["GradeReport", "MedalThresholds", "grade_submission", "medal_thresholds", "normalized_score", "score_submission"]
 
 
 class MedalThresholds(BaseModel):
@@ -30,7 +30,7 @@ class MedalThresholds(BaseModel):
 
 
 class GradeReport(BaseModel):
-    """The fields of `mlebench grade-sample`, plus `error` ("" when none)."""
+    """The fields of `mlebench grade-sample`, plus `error` ("" when none) and `normalized_score`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -51,6 +51,8 @@ class GradeReport(BaseModel):
     created_at: str
     submission_path: str
     error: str = ""
+    normalized_score: float | None = None
+    grader: str = "gome"
 
 
 def _positions(n: int) -> tuple[int, int, int]:
@@ -94,6 +96,14 @@ def _medals(score: float | None, t: MedalThresholds, lower: bool) -> dict[str, b
     return dict(gold_medal=gold, silver_medal=silver, bronze_medal=bronze, above_median=above)
 
 
+def normalized_score(task: Task, score: float | None) -> float | None:
+    """(score - dummy) / (expert - dummy) from the task's reference scores; None without a ladder."""
+    refs = task.reference_scores
+    if score is None or "dummy" not in refs or "expert" not in refs or refs["expert"] == refs["dummy"]:
+        return None
+    return round((score - refs["dummy"]) / (refs["expert"] - refs["dummy"]), 4)
+
+
 def score_submission(task: Task, submission_path: Path | str, answers_path: Path) -> float:
     """Validate and score a submission file against an answers file; raises SubmissionError."""
     answers = read_table(answers_path, task.id_column).reset_index(drop=True)
@@ -101,9 +111,26 @@ def score_submission(task: Task, submission_path: Path | str, answers_path: Path
     return task.metric_spec.score(answers, aligned, task)
 
 
+def _external(task: Task, path: Path) -> GradeReport | None:
+    from gome.tasks.mlebench import mlebench_grade
+
+    report = mlebench_grade(task, path)
+    if report is None:
+        return None
+    fields = {k: report[k] for k in GradeReport.model_fields if k in report}
+    fields.update(created_at=str(report.get("created_at", "")), submission_path=str(path), grader="mlebench",
+                  normalized_score=normalized_score(task, report.get("score")))
+    return GradeReport(**fields)
+
+
 def grade_submission(task: Task, submission_path: Path | str) -> GradeReport:
-    """Grade a submission against private/answers.csv; an invalid one gives score None, not an error."""
+    """Grade a submission against private/answers.csv; an invalid one gives score None, not an error.
+
+    An adopted MLE-bench competition is graded by mlebench's own grader when that package is installed."""
     path = Path(submission_path)
+    external = _external(task, path)
+    if external is not None:
+        return external
     board = pd.read_csv(task.leaderboard_path)
     thresholds = medal_thresholds(board["score"].astype(float).tolist(), task.lower_is_better)
     score: float | None = None
@@ -127,5 +154,6 @@ def grade_submission(task: Task, submission_path: Path | str) -> GradeReport:
         created_at=datetime.now(timezone.utc).isoformat(),
         submission_path=str(path),
         error=error,
+        normalized_score=normalized_score(task, score),
         **medals,
     )

@@ -14,7 +14,7 @@ from gome.tasks.errors import SubmissionError, TaskError
 if TYPE_CHECKING:
     from gome.tasks.task import Task
 
-__all__ = ["Metric", "METRICS", "get_metric", "prediction_columns"]
+__all__ = ["Metric", "METRICS", "get_metric", "as_labels", "positive_label", "prediction_columns"]
 
 _EPS = 1e-15
 ScoreFn = Callable[[pd.DataFrame, pd.DataFrame, "Task"], float]
@@ -41,7 +41,7 @@ def prediction_columns(task: "Task") -> list[str]:
     return [c for c in task.submission_columns if c != task.id_column]
 
 
-def _labels(series: pd.Series) -> np.ndarray:
+def as_labels(series: pd.Series) -> np.ndarray:
     """Labels as strings, with integral numbers written without a decimal point."""
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.to_numpy(dtype=float)
@@ -68,11 +68,11 @@ def _numbers(series: pd.Series, column: str) -> np.ndarray:
 
 
 def _accuracy(y: pd.Series, p: pd.Series) -> float:
-    return float(np.mean(_labels(y) == _labels(p)))
+    return float(np.mean(as_labels(y) == as_labels(p)))
 
 
 def _macro_f1(y: pd.Series, p: pd.Series) -> float:
-    return float(f1_score(_labels(y), _labels(p), average="macro"))
+    return float(f1_score(as_labels(y), as_labels(p), average="macro"))
 
 
 def _qwk(y: pd.Series, p: pd.Series) -> float:
@@ -101,22 +101,38 @@ def _rmsle(y: pd.Series, p: pd.Series) -> float:
     return float(np.sqrt(np.mean(diff**2)))
 
 
-def _binary_truth(answers: pd.DataFrame, task: "Task", column: str) -> np.ndarray:
-    """0/1 truth for a single probability column: its name if a class, else '1', else the last class."""
-    labels = _labels(answers[task.target_columns[0]])
-    classes = sorted(set(labels))
+def positive_label(task: "Task", column: str, classes: list[str]) -> str:
+    """The class a single probability column stands for: its name, else `positive_class`, else '1' of 0/1."""
     if column in classes:
-        positive = column
-    elif set(classes) <= {"0", "1"}:
-        positive = "1"
-    else:
-        positive = classes[-1]
+        return column
+    if task.positive_class:
+        return task.positive_class
+    if set(classes) <= {"0", "1"}:
+        return "1"
+    raise TaskError(
+        f"probability column {column!r} names no class of {classes}; set positive_class in config.yaml"
+    )
+
+
+def _truth_labels(answers: pd.DataFrame, task: "Task", columns: list[str]) -> np.ndarray:
+    """Answer labels: the target column, or (MLE-bench style one-hot answers) the column of the largest value."""
+    target = task.target_columns[0]
+    if target in answers.columns:
+        return as_labels(answers[target])
+    values = answers[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return np.asarray(columns, dtype=object)[np.nanargmax(values, axis=1)]
+
+
+def _binary_truth(answers: pd.DataFrame, task: "Task", column: str) -> np.ndarray:
+    """0/1 truth for a single probability column (see `positive_label`)."""
+    labels = _truth_labels(answers, task, [column])
+    positive = positive_label(task, column, sorted(set(labels)))
     return (labels == positive).astype(np.int64)
 
 
 def _class_truth(answers: pd.DataFrame, task: "Task", columns: list[str]) -> np.ndarray:
     """Index of each row's true class among the probability columns."""
-    labels = _labels(answers[task.target_columns[0]])
+    labels = _truth_labels(answers, task, columns)
     unknown = sorted(set(labels) - set(columns))
     if unknown:
         raise TaskError(f"answers hold class {unknown[0]!r} which has no column in the submission format")

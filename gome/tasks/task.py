@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from gome.tasks._io import read_header, read_table
 from gome.tasks.errors import TaskError
-from gome.tasks.metrics import Metric, get_metric
+from gome.tasks.metrics import Metric, as_labels, get_metric, positive_label
 
 __all__ = ["Task", "TaskConfig", "load_task"]
 
@@ -28,6 +28,11 @@ class TaskConfig(BaseModel):
     target_columns: tuple[str, ...]
     seed: int = 0
     submission: str = ""
+    positive_class: str = ""
+    time_column: str = ""
+    crowded: bool = False
+    reference_scores: dict[str, float] = {}
+    mlebench_id: str = ""
 
     @field_validator("target_columns", mode="before")
     @classmethod
@@ -52,6 +57,11 @@ class Task(BaseModel):
     description: str
     seed: int = 0
     submission_note: str = ""
+    positive_class: str = ""
+    time_column: str = ""
+    crowded: bool = False
+    reference_scores: dict[str, float] = {}
+    mlebench_id: str = ""
 
     @property
     def answers_path(self) -> Path:
@@ -95,7 +105,7 @@ def _ids(path: Path, id_column: str) -> pd.Series:
 
 def _check_columns(root: Path, cfg: TaskConfig, public: Path) -> None:
     train = read_header(public / "train.csv")
-    for col in (cfg.id_column, *cfg.target_columns):
+    for col in (cfg.id_column, *cfg.target_columns, *([cfg.time_column] if cfg.time_column else [])):
         if col not in train:
             raise TaskError(f"{public / 'train.csv'}: column {col!r} from config.yaml is missing")
     test = read_header(public / "test.csv")
@@ -123,6 +133,25 @@ def _check_submission_format(cfg: TaskConfig, path: Path, metric: Metric) -> tup
             f"{path}: columns {list(columns)} must be the id column plus the targets {list(cfg.target_columns)}"
         )
     return columns
+
+
+def _check_classes(root: Path, cfg: TaskConfig, columns: tuple[str, ...], metric: Metric) -> None:
+    """Probability metrics: every answer class has a column, or the single column's class is known."""
+    if metric.kind != "probability":
+        return
+    path = root / "prepared" / "private" / "answers.csv"
+    answers = read_table(path, cfg.id_column)
+    classes = sorted(set(as_labels(answers[cfg.target_columns[0]])))
+    preds = [c for c in columns if c != cfg.id_column]
+    if len(preds) == 1:
+        try:
+            positive_label(cfg, preds[0], classes)  # type: ignore[arg-type]
+        except TaskError as exc:
+            raise TaskError(f"{path}: {exc}") from None
+        return
+    unknown = sorted(set(classes) - set(preds))
+    if unknown:
+        raise TaskError(f"{path}: class {unknown[0]!r} has no probability column in sample_submission.csv")
 
 
 def _check_ids(root: Path, cfg: TaskConfig) -> None:
@@ -160,6 +189,7 @@ def load_task(path: Path | str) -> Task:
     _check_columns(root, cfg, public)
     columns = _check_submission_format(cfg, public / "sample_submission.csv", metric)
     _check_ids(root, cfg)
+    _check_classes(root, cfg, columns, metric)
     _check_leaderboard(root / "leaderboard.csv")
     return Task(
         name=cfg.name,
@@ -174,4 +204,9 @@ def load_task(path: Path | str) -> Task:
         description=(public / "description.md").read_text(encoding="utf-8"),
         seed=cfg.seed,
         submission_note=cfg.submission,
+        positive_class=cfg.positive_class,
+        time_column=cfg.time_column,
+        crowded=cfg.crowded,
+        reference_scores=dict(cfg.reference_scores),
+        mlebench_id=cfg.mlebench_id,
     )
