@@ -24,12 +24,13 @@ __all__ = ["run_ray"]
 
 async def _trace_main(config: RunConfig, trace: int, rundir: RunDir, split: DevSplit,
                       client: ChatCompletionClient | None, actor: Any) -> str:
-    from gome.runner import build_context
+    from gome.runner import _trace_client, build_context
 
     log = EventLog(rundir.events)
     try:
-        ctx = build_context(config, load_task(config.task_dir), trace, rundir, split,
-                            client or make_client(config.model), log.emit)
+        ctx = build_context(config, load_task(config.task_dir), trace, rundir, split, client, log.emit)  # type: ignore[arg-type]
+        inner = client if client is not None or config.replay_from else make_client(config.model)
+        ctx.client = _trace_client(config, inner, rundir, trace, log.emit, lambda: ctx.state)
         ctx.exec_slots = asyncio.Semaphore(1)  # this task holds exec_threads CPUs of its own
         TraceLink(ctx, RayHandle(actor), config.sync_margin, config.sync_patience)
         return await run_trace(ctx, config.time_budget_s)

@@ -23,9 +23,10 @@ from gome.errors import GomeUserError
 from gome.events import EventLog, read_events
 from gome.llm import check_endpoint, make_client
 from gome.llm.record import RecordingClient, ReplayClient
+from gome.llm.retry import CURRENT_AGENT, RetryingClient
 from gome.roles import load_roles
 from gome.sandbox import SandboxLimits
-from gome.schema import Event, RunFinished, RunStarted
+from gome.schema import Event, LLMCall, RunFinished, RunStarted
 from gome.selection import select_final
 from gome.tasks import DevSplit, GradeReport, SubmissionError, Task, grade_submission, load_task, make_dev_split
 from gome.tasks import score_dev, task_summary
@@ -77,12 +78,18 @@ def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, spl
     )
 
 
-def _trace_client(config: RunConfig, client: ChatCompletionClient | None, rundir: RunDir,
-                  trace: int) -> ChatCompletionClient:
-    """The model client of one trace: replayed, recorded, or as given."""
+def _trace_client(config: RunConfig, client: ChatCompletionClient | None, rundir: RunDir, trace: int,
+                  emit: Callable[[Event], None], state: Callable[[], TraceState]) -> ChatCompletionClient:
+    """The model client of one trace: replayed, or retrying transient failures visibly (and recorded)."""
     if config.replay_from is not None:
         return ReplayClient(config.replay_from / "llm_calls.jsonl", trace)
     assert client is not None
+
+    def failed(error: str, latency: float) -> None:
+        emit(LLMCall(trace=trace, step=state().step, agent=CURRENT_AGENT.get() or "unknown", prompt_tokens=0,
+                     completion_tokens=0, latency_s=round(latency, 3), ok=False, error=error))
+
+    client = RetryingClient(client, config.model.max_retries, config.model.retry_backoff_s, failed)
     return RecordingClient(client, rundir.root / "llm_calls.jsonl", trace) if config.record_llm else client
 
 
@@ -91,7 +98,8 @@ async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSp
     slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
     contexts = []
     for trace in range(config.traces):
-        ctx = build_context(config, task, trace, rundir, split, _trace_client(config, client, rundir, trace), log.emit)
+        ctx = build_context(config, task, trace, rundir, split, client, log.emit)  # type: ignore[arg-type]
+        ctx.client = _trace_client(config, client, rundir, trace, log.emit, lambda ctx=ctx: ctx.state)
         ctx.exec_slots = slots
         link = TraceLink(ctx, LocalHandle(coordinator, rundir.root / "coordinator.json"),
                          config.sync_margin, config.sync_patience)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-Policy = Callable[[list[str]], str]
+Policy = Callable[[list[str]], str | tuple[int, str]]
 
 
 def _handler(policy: Policy, requests: list[dict]) -> type[BaseHTTPRequestHandler]:
@@ -25,6 +25,14 @@ def _handler(policy: Policy, requests: list[dict]) -> type[BaseHTTPRequestHandle
             requests.append({"body": body, "auth": self.headers.get("Authorization", "")})
             texts = [m["content"] if isinstance(m["content"], str) else json.dumps(m["content"]) for m in body["messages"]]
             reply = policy(texts)
+            if isinstance(reply, tuple):  # (HTTP status, body): an injected failure
+                status, body = reply
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body.encode())))
+                self.end_headers()
+                self.wfile.write(body.encode())
+                return
             payload = json.dumps({
                 "id": f"chatcmpl-{len(requests)}", "object": "chat.completion", "created": int(time.time()),
                 "model": body["model"],

@@ -13,6 +13,7 @@ from autogen_core.models import RequestUsage, SystemMessage, UserMessage
 from pydantic import BaseModel
 
 from gome.agents.context import TraceContext, next_speaker
+from gome.llm.retry import CURRENT_AGENT
 from gome.llm.structured import CallRecord
 from gome.schema import AgentMessage, Attempt, LLMCall, OptimizerStep, StructuredFailure
 
@@ -43,6 +44,7 @@ class GomeAgent(BaseChatAgent):
         return (StructuredMessage[self.output_type],)  # type: ignore[name-defined]
 
     async def on_messages(self, messages: Sequence[BaseChatMessage], cancellation_token: CancellationToken) -> Response:
+        CURRENT_AGENT.set(self.name)  # model-call failures are attributed to this agent
         payload, usage = await self.respond(messages)
         return Response(chat_message=self.say(payload, usage))
 

@@ -39,7 +39,8 @@ class ModelConfig(BaseModel):
     max_tokens: int = 2048
     temperature: float = 0.2
     timeout_s: float = 300.0
-    max_retries: int = 2
+    max_retries: int = 3  # gome's own visible retries of transient failures (gome.llm.retry)
+    retry_backoff_s: float = 2.0
 
     @model_validator(mode="before")
     @classmethod
@@ -89,7 +90,7 @@ def make_client(config: ModelConfig) -> ChatCompletionClient:
         max_tokens=config.max_tokens,
         temperature=config.temperature,
         timeout=config.timeout_s,
-        max_retries=config.max_retries,
+        max_retries=0,  # retries are gome's: bounded and recorded (RetryingClient)
     )
 
 

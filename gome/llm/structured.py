@@ -140,7 +140,10 @@ def parse_json_model(text: str, model_cls: type[M]) -> M:
 
 
 def extract_code(text: str) -> str:
-    """The longest fenced code block of a reply, or the reply itself if it looks like bare code."""
+    """The longest fenced code block of a reply, or the reply itself if it looks like bare code.
+    An odd number of fences means the reply was cut off mid-script: that is a bad reply, not code."""
+    if text.count("```") % 2 == 1:
+        raise _BadReply("the code block is not closed (the reply was cut off); reply with a shorter, complete script")
     blocks = [body for lang, body in _FENCE.findall(text) if lang.lower() in ("", "python", "py", "python3")]
     if blocks:
         return max(blocks, key=len).strip() + "\n"

@@ -1,0 +1,204 @@
+"""Benchmark the embedded model per role: first-try validity, tokens/s, latency, cost of one step.
+
+Each scenario is one optimisation step as a trace team takes it: the Diagnostician reads an
+execution report, the Memory Keeper turns its diagnosis into a plan, the Coder writes the script
+(debug mode after a crash, improve mode otherwise). Prompts are the packaged role prompts, rendered
+with the agents' own helpers, on the bundled penguins task; requests go through `ask_structured` /
+`ask_code` exactly as in a run. Prompt and generation speeds come from llama.cpp's timing lines.
+
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --size 1.5b --scenarios 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import asyncio
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gome.agents.coder import _plan_text
+from gome.agents.diagnostician import _report_text
+from gome.agents.memory_keeper import _memories_text
+from gome.llm import ModelConfig, StructuredOutputError, ask_code, ask_structured, make_client
+from gome.llm.local_server import LocalServer, embedded_server
+from gome.llm.structured import ROLE_MAX_TOKENS, schema_hint
+from gome.roles import load_roles
+from gome.schema import Diagnosis, ExecutionReport, StepSize, UpdatePlan
+from gome.tasks import load_task, prepare_task, task_summary
+from gome.tools.env_info import library_versions
+
+BASE = """import pandas as pd
+from sklearn.linear_model import LogisticRegression
+train = pd.read_csv("input/train.csv")
+test = pd.read_csv("input/test.csv")
+X = train.drop(columns=["id", "species"])
+model = LogisticRegression(max_iter=1000).fit(X, train["species"])
+pd.DataFrame({"id": test["id"], "species": model.predict(test.drop(columns=["id"]))}).to_csv("submission.csv", index=False)
+"""
+NUMERIC = BASE.replace('X = train.drop(columns=["id", "species"])',
+                       'cols = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]\n'
+                       'X = train[cols].fillna(train[cols].median())').replace('test.drop(columns=["id"])',
+                                                                               'test[cols].fillna(train[cols].median())')
+ONEHOT = NUMERIC.replace("from sklearn.linear_model", "from sklearn.preprocessing import OneHotEncoder\nfrom sklearn.linear_model")
+ONEHOT = ONEHOT.replace("model = ", 'enc = OneHotEncoder(sparse=False).fit(train[["island", "sex"]])\nmodel = ')
+
+
+def _report(status: str, score: float | None, stderr: str, error: str, stdout: str = "") -> ExecutionReport:
+    return ExecutionReport(attempt_id="0-002", status=status, exit_code=0 if status == "ok" else 1, duration_s=2.1,
+                           stdout_tail=stdout, stderr_tail=stderr, score=score, error=error)  # type: ignore[arg-type]
+
+
+SCENARIOS = [  # (name, script, report)
+    ("string column", BASE, _report("crashed", None, "Traceback (most recent call last):\n  File \"solution.py\", line 6\n"
+     "ValueError: could not convert string to float: 'Biscoe'", "exit code 1")),
+    ("numeric baseline", NUMERIC, _report("ok", 0.9710, "", "", "validation accuracy 0.968")),
+    ("sparse kwarg", ONEHOT, _report("crashed", None, "Traceback (most recent call last):\n  File \"solution.py\", line 7\n"
+     "TypeError: OneHotEncoder.__init__() got an unexpected keyword argument 'sparse'", "exit code 1")),
+    ("target in test", BASE.replace('drop(columns=["id"])', 'drop(columns=["id", "species"])'),
+     _report("crashed", None, "Traceback (most recent call last):\n  File \"solution.py\", line 7\n"
+             "KeyError: \"['species'] not found in axis\"", "exit code 1")),
+    ("good model", NUMERIC.replace("LogisticRegression(max_iter=1000)", "LogisticRegression(C=10, max_iter=2000)"),
+     _report("ok", 0.9855, "", "", "validation accuracy 0.981")),
+    ("no submission", NUMERIC.replace('.to_csv("submission.csv", index=False)', ".head()"),
+     _report("no_submission", None, "", "the script wrote no submission.csv")),
+]
+
+
+@dataclass(frozen=True)
+class Call:
+    scenario: str
+    role: str
+    first_ok: bool
+    ok: bool
+    tries: int
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    prompt_tps: float | None
+    gen_tps: float | None
+    text: str = ""
+
+
+_PERF = re.compile(r"(prompt eval|\s eval) time =\s*([\d.]+) ms /\s*(\d+) (?:tokens|runs)")
+
+
+def _speeds(log: Path, seen: int) -> tuple[float | None, float | None, int]:
+    """Prompt and generation tokens/s of the newest request in llama.cpp's log (after byte `seen`)."""
+    text = log.read_text(errors="replace")
+    found: dict[str, float] = {}
+    for kind, ms, n in _PERF.findall(text[seen:]):
+        if int(n) > 0 and float(ms) > 0:
+            found["prompt" if kind.startswith("prompt") else "gen"] = int(n) / (float(ms) / 1000)
+    return found.get("prompt"), found.get("gen"), len(text)
+
+
+class Bench:
+    def __init__(self, config: ModelConfig, server: LocalServer, task_brief: str) -> None:
+        self.client, self.server, self.brief = make_client(config), server, task_brief
+        self.roles, self.calls, self._seen = load_roles(None), [], 0
+
+    def _record(self, scenario: str, role: str, tries: int, ok: bool, usage: tuple[int, int], start: float,
+                text: str = "") -> None:
+        latency = time.monotonic() - start
+        log = self.server._log_path
+        ptps, gtps, self._seen = _speeds(log, self._seen) if log else (None, None, 0)
+        self.calls.append(Call(scenario, role, ok and tries == 1, ok, tries, usage[0], usage[1], round(latency, 2),
+                               ptps and round(ptps, 1), gtps and round(gtps, 1), text[:3000]))
+
+    def _messages(self, role: str, **values: object) -> list:
+        from autogen_core.models import SystemMessage, UserMessage
+
+        system, user = self.roles[role].render(**values)
+        return [SystemMessage(content=system), UserMessage(content=user, source="team")]
+
+    async def _structured(self, name: str, role: str, cls: type, fallback: object, **values: object) -> object:
+        start = time.monotonic()
+        try:
+            answer = await ask_structured(self.client, self._messages(role, **values), cls, mode="json_object_schema",
+                                          max_tokens=ROLE_MAX_TOKENS[role])
+        except StructuredOutputError as exc:
+            self._record(name, role, exc.tries, False, (0, 0), start)
+            return fallback
+        self._record(name, role, answer.tries, True, (answer.prompt_tokens, answer.completion_tokens), start, answer.text)
+        return answer.value
+
+    async def step(self, name: str, code: str, report: ExecutionReport) -> None:
+        diag = await self._structured(
+            name, "diagnostician", Diagnosis, Diagnosis(summary="?", direction="fix the error"),
+            task=self.brief, metric="accuracy", direction="higher", attempt=report.attempt_id, report=_report_text(report),
+            diff="(no change)", history="0-001 draft crashed score=None rejected", best_score="none yet",
+            schema=schema_hint(Diagnosis))
+        plan = await self._structured(
+            name, "memory_keeper", UpdatePlan, UpdatePlan(direction=diag.direction, step_size=StepSize("targeted")),
+            task=self.brief, diagnosis=diag.model_dump_json(indent=1), memories=_memories_text([]),
+            step_size="moderate", schema=schema_hint(UpdatePlan))
+        mode = "improve" if report.status == "ok" else "debug"
+        start = time.monotonic()
+        try:
+            answer = await ask_code(self.client, self._messages(
+                "coder", task=self.brief, libraries=library_versions(), timeout_min=10, threads=1, mode=mode, code=code,
+                plan=_plan_text(plan), error=f"{report.error}\n{report.stderr_tail}", others=""), tries=3)
+            ast.parse(answer.value)
+            self._record(name, "coder", answer.tries, True, (answer.prompt_tokens, answer.completion_tokens), start,
+                         answer.value)
+        except (StructuredOutputError, SyntaxError):
+            self._record(name, "coder", 3, False, (0, 0), start)
+
+
+def _table(calls: list[Call]) -> str:
+    rows = ["| role | calls | first reply valid | valid after repair | prompt tok (median) | completion tok (median)"
+            " | latency s (median / max) | prompt tok/s | gen tok/s |", "|---|---|---|---|---|---|---|---|---|"]
+    for role in ("diagnostician", "memory_keeper", "coder"):
+        mine = [c for c in calls if c.role == role]
+        if not mine:
+            continue
+        med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
+        lat = [c.latency_s for c in mine]
+        rows.append(f"| {role} | {len(mine)} | {sum(c.first_ok for c in mine)}/{len(mine)} | {sum(c.ok for c in mine)}/{len(mine)}"
+                    f" | {med([c.prompt_tokens for c in mine]):.0f} | {med([c.completion_tokens for c in mine]):.0f}"
+                    f" | {med(lat):.1f} / {max(lat):.1f} | {med([c.prompt_tps for c in mine if c.prompt_tps]):.1f}"
+                    f" | {med([c.gen_tps for c in mine if c.gen_tps]):.1f} |")
+    steps = {c.scenario for c in calls}
+    secs = sum(c.latency_s for c in calls) / max(1, len(steps))
+    toks = sum(c.prompt_tokens + c.completion_tokens for c in calls) / max(1, len(steps))
+    rows.append(f"\nOne optimisation step (three model calls, execution excluded): {secs:.0f} s, {toks:.0f} tokens on average.")
+    return "\n".join(rows)
+
+
+async def _main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        brief = task_summary(load_task(prepare_task("penguins", Path(tmp) / "penguins")))
+    server = embedded_server(args.size)
+    start = time.monotonic()
+    with server as config:
+        startup = time.monotonic() - start
+        bench = Bench(config, server, brief)
+        for name, code, report in (SCENARIOS * 3)[: args.scenarios]:
+            await bench.step(name, code, report)
+            print(f"  {name}: " + ", ".join(f"{c.role} {c.latency_s}s ok={c.ok}" for c in bench.calls[-3:]), file=sys.stderr)
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"model {config.model}, server start {startup:.1f} s, {args.scenarios} steps, "
+          f"{server.threads} threads, load average at the end {load} (1/5/15 min)\n")
+    print(_table(bench.calls))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(c) for c in bench.calls], indent=1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1.5b", choices=["1.5b", "0.5b"])
+    parser.add_argument("--scenarios", type=int, default=6, help="optimisation steps to time (scenarios repeat after 6)")
+    parser.add_argument("--json", default="", help="also write every call to this JSON file")
+    asyncio.run(_main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

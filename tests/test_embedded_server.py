@@ -1,0 +1,55 @@
+"""Integration: the real embedded 0.5B model behind llama.cpp's server on 127.0.0.1 answers a
+Diagnostician question with a Diagnosis that validates. Skipped only without the `local` extra."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from autogen_core.models import SystemMessage, UserMessage
+
+from gome.llm import ask_structured, make_client
+from gome.llm.embedded import LocalExtraMissing, part_paths, require_llama_cpp
+from gome.llm.local_server import embedded_server
+from gome.llm.structured import ROLE_MAX_TOKENS, schema_hint
+from gome.roles import load_roles
+from gome.schema import Diagnosis
+
+REPORT = """status: crashed
+score: None
+seconds: 1.9
+error: exit code 1
+stdout (tail):
+(empty)
+stderr (tail):
+Traceback (most recent call last):
+  File "solution.py", line 6, in <module>
+    model = LogisticRegression(max_iter=1000).fit(X, train["species"])
+ValueError: could not convert string to float: 'Biscoe'"""
+
+
+def _extra_or_skip() -> None:
+    try:
+        require_llama_cpp()
+        part_paths("0.5b")
+    except LocalExtraMissing as exc:
+        pytest.skip(f"the 'local' extra is not installed: {exc}")
+
+
+@pytest.mark.slow
+def test_real_local_model_gives_a_valid_diagnosis() -> None:
+    _extra_or_skip()
+    system, user = load_roles(None)["diagnostician"].render(
+        task="Predict the species of penguins (Adelie, Chinstrap, Gentoo) from island, bill, flipper, mass and sex.",
+        metric="accuracy", direction="higher", attempt="0-001", report=REPORT,
+        diff="(no attempt yet)", history="0-001 draft crashed score=None rejected", best_score="none yet",
+        schema=schema_hint(Diagnosis))
+    records = []
+    with embedded_server("0.5b", threads=2, n_ctx=4096) as config:
+        assert config.base_url.startswith("http://127.0.0.1:") and config.structured == "json_object_schema"
+        answer = asyncio.run(ask_structured(
+            make_client(config), [SystemMessage(content=system), UserMessage(content=user, source="team")], Diagnosis,
+            mode=config.structured, max_tokens=ROLE_MAX_TOKENS["diagnostician"], on_call=records.append))
+    assert isinstance(answer.value, Diagnosis) and answer.value.direction.strip()
+    assert answer.tries <= 2 and answer.completion_tokens <= 2 * ROLE_MAX_TOKENS["diagnostician"]
+    assert records[-1].ok and records[-1].completion_tokens > 0

@@ -1,0 +1,48 @@
+"""Model fault injection: a server on 127.0.0.1 answers 429, 500, too slowly, truncated JSON, empty
+content and prose, in seeded mixes. Runs complete; every failure is recorded; retries are bounded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from fault_server import serve_faulty
+from scripted_model import policy
+
+from gome.config import RunConfig
+from gome.events import read_events
+from gome.llm import ModelConfig
+from gome.runner import run
+from gome.schema import LLMCall, OptimizerStep, RunFinished, StructuredFailure
+from gome.tasks import prepare_task
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return prepare_task("penguins", tmp_path_factory.mktemp("tasks") / "penguins")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_runs_complete_under_injected_faults(penguins: Path, tmp_path: Path, seed: int) -> None:
+    with serve_faulty(policy, seed=seed, rate=0.45, slow_s=2.5) as (base_url, faulty):
+        model = ModelConfig(model="faulty", base_url=base_url, timeout_s=1.5, max_retries=2, retry_backoff_s=0.05)
+        config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=5, tries=3, exec_timeout_s=120,
+                           final_seeds=0, model=model)
+        result = asyncio.run(run(config))
+    events = list(read_events(result.run_dir / "events.jsonl"))
+    assert isinstance(events[-1], RunFinished) and "error" not in result.reason
+    assert len([e for e in events if isinstance(e, OptimizerStep)]) == 5
+    drawn = Counter(faulty.drawn)
+    assert sum(n for f, n in drawn.items() if f != "ok") >= 3, drawn
+    calls = [e for e in events if isinstance(e, LLMCall)]
+    failed = [c for c in calls if not c.ok]
+    transport = [c for c in failed if c.error.startswith(("HTTP 429", "HTTP 500", "APITimeoutError"))]
+    assert len(transport) == drawn["429"] + drawn["500"] + drawn["slow"]  # every transport failure is visible
+    assert all(c.agent in ("coder", "diagnostician", "memory_keeper") for c in failed)
+    assert len(failed) - len(transport) == drawn["truncated"] + drawn["empty"] + drawn["prose"]  # bad replies too
+    # bounded: no single model question took more than (1 + retries) transport tries x `tries` repair tries
+    assert len(calls) <= len(faulty.drawn) - 1 and len(faulty.drawn) - 1 <= 5 * 3 * 3 * 3
+    for failure in (e for e in events if isinstance(e, StructuredFailure)):
+        assert failure.tries <= 3
