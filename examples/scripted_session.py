@@ -28,7 +28,7 @@ pd.DataFrame({{"id": test["id"], "species": model.predict(both[len(train):])}}).
 def model(messages) -> str:
     """Replies by role: the Coder writes forests that grow, the others answer in JSON."""
     system, user = str(messages[0].content), str(messages[-1].content)
-    if system.startswith("You write"):  # our overriding Coder prompt, see roles/coder.md below
+    if "You write Python for" in system:  # our overriding Coder prompt, see roles/coder.md below
         trees = 5 if "Write a first" in user else 50
         return "```python\n" + FOREST.format(trees=trees) + "```"
     if "Diagnostician" in system:

@@ -42,3 +42,12 @@ def test_script_cannot_read_private_or_dev_answers(tmp_path: Path) -> None:
     assert "READ" not in result.stdout
     assert result.stdout.count("DENIED") == 2 and "FOUND 0" in result.stdout
     assert report.score is not None and 0 < report.score < 1  # the harness, not the script, scored it
+
+
+def test_crash_hints_name_the_right_import() -> None:
+    from gome.tools.hints import crash_hint
+
+    hint = crash_hint("ImportError: cannot import name 'SimpleImputer' from 'sklearn.preprocessing' (/x.py)")
+    assert "from sklearn.impute import SimpleImputer" in hint
+    assert "not installed" in crash_hint("ModuleNotFoundError: No module named 'catboost'")
+    assert crash_hint("ValueError: could not convert string to float: 'Biscoe'") == ""

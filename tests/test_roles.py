@@ -21,7 +21,7 @@ VALUES = {
 
 @pytest.mark.parametrize("name", sorted(ROLE_VARIABLES))
 def test_rendered_default_prompts_match_snapshots(name: str) -> None:
-    system, user = load_role(name).render(**VALUES[name])
+    system, user = load_roles()[name].render(**VALUES[name])
     text = f"{system}\n=====\n{user}\n"
     snapshot = SNAPSHOTS / f"{name}.txt"
     if os.environ.get("GOME_UPDATE_SNAPSHOTS") == "1":
@@ -39,7 +39,8 @@ def test_override_replaces_one_role(tmp_path: Path) -> None:
     (tmp_path / "coder.md").write_text("Custom coder {{ threads }}\n<!-- user -->\n{{ task }}\n")
     roles = load_roles(tmp_path)
     assert roles["coder"].path == tmp_path / "coder.md"
-    assert roles["coder"].render(**VALUES["coder"]) == ("Custom coder 1", "TASK")
+    system, user = roles["coder"].render(**VALUES["coder"])
+    assert system.endswith("\n\nCustom coder 1") and system.startswith("You are one of four agents") and user == "TASK"
     assert roles["diagnostician"].path.parent.name == "roles"
 
 
@@ -58,3 +59,16 @@ def test_malformed_role_files(tmp_path: Path) -> None:
         load_roles(tmp_path)
     with pytest.raises(RoleError, match="not found"):
         load_roles(tmp_path / "missing")
+
+
+def test_every_role_starts_with_the_shared_preamble() -> None:
+    roles = load_roles()
+    systems = [roles[name].render(**VALUES[name])[0] for name in sorted(ROLE_VARIABLES)]
+    head = systems[0][: systems[0].index("TASK") + 4]
+    assert len(head) > 200 and all(s.startswith(head) for s in systems)  # a shared prefix for the KV cache
+
+
+def test_preamble_override_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "preamble.md").write_text("Team {{ task }} {{ mood }}")
+    with pytest.raises(RoleError, match=r"preamble\.md: unknown variable\(s\) mood"):
+        load_roles(tmp_path)

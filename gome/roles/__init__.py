@@ -7,7 +7,7 @@ file is an error naming the file and the variable, found before the run starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import jinja2
@@ -37,11 +37,13 @@ class Role:
     path: Path
     system: jinja2.Template
     user: jinja2.Template
+    preamble: jinja2.Template | None = None  # shared by every role, so a server can reuse its prompt cache
 
     def render(self, **values: object) -> tuple[str, str]:
-        """The (system, user) prompt texts."""
+        """The (system, user) prompt texts; the system text starts with the shared preamble."""
         try:
-            return self.system.render(**values).strip(), self.user.render(**values).strip()
+            head = self.preamble.render(**values).strip() + "\n\n" if self.preamble else ""
+            return head + self.system.render(**values).strip(), self.user.render(**values).strip()
         except jinja2.UndefinedError as exc:
             raise RoleError(f"{self.path}: {exc.message}") from exc
 
@@ -67,8 +69,23 @@ def load_role(name: str, override_dir: Path | None = None) -> Role:
     return role
 
 
+def _preamble(override_dir: Path | None) -> jinja2.Template:
+    path = override_dir / "preamble.md" if override_dir and (override_dir / "preamble.md").is_file() else DEFAULT_DIR / "preamble.md"
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    text = path.read_text(encoding="utf-8")
+    try:
+        unknown = meta.find_undeclared_variables(env.parse(text)) - {"task"}
+        template = env.from_string(text)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RoleError(f"{path}:{exc.lineno}: {exc.message}") from exc
+    if unknown:
+        raise RoleError(f"{path}: unknown variable(s) {', '.join(sorted(unknown))}; the preamble provides task")
+    return template
+
+
 def load_roles(override_dir: Path | None = None) -> dict[str, Role]:
-    """All roles, checked up front."""
+    """All roles with the shared preamble (preamble.md), checked up front."""
     if override_dir is not None and not override_dir.is_dir():
         raise RoleError(f"{override_dir}: roles folder not found")
-    return {name: load_role(name, override_dir) for name in ROLE_VARIABLES}
+    preamble = _preamble(override_dir)
+    return {name: replace(load_role(name, override_dir), preamble=preamble) for name in ROLE_VARIABLES}

@@ -16,6 +16,7 @@ from pathlib import Path
 from gome.sandbox import SandboxLimits, SandboxResult, run_sandboxed
 from gome.schema import ExecStatus, ExecutionReport
 from gome.tasks import SubmissionError
+from gome.tools.hints import crash_hint
 from gome.tools.rundir import atomic_write
 
 __all__ = ["run_attempt", "Scorer"]
@@ -32,7 +33,9 @@ def _status(result: SandboxResult, limits: SandboxLimits) -> tuple[ExecStatus, s
         return "disk", f"the script's workspace grew past {limits.disk_mb} MB (the disk limit)"
     if result.exit_code != 0:
         last = [line for line in result.stderr.strip().splitlines() if line.strip()]
-        return "crashed", (last[-1] if last else f"exit code {result.exit_code}")[:300]
+        error = (last[-1] if last else f"exit code {result.exit_code}")[:300]
+        hint = crash_hint(result.stderr)
+        return "crashed", f"{error}\n{hint}" if hint else error
     return "ok", ""
 
 

@@ -1,0 +1,57 @@
+"""Hints the harness adds to a crash report for the Coder: facts it can check that a small model
+often gets wrong, such as where an importable name really lives."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+import re
+
+__all__ = ["crash_hint", "find_module_of"]
+
+_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
+_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+_PACKAGES = ("sklearn", "pandas", "numpy", "scipy", "lightgbm", "xgboost", "torch")
+
+
+@functools.cache
+def _public_modules(package: str) -> tuple[str, ...]:
+    try:
+        root = importlib.import_module(package)
+    except ImportError:
+        return ()
+    names = [package]
+    for info in pkgutil.iter_modules(root.__path__, package + "."):
+        if not any(part.startswith("_") or part in ("tests", "conftest") for part in info.name.split(".")[1:]):
+            names.append(info.name)
+    return tuple(names)
+
+
+@functools.cache
+def find_module_of(name: str, package: str) -> str:
+    """The public module of `package` that exports `name`, or ''."""
+    for module_name in _public_modules(package):
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:  # noqa: BLE001 - optional dependencies of a submodule
+            continue
+        if name in getattr(module, "__all__", ()) or (module_name != package and hasattr(module, name)):
+            return module_name
+    return ""
+
+
+def crash_hint(stderr: str) -> str:
+    """One line of help for a crash, or ''."""
+    found = _CANNOT_IMPORT.search(stderr)
+    if found:
+        name, module = found.groups()
+        package = module.split(".")[0]
+        home = find_module_of(name, package) if package in _PACKAGES else ""
+        return f"hint: {name} is not in {module}" + (f"; import it with `from {home} import {name}`" if home else "")
+    missing = _NO_MODULE.search(stderr)
+    if missing:
+        return f"hint: the module {missing.group(1)} is not installed here; use only the installed libraries"
+    if "SyntaxError" in stderr and re.search(r"^\s*!", stderr, re.MULTILINE):
+        return "hint: shell lines such as `!pip install` are not Python; packages cannot be installed"
+    return ""
