@@ -312,3 +312,19 @@ def test_gpus_hidden_unless_requested(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "cvd=''" in hidden.stdout and str(512 * 1024 * 1024) in hidden.stdout
     shown = _run(tmp_path, code, SandboxLimits(timeout_s=20, memory_mb=512, gpus=True))
     assert "cvd='3'" in shown.stdout and " -1" in shown.stdout  # no address-space cap with GPUs (CUDA needs it)
+
+
+def test_interpreter_under_a_private_tmp_stays_visible(tmp_path: Path) -> None:
+    """A checkout (and its venv) under /tmp must still run when /tmp gets a private tmpfs."""
+    if "private-tmp" not in isolation_layers():
+        pytest.skip("no private /tmp on this machine")
+    home = Path(tempfile.mkdtemp(prefix="gome-venv-", dir="/tmp"))
+    try:
+        os.chmod(home, 0o755)
+        (home / "bin").mkdir(mode=0o755)
+        (home / "bin" / "python").symlink_to(os.path.realpath(PYTHON))
+        (tmp_path / "solution.py").write_text("print('ran from a /tmp interpreter')")
+        result = run_sandboxed([str(home / "bin" / "python"), "solution.py"], tmp_path, FAST)
+        assert result.exit_code == 0 and "ran from a /tmp interpreter" in result.stdout, result.stderr
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

@@ -23,23 +23,25 @@ SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
 INIT = r"""
 import ctypes, os, sys
 fd, uid, gid, scratch_mb = (int(a) for a in sys.argv[1:5])
-workdir, argv = sys.argv[5], sys.argv[6:]
+workdir, argv = sys.argv[5], sys.argv[7:]
+kept = [workdir] + [d for d in sys.argv[6].split(":") if d and os.path.isdir(d)]
 libc = ctypes.CDLL(None, use_errno=True)
 MS_NOSUID, MS_NODEV, MS_BIND = 2, 4, 4096
-keep = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+keep = {d: os.open(d, os.O_RDONLY | os.O_DIRECTORY) for d in kept}
 for top in __SCRATCH__:
     if scratch_mb <= 0 or os.path.islink(top) or not os.path.isdir(top):
         continue
     opts = f"size={scratch_mb}m,mode=1777".encode()
     if libc.mount(b"tmpfs", top.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, opts) != 0:
         continue
-    if workdir == top or workdir.startswith(top + "/"):
-        os.makedirs(workdir, mode=0o755, exist_ok=True)
-        src = f"/proc/self/fd/{keep}".encode()
-        if libc.mount(src, workdir.encode(), None, MS_BIND, None) != 0:
-            os.write(2, b"[sandbox] cannot bind the workdir under a private tmpfs\n")
-            os._exit(126)
-os.close(keep)
+    for d, dfd in keep.items():  # the workdir and the interpreter's folders stay visible
+        if d == top or d.startswith(top + "/"):
+            os.makedirs(d, mode=0o755, exist_ok=True)
+            if libc.mount(f"/proc/self/fd/{dfd}".encode(), d.encode(), None, MS_BIND, None) != 0:
+                os.write(2, f"[sandbox] cannot bind {d} under a private tmpfs\n".encode())
+                os._exit(126)
+for dfd in keep.values():
+    os.close(dfd)
 pid = os.fork()
 if pid == 0:
     try:
@@ -74,7 +76,14 @@ def init_argv(argv: list[str], workdir: str, status_fd: int, ids: tuple[int, int
     prefix = [unshare] + ([] if network else ["-n"])
     prefix += ["--pid", "--fork", "--kill-child", "--mount-proc", "--"]
     return prefix + [sys.executable, "-I", "-S", "-c", code, str(status_fd), str(uid), str(gid),
-                     str(scratch_mb), workdir, *argv]
+                     str(scratch_mb), workdir, ":".join(_interpreter_dirs(argv[0])), *argv]
+
+
+def _interpreter_dirs(program: str) -> list[str]:
+    """Folders the script's interpreter needs (its venv, its installation), kept visible even when
+    they lie under a scratch folder that gets a private tmpfs (a checkout under /tmp, say)."""
+    found = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.abspath(program))}
+    return sorted(d for d in found if any(d == top or d.startswith(top + "/") for top in SCRATCH_DIRS))
 
 
 def decode_status(raw: bytes, fallback: int) -> int:
