@@ -51,3 +51,15 @@ def test_crash_hints_name_the_right_import() -> None:
     assert "from sklearn.impute import SimpleImputer" in hint
     assert "not installed" in crash_hint("ModuleNotFoundError: No module named 'catboost'")
     assert crash_hint("ValueError: could not convert string to float: 'Biscoe'") == ""
+
+
+def test_fix_imports_moves_names_to_their_module() -> None:
+    from gome.tools.hints import fix_imports
+
+    code = "from sklearn.preprocessing import SimpleImputer, OneHotEncoder\nfrom sklearn.compose import ColumnTransformer\n"
+    fixed, notes = fix_imports(code)
+    assert fixed.splitlines() == ["from sklearn.preprocessing import OneHotEncoder",
+                                  "from sklearn.impute import SimpleImputer",
+                                  "from sklearn.compose import ColumnTransformer"]
+    assert notes == ["SimpleImputer is imported from sklearn.impute, not sklearn.preprocessing"]
+    assert fix_imports("from mylib import Thing\n") == ("from mylib import Thing\n", [])

@@ -11,6 +11,7 @@ from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.llm import StructuredOutputError, ask_code
 from gome.schema import AttemptKind, CodeUpdate, ExecutionReport, UpdatePlan
+from gome.tools.hints import fix_imports
 
 __all__ = ["Coder"]
 
@@ -67,6 +68,7 @@ class Coder(GomeAgent):
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code="", note=exc.error)
             return update, RequestUsage(prompt_tokens=0, completion_tokens=0)
-        ctx.codes[attempt_id] = answer.value
-        update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code=answer.value)
+        code, notes = fix_imports(answer.value)  # a deterministic fix of the commonest small-model slip
+        ctx.codes[attempt_id] = code
+        update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code=code, note="; ".join(notes))
         return update, RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)

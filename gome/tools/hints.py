@@ -8,7 +8,7 @@ import importlib
 import pkgutil
 import re
 
-__all__ = ["crash_hint", "find_module_of"]
+__all__ = ["crash_hint", "find_module_of", "fix_imports"]
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -55,3 +55,38 @@ def crash_hint(stderr: str) -> str:
     if "SyntaxError" in stderr and re.search(r"^\s*!", stderr, re.MULTILINE):
         return "hint: shell lines such as `!pip install` are not Python; packages cannot be installed"
     return ""
+
+
+_FROM_IMPORT = re.compile(r"^(\s*)from ([\w.]+) import ([\w, ]+?)\s*$", re.MULTILINE)
+
+
+def _exports(module_name: str, name: str) -> bool:
+    try:
+        return hasattr(importlib.import_module(module_name), name)
+    except Exception:  # noqa: BLE001 - a module that does not import cannot export
+        return False
+
+
+def fix_imports(code: str) -> tuple[str, list[str]]:
+    """Rewrites `from pkg.mod import A, B` lines whose names live elsewhere in the same package
+    (e.g. SimpleImputer in sklearn.impute, not sklearn.preprocessing); returns the code and notes."""
+    notes: list[str] = []
+
+    def repair(match: re.Match[str]) -> str:
+        indent, module, names = match.group(1), match.group(2), [n.strip() for n in match.group(3).split(",")]
+        package = module.split(".")[0]
+        if package not in _PACKAGES or any(" " in n or not n for n in names):
+            return match.group(0)
+        lines, kept = [], []
+        for name in names:
+            home = "" if _exports(module, name) else find_module_of(name, package)
+            if home:
+                lines.append(f"{indent}from {home} import {name}")
+                notes.append(f"{name} is imported from {home}, not {module}")
+            else:
+                kept.append(name)
+        if kept:
+            lines.insert(0, f"{indent}from {module} import {', '.join(kept)}")
+        return "\n".join(lines)
+
+    return _FROM_IMPORT.sub(repair, code), notes
