@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from gome import cli_bench, cli_tasks, cli_view
+from gome import cli_bench, cli_roles, cli_tasks, cli_view
 from gome.llm import ModelConfig
 
 __all__ = ["main"]
@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("run_dir", type=Path)
     _model_arguments(cli_bench.register(sub))
     cli_view.register(sub)
+    cli_roles.register(sub)
     cli_tasks.register(sub)
     return parser
 
@@ -167,6 +168,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return cli_bench.dispatch(args, model, label)
     if args.command in cli_view.COMMANDS:
         return cli_view.dispatch(args)
+    if args.command == "roles":
+        return cli_roles.dispatch(args)
     return cli_tasks.dispatch(args)
 
 

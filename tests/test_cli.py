@@ -55,3 +55,19 @@ def test_task_folder_without_private_answers(task: Path, capsys) -> None:
     shutil.rmtree(task / "prepared" / "private")
     assert main(["grade", str(task), str(task / "prepared" / "public" / "sample_submission.csv")]) == 2
     assert "answers.csv" in _error(capsys)
+
+
+def test_roles_list_show_export_and_use(tmp_path: Path, task: Path, capsys) -> None:
+    assert main(["roles", "list"]) == 0
+    assert "diagnostician" in capsys.readouterr().out
+    assert main(["roles", "show", "coder"]) == 0
+    assert "You are the Coder" in capsys.readouterr().out
+    assert main(["roles", "export", str(tmp_path / "mine")]) == 0
+    capsys.readouterr()
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == [
+        "coder.md", "diagnostician.md", "memory_keeper.md", "preamble.md"]
+    (tmp_path / "mine" / "coder.md").write_text("{{ tusk }}\n<!-- user -->\n")
+    assert main(["roles", "list", "--roles", str(tmp_path / "mine")]) == 2
+    assert "coder.md: unknown variable(s) tusk" in _error(capsys)
+    assert main(["roles", "export", str(tmp_path / "mine")]) == 2  # never overwrites edits
+    assert "already exists" in _error(capsys)

@@ -50,3 +50,15 @@ def test_unreachable_endpoint_is_one_clear_error(tmp_path: Path, capsys) -> None
                  "--runs-dir", str(tmp_path / "runs")])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("gome: error:") and "Traceback" not in err
+
+
+def test_bad_api_key_is_one_clear_error(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    task = prepare_task("penguins", tmp_path / "penguins")
+    monkeypatch.setenv("GOME_TEST_KEY", "sk-wrong")
+    reject = lambda texts: (401, '{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}')  # noqa: E731
+    with serve(reject) as (base_url, _):
+        code = main(["run", str(task), "--base-url", base_url, "--api-key-env", "GOME_TEST_KEY", "--steps", "1",
+                     "--runs-dir", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "GOME_TEST_KEY was rejected (401)" in err and "Traceback" not in err
+    assert "sk-wrong" not in err and not (tmp_path / "runs").exists()
