@@ -38,7 +38,8 @@ class ConsoleView:
             return f"{head} {event.source} -> {event.target}: {_short(str(gist))}{tokens}"
         if isinstance(event, ExecutionDone):
             r = event.report
-            return f"{head} executed {r.attempt_id}: {r.status} score={r.score} in {r.duration_s:.1f}s {_short(r.error, 80)}"
+            source = " (self-reported)" if r.score_source == "self-reported" else ""
+            return f"{head} executed {r.attempt_id}: {r.status} score={r.score}{source} in {r.duration_s:.1f}s {_short(r.error, 80)}"
         if isinstance(event, OptimizerStep):
             verdict = "accepted" if event.attempt.accepted else "rejected"
             return f"{head} {verdict}; best={event.best_score} ({event.best_attempt}) step size={event.step_size.value}"

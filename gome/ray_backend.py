@@ -22,7 +22,7 @@ from gome.trace import RayHandle, TraceLink
 __all__ = ["run_ray"]
 
 
-async def _trace_main(config: RunConfig, trace: int, rundir: RunDir, split: DevSplit,
+async def _trace_main(config: RunConfig, trace: int, rundir: RunDir, split: DevSplit | None,
                       client: ChatCompletionClient | None, actor: Any) -> str:
     from gome.runner import _trace_client, build_context
 
@@ -42,7 +42,7 @@ def _trace_task(*args: Any) -> str:
     return asyncio.run(_trace_main(*args))
 
 
-async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit, lower_is_better: bool,
+async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit | None, lower_is_better: bool,
                   client: ChatCompletionClient | None) -> tuple[str, list[Candidate]]:
     """Runs the trace teams on Ray; returns the stop reasons and the final candidates."""
     import ray

@@ -33,7 +33,7 @@ from gome.tasks import score_dev, task_summary
 from gome.team import run_trace, stop_reason
 from gome.tools.accounting import Accounting
 from gome.tools.env_info import library_versions
-from gome.tools.harness import run_attempt
+from gome.tools.harness import run_attempt, self_reported
 from gome.tools.memory import SuccessMemory
 from gome.tools.optimizer import TraceState
 from gome.tools.strategy import Strategy
@@ -61,9 +61,10 @@ def limits_of(config: RunConfig) -> SandboxLimits:
                          gpus=config.gpus_per_trace > 0)
 
 
-def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, split: DevSplit,
+def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, split: DevSplit | None,
                   client: ChatCompletionClient, emit: Callable[[Event], None]) -> TraceContext:
-    """The shared context of one trace team's agents."""
+    """The shared context of one trace team's agents. Without a dev split (a self-reported task) the
+    scripts see the public folder and the score is the one they print."""
     strategy = Strategy(config.strategy, seed=config.seed, num_drafts=config.num_drafts, debug_prob=config.debug_prob)
     state = TraceState(trace=trace, lower_is_better=task.lower_is_better, max_steps=config.steps,
                        max_debug_rounds=config.max_debug_rounds, memory=SuccessMemory(config.memory_half_life),
@@ -71,8 +72,8 @@ def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, spl
                        mode="explore" if config.strategy == "tree" else "directed")
     return TraceContext(
         state=state, task_brief=task_summary(task), metric=task.metric, client=client,
-        roles=load_roles(config.roles_dir), rundir=rundir, input_dir=split.input_dir,
-        scorer=lambda path: score_dev(task, split, path), limits=limits_of(config), emit=emit,
+        roles=load_roles(config.roles_dir), rundir=rundir, input_dir=split.input_dir if split else task.public_dir,
+        scorer=(lambda path: score_dev(task, split, path)) if split else self_reported, limits=limits_of(config), emit=emit,
         libraries=library_versions(), structured=config.model.structured, tries=config.tries,
         diagnose=config.diagnosis,
     )
@@ -93,7 +94,7 @@ def _trace_client(config: RunConfig, client: ChatCompletionClient | None, rundir
     return RecordingClient(client, rundir.root / "llm_calls.jsonl", trace) if config.record_llm else client
 
 
-async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit, client: ChatCompletionClient | None,
+async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None, client: ChatCompletionClient | None,
                      log: EventLog, coordinator: Coordinator, accounting: Accounting) -> str:
     slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
     contexts = []
@@ -198,7 +199,8 @@ async def resume(run_dir: Path, client: ChatCompletionClient | None = None,
 
 async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log: EventLog,
                              client: ChatCompletionClient | None, accounting: Accounting) -> RunResult:
-    split = make_dev_split(task, rundir.root / "dev", seed=config.seed, holdout=config.holdout)
+    split = None if task.validation == "self_reported" else make_dev_split(
+        task, rundir.root / "dev", seed=config.seed, holdout=config.holdout)
     grade, chosen = None, None
     try:
         if config.backend == "ray":
@@ -212,7 +214,7 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
             reason = await _run_local(config, task, rundir, split, client, log, coordinator, accounting)
             candidates = coordinator.top_candidates(config.final_top_k)
         if candidates:
-            seeds = [config.seed + 1 + i for i in range(config.final_seeds)]
+            seeds = [config.seed + 1 + i for i in range(config.final_seeds)] if split else []
             slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
             chosen, selection = await select_final(task, candidates, seeds, rundir.root / "selection",
                                                    limits_of(config), slots)

@@ -63,3 +63,33 @@ def test_fix_imports_moves_names_to_their_module() -> None:
                                   "from sklearn.compose import ColumnTransformer"]
     assert notes == ["SimpleImputer is imported from sklearn.impute, not sklearn.preprocessing"]
     assert fix_imports("from mylib import Thing\n") == ("from mylib import Thing\n", [])
+
+
+def test_self_reported_task_uses_the_printed_score(tmp_path: Path) -> None:
+    import asyncio
+    import json
+
+    import scripted_model as sm
+
+    from gome.config import RunConfig
+    from gome.events import read_events
+    from gome.llm import ScriptedChatCompletionClient
+    from gome.runner import run
+    from gome.schema import ExecutionDone
+
+    task = prepare_task("penguins", tmp_path / "penguins")
+    config_file = task / "config.yaml"
+    config_file.write_text(config_file.read_text() + "validation: self_reported\n")
+
+    def reply(texts: list[str]) -> str:
+        if "You are the Coder" in texts[0]:
+            return sm._fence(sm.IMPROVED_FOREST + 'print("validation_score: 0.9731")\n')
+        return sm.policy(texts)
+
+    client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
+    result = asyncio.run(run(RunConfig(task_dir=task, runs_dir=tmp_path / "runs", steps=2, final_seeds=2,
+                                       exec_timeout_s=120), client=client))
+    reports = [e.report for e in read_events(result.run_dir / "events.jsonl") if isinstance(e, ExecutionDone)]
+    assert [(r.score, r.score_source) for r in reports] == [(0.9731, "self-reported")] * 2
+    assert not (result.run_dir / "dev").exists()  # no harness split for this task
+    assert json.loads((result.run_dir / "best" / "grade.json").read_text())["valid_submission"]

@@ -67,7 +67,7 @@ def task_summary(task: Task) -> str:
         lines.append(_column_line(str(name), train[name], task))
     if train.shape[1] > _MAX_COLUMNS:
         lines.append(f"- ... and {train.shape[1] - _MAX_COLUMNS} more columns")
-    lines += [_target_line(t, train[t], task) for t in task.target_columns]
+    lines += [_target_line(t, train[t], task) for t in task.target_columns if t in train.columns]
     preds = ", ".join(prediction_columns(task))
     lines.append(f"Submission: submission.csv with columns {', '.join(task.submission_columns)} "
                  f"(one row per test id; predictions in {preds}).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 import yaml
@@ -33,6 +34,10 @@ class TaskConfig(BaseModel):
     crowded: bool = False
     reference_scores: dict[str, float] = {}
     mlebench_id: str = ""
+    # holdout: the harness holds back part of train.csv and scores it (the default); self_reported: the
+    # layout allows no generic split (e.g. labels outside train.csv), so the script's own printed
+    # `validation_score: X` is used during the search, labelled "self-reported" wherever it is shown
+    validation: Literal["holdout", "self_reported"] = "holdout"
 
     @field_validator("target_columns", mode="before")
     @classmethod
@@ -62,6 +67,7 @@ class Task(BaseModel):
     crowded: bool = False
     reference_scores: dict[str, float] = {}
     mlebench_id: str = ""
+    validation: Literal["holdout", "self_reported"] = "holdout"
 
     @property
     def answers_path(self) -> Path:
@@ -105,7 +111,8 @@ def _ids(path: Path, id_column: str) -> pd.Series:
 
 def _check_columns(root: Path, cfg: TaskConfig, public: Path) -> None:
     train = read_header(public / "train.csv")
-    for col in (cfg.id_column, *cfg.target_columns, *([cfg.time_column] if cfg.time_column else [])):
+    needed = () if cfg.validation == "self_reported" else (cfg.id_column, *cfg.target_columns)
+    for col in (*needed, *([cfg.time_column] if cfg.time_column else [])):
         if col not in train:
             raise TaskError(f"{public / 'train.csv'}: column {col!r} from config.yaml is missing")
     test = read_header(public / "test.csv")
@@ -209,4 +216,5 @@ def load_task(path: Path | str) -> Task:
         crowded=cfg.crowded,
         reference_scores=dict(cfg.reference_scores),
         mlebench_id=cfg.mlebench_id,
+        validation=cfg.validation,
     )

@@ -7,6 +7,8 @@ sets the score: the harness scores `submission.csv` with the task's metric.
 
 from __future__ import annotations
 
+import math
+import re
 import shutil
 import sys
 import tempfile
@@ -19,9 +21,21 @@ from gome.tasks import SubmissionError
 from gome.tools.hints import crash_hint
 from gome.tools.rundir import atomic_write
 
-__all__ = ["run_attempt", "Scorer"]
+__all__ = ["run_attempt", "Scorer", "self_reported"]
 
 Scorer = Callable[[Path], float]  # scores a submission file, raises SubmissionError
+_SCORE_LINE = re.compile(r"^validation_score:\s*([-+0-9.eE]+|nan|inf)\s*$", re.MULTILINE | re.IGNORECASE)
+
+
+def self_reported(submission: Path) -> float:
+    """The score a script printed itself (`validation_score: X`, the last such line), for tasks whose
+    layout allows no generic holdout; read from the stdout.txt beside the submission."""
+    stdout = (submission.parent / "stdout.txt").read_text(errors="replace")
+    found = _SCORE_LINE.findall(stdout)
+    if not found or not math.isfinite(float(found[-1])):
+        raise SubmissionError("the script printed no finite `validation_score: X` line (this task's scores are self-reported)")
+    return float(found[-1])
+
 
 
 def _status(result: SandboxResult, limits: SandboxLimits) -> tuple[ExecStatus, str]:
@@ -78,5 +92,6 @@ def run_attempt(
     report = ExecutionReport(
         attempt_id=attempt_id, status=status, exit_code=result.exit_code, duration_s=round(result.duration_s, 3),
         stdout_tail=result.stdout[-2000:], stderr_tail=result.stderr[-2000:], score=score, error=error,
+        score_source="self-reported" if scorer is self_reported else "harness",
     )
     return report, result
