@@ -93,3 +93,10 @@ def test_self_reported_task_uses_the_printed_score(tmp_path: Path) -> None:
     assert [(r.score, r.score_source) for r in reports] == [(0.9731, "self-reported")] * 2
     assert not (result.run_dir / "dev").exists()  # no harness split for this task
     assert json.loads((result.run_dir / "best" / "grade.json").read_text())["valid_submission"]
+
+
+def test_crash_hint_for_dropping_the_target_from_test() -> None:
+    from gome.tools.hints import crash_hint
+
+    hint = crash_hint('KeyError: "[\'species\'] not found in axis"')
+    assert "no column 'species'" in hint and "drop the target from train only" in hint

@@ -55,6 +55,8 @@ class Coder(GomeAgent):
         kind, parent_id, parent_code = self._mode()
         report = state.reports.get(parent_id or "") if state.mode == "explore" else state.last_report
         error = f"{report.error}\n{report.stderr_tail[-1500:]}" if report else ""
+        if kind == "debug" and state.debug_round:
+            error += f"\n(Debug round {state.debug_round + 1}: the previous fix did not remove this error; change the approach.)"
         plan = _feedback_text(report) if state.mode == "explore" else _plan_text(latest(messages, UpdatePlan))
         prompt = self.prompt(
             "coder", task=ctx.task_brief, libraries=ctx.libraries, timeout_min=max(1, int(ctx.limits.timeout_s // 60)),

@@ -12,6 +12,7 @@ __all__ = ["crash_hint", "find_module_of", "fix_imports"]
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+_NOT_IN_AXIS = re.compile(r"KeyError: \"\[(.+?)\] not found in axis\"")
 _PACKAGES = ("sklearn", "pandas", "numpy", "scipy", "lightgbm", "xgboost", "torch")
 
 
@@ -52,6 +53,10 @@ def crash_hint(stderr: str) -> str:
     missing = _NO_MODULE.search(stderr)
     if missing:
         return f"hint: the module {missing.group(1)} is not installed here; use only the installed libraries"
+    axis = _NOT_IN_AXIS.search(stderr)
+    if axis:
+        return (f"hint: the frame has no column {axis.group(1)}; test.csv has no target column, so drop the "
+                "target from train only (or pass errors='ignore')")
     if "SyntaxError" in stderr and re.search(r"^\s*!", stderr, re.MULTILINE):
         return "hint: shell lines such as `!pip install` are not Python; packages cannot be installed"
     return ""
