@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelInfo, RequestUsage
-from autogen_core.tools import Tool, ToolSchema
+from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, RequestUsage
 
 from gome.errors import GomeUserError
+from gome.llm.delegate import DelegatingClient
 
 __all__ = ["RecordingClient", "ReplayClient", "ReplayExhausted", "prompt_key"]
 
@@ -35,50 +35,7 @@ def prompt_key(messages: Sequence[LLMMessage]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-class _Delegate(ChatCompletionClient):
-    """Forwards everything but `create` to an inner client."""
-
-    def __init__(self, inner: ChatCompletionClient | None) -> None:
-        self.inner = inner
-        self._last = RequestUsage(prompt_tokens=0, completion_tokens=0)
-        self._total = RequestUsage(prompt_tokens=0, completion_tokens=0)
-
-    async def create_stream(self, messages: Sequence[LLMMessage], **kwargs: Any) -> AsyncGenerator[str | CreateResult, None]:
-        yield await self.create(messages, **kwargs)
-
-    async def close(self) -> None:
-        if self.inner is not None:
-            await self.inner.close()
-
-    def actual_usage(self) -> RequestUsage:
-        return self._last
-
-    def total_usage(self) -> RequestUsage:
-        return self._total
-
-    def _count(self, usage: RequestUsage) -> None:
-        self._last = usage
-        self._total = RequestUsage(prompt_tokens=self._total.prompt_tokens + usage.prompt_tokens,
-                                   completion_tokens=self._total.completion_tokens + usage.completion_tokens)
-
-    def count_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return sum(len(str(m.content)) for m in messages) // 4
-
-    def remaining_tokens(self, messages: Sequence[LLMMessage], *, tools: Sequence[Tool | ToolSchema] = []) -> int:
-        return 100_000 - self.count_tokens(messages)
-
-    @property
-    def capabilities(self) -> ModelInfo:  # type: ignore[override]
-        return self.model_info
-
-    @property
-    def model_info(self) -> ModelInfo:
-        if self.inner is not None:
-            return self.inner.model_info
-        return ModelInfo(vision=False, function_calling=False, json_output=True, family="unknown", structured_output=False)
-
-
-class RecordingClient(_Delegate):
+class RecordingClient(DelegatingClient):
     def __init__(self, inner: ChatCompletionClient, path: Path, trace: int) -> None:
         super().__init__(inner)
         self.path, self.trace = path, trace
@@ -98,7 +55,7 @@ class RecordingClient(_Delegate):
         return result
 
 
-class ReplayClient(_Delegate):
+class ReplayClient(DelegatingClient):
     def __init__(self, path: Path, trace: int) -> None:
         super().__init__(None)
         if not path.is_file():

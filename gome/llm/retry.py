@@ -17,7 +17,7 @@ from typing import Any
 
 from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage
 
-from gome.llm.record import _Delegate
+from gome.llm.delegate import DelegatingClient
 from gome.llm.structured import StructuredOutputError
 
 __all__ = ["CURRENT_AGENT", "RetryingClient", "is_transient"]
@@ -40,7 +40,7 @@ def _describe(exc: BaseException) -> str:
     return f"{head}: {' '.join(str(exc).split())[:200]}"
 
 
-class RetryingClient(_Delegate):
+class RetryingClient(DelegatingClient):
     def __init__(self, inner: ChatCompletionClient, retries: int, backoff_s: float,
                  on_failure: Callable[[str, float], None]) -> None:
         super().__init__(inner)
