@@ -32,6 +32,7 @@ VARIANTS: dict[str, dict[str, Any]] = {  # name -> RunConfig overrides
     "hybrid": {"strategy": "hybrid"},
     "no-diagnosis": {"strategy": "gradient", "diagnosis": False},
     "no-memory": {"strategy": "gradient", "memory": False},
+    "no-starter": {"strategy": "gradient", "starter": False},
     "single-trace": {"strategy": "gradient", "traces": 1},
 }
 

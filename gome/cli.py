@@ -40,6 +40,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     add("--num-drafts", type=int, default=3, help="tree search: drafts before improving")
     add("--no-diagnosis", action="store_true", help="ablation: scalar feedback instead of a structured diagnosis")
     add("--no-memory", action="store_true", help="ablation: no success memory")
+    add("--no-starter", action="store_true", help="drafts start from scratch, not from the starter script")
     add("--sync-patience", type=int, default=3, help="steps a trace may trail the global best before adopting it")
     add("--sync-margin", type=float, default=0.0, help="how far it may trail, in metric units")
     add("--final-top-k", type=int, default=3, help="candidates re-scored in the final selection")
@@ -85,6 +86,7 @@ def _config(args: argparse.Namespace, model: ModelConfig, local: bool) -> Any:
         task_dir=args.task_dir, runs_dir=args.runs_dir, model=model, local_size=args.local_size if local else None,
         steps=args.steps, traces=args.traces, threads=args.threads, strategy=args.strategy,
         num_drafts=args.num_drafts, diagnosis=not args.no_diagnosis, memory=not args.no_memory,
+        starter=not args.no_starter,
         sync_patience=args.sync_patience, sync_margin=args.sync_margin, final_top_k=args.final_top_k,
         final_seeds=args.final_seeds, time_budget_s=args.time_budget, token_budget=args.token_budget,
         cost_budget=args.cost_budget, prices=Prices(input_per_mtok=args.price_in, output_per_mtok=args.price_out),

@@ -45,6 +45,7 @@ class RunConfig(BaseModel):
     debug_prob: float = Field(default=0.5, ge=0, le=1, description="tree search: chance to debug a buggy leaf")
     diagnosis: bool = True  # ablation switch: structured diagnosis
     memory: bool = True  # ablation switch: success memory
+    starter: bool = True  # drafts start from the task's starter script (gome.tasks.starter)
     max_debug_rounds: int = Field(default=2, ge=0)
     tries: int = Field(default=3, ge=1, description="model tries per structured reply (1 + repairs)")
     memory_half_life: float = Field(default=30.0, gt=0)

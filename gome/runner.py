@@ -30,6 +30,7 @@ from gome.schema import Event, LLMCall, RunFinished, RunStarted
 from gome.selection import select_final
 from gome.tasks import DevSplit, GradeReport, SubmissionError, Task, grade_submission, load_task, make_dev_split
 from gome.tasks import score_dev, task_summary
+from gome.tasks.starter import starter_script
 from gome.team import run_trace, stop_reason
 from gome.tools.accounting import Accounting
 from gome.tools.env_info import library_versions
@@ -75,7 +76,7 @@ def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, spl
         roles=load_roles(config.roles_dir), rundir=rundir, input_dir=split.input_dir if split else task.public_dir,
         scorer=(lambda path: score_dev(task, split, path)) if split else self_reported, limits=limits_of(config), emit=emit,
         libraries=library_versions(), structured=config.model.structured, tries=config.tries,
-        diagnose=config.diagnosis,
+        diagnose=config.diagnosis, starter=starter_script(task) if config.starter else "",
     )
 
 

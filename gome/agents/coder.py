@@ -61,7 +61,7 @@ class Coder(GomeAgent):
         prompt = self.prompt(
             "coder", task=ctx.task_brief, libraries=ctx.libraries, timeout_min=max(1, int(ctx.limits.timeout_s // 60)),
             threads=ctx.limits.threads, mode=kind, code=parent_code, error=error, plan=plan,
-            others=await ctx.others() if kind == "draft" and ctx.others else "",
+            others=await ctx.others() if kind == "draft" and ctx.others else "", starter=ctx.starter,
         )
         attempt_id = f"{state.trace}-{state.step + 1:03d}"
         try:

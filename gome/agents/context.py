@@ -38,6 +38,7 @@ class TraceContext:
     structured: StructuredMode = "json_object"  # how the endpoint is asked for JSON
     tries: int = 3
     codes: dict[str, str] = field(default_factory=dict)  # attempt id -> script
+    starter: str = ""  # a draft's starting point (gome.tasks.starter); "" for none
     diagnose: bool = True  # False: the ablation without structured diagnosis (scalar feedback only)
     after_step: Callable[[Attempt, CodeUpdate], Awaitable[None]] | None = None  # push to the Coordinator
     others: Callable[[], Awaitable[str]] | None = None  # what the other traces drafted

@@ -1,0 +1,61 @@
+"""The starter script: it runs in the sandbox on every kind of submission, scores like a dummy, and a real
+model swapped into make_model() improves it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gome.sandbox import SandboxLimits
+from gome.tasks import grade_submission, load_task, prepare_task
+from gome.tasks.starter import starter_script
+from gome.tools.harness import run_attempt
+
+LIMITS = SandboxLimits(timeout_s=120, memory_mb=4000, threads=1)
+# one task per kind: labels, binary probability with a named class, multiclass probabilities, regression
+REAL_MODEL = {
+    "penguins": ('DummyClassifier(strategy="most_frequent")', "RandomForestClassifier(random_state=0)", "ensemble"),
+    "lending-club": ('DummyClassifier(strategy="prior")', "HistGradientBoostingClassifier()", "ensemble"),
+    "hpc-jobs": ('DummyClassifier(strategy="prior")', "HistGradientBoostingClassifier()", "ensemble"),
+    "vic-electricity": ('DummyRegressor(strategy="mean")', "HistGradientBoostingRegressor()", "ensemble"),
+}
+
+
+@pytest.fixture(scope="module")
+def tasks_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("starter")
+    for name in REAL_MODEL:
+        prepare_task(name, root / name)
+    return root
+
+
+def _run(code: str, task_dir: Path, out: Path) -> tuple[float, float | None]:
+    task = load_task(task_dir)
+    report, _ = run_attempt("s", code, task.public_dir, out, lambda path: 0.0, LIMITS)
+    assert report.status == "ok", report.error + report.stderr_tail
+    assert "validation_score: " in report.stdout_tail
+    grade = grade_submission(task, out / "submission.csv")
+    assert grade.valid_submission, grade.error
+    return grade.score, grade.normalized_score
+
+
+@pytest.mark.parametrize("name", sorted(REAL_MODEL))
+def test_starter_is_valid_and_a_real_model_improves_it(name: str, tasks_dir: Path, tmp_path: Path) -> None:
+    task = load_task(tasks_dir / name)
+    code = starter_script(task)
+    placeholder, real, module = REAL_MODEL[name]
+    assert placeholder in code and "ID, TARGET = 'id'" in code
+    dummy, normalized = _run(code, tasks_dir / name, tmp_path / "dummy")
+    if normalized is not None:  # penguins has no reference ladder
+        assert abs(normalized) < 0.05  # the placeholder is the dummy level
+    real_name = real.split("(")[0]
+    better = code.replace(placeholder, real).replace("import numpy as np\n", f"import numpy as np\nfrom sklearn.{module} import {real_name}\n")
+    score, _ = _run(better, tasks_dir / name, tmp_path / "real")
+    assert (score < dummy) if task.lower_is_better else (score > dummy)
+
+
+def test_no_starter_without_a_single_target_in_train(tasks_dir: Path) -> None:
+    task = load_task(tasks_dir / "penguins")
+    assert starter_script(task.model_copy(update={"validation": "self_reported"})) == ""
+    assert starter_script(task.model_copy(update={"target_columns": ("species", "island")})) == ""
