@@ -1,6 +1,6 @@
 """`gome bench`: tasks x strategies (and ablations) x seeds under one budget, resumable, with a
 Markdown and JSON table (mean ± standard error over seeds) and a plot per task of the best dev score
-over time for each strategy.
+over time for each strategy. One model per invocation; models benched into the same folder share the table.
 
 Every cell is an ordinary run in `OUT/runs/<cell>`; a finished cell is read back, an interrupted one
 is resumed, so re-running the same command continues where it stopped.
@@ -98,18 +98,24 @@ async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletion
     async def one(task: Path, variant: str, seed: int) -> None:
         async with gate:
             run_dir = await _cell(spec, task, variant, seed, client_factory)
-            results[run_dir.name] = {"task": task.name, "variant": variant, "seed": seed, **cell_result(run_dir)}
+            results[run_dir.name] = {"task": task.name, "model": spec.model_label, "variant": variant, "seed": seed,
+                                     **cell_result(run_dir)}
             progress(f"{len(results)}/{len(cells)} {run_dir.name}: score {results[run_dir.name]['score']}")
 
     await asyncio.gather(*(one(*cell) for cell in cells))
+    previous = spec.out / "bench.json"  # cells of other models (or tasks) benched into the same folder stay
+    if previous.is_file():
+        results = {**json.loads(previous.read_text())["cells"], **results}
     table = bench_table(list(results.values()))
     spec.out.mkdir(parents=True, exist_ok=True)
     atomic_write(spec.out / "bench.json", json.dumps({"cells": results, "table": table}, indent=2))
     atomic_write(spec.out / "bench.md", markdown(table, spec))
     from gome.view.plots import best_score_plot
 
+    several = len({r.get("model") for r in results.values()}) > 1
     for task in {r["task"] for r in results.values()}:
-        curves = {f"{r['variant']} s{r['seed']}": r["curve"] for r in results.values() if r["task"] == task}
+        curves = {f"{r['model'] + ' ' if several else ''}{r['variant']} s{r['seed']}": r["curve"]
+                  for r in results.values() if r["task"] == task}
         atomic_write(spec.out / f"{task}.svg", best_score_plot(task, curves))
     return {"cells": results, "table": table}
 
@@ -122,11 +128,11 @@ def _mean_se(values: list[float]) -> tuple[float | None, float | None]:
 
 
 def bench_table(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per task and variant: mean ± SE over seeds of score, normalised score, tokens, wall time."""
+    """One row per task, model and variant: mean ± SE over seeds of score, normalised score, tokens, wall time."""
     rows = []
-    for key in sorted({(c["task"], c["variant"]) for c in cells}):
-        group = [c for c in cells if (c["task"], c["variant"]) == key]
-        row: dict[str, Any] = {"task": key[0], "variant": key[1], "seeds": len(group)}
+    for key in sorted({(c["task"], c.get("model", ""), c["variant"]) for c in cells}):
+        group = [c for c in cells if (c["task"], c.get("model", ""), c["variant"]) == key]
+        row: dict[str, Any] = {"task": key[0], "model": key[1], "variant": key[2], "seeds": len(group)}
         for name in ("score", "normalized", "tokens", "wall_s"):
             row[name] = _mean_se([float(c[name]) for c in group if c[name] is not None])
         for flag in ("valid", "medal", "above_median"):
@@ -141,10 +147,10 @@ def _fmt(pair: tuple[float | None, float | None], digits: int = 4) -> str:
 
 
 def markdown(rows: list[dict[str, Any]], spec: BenchSpec) -> str:
-    head = ("| task | variant | seeds | score | normalised | valid | medal | ≥ median | tokens | wall s |\n"
-            "|---|---|---|---|---|---|---|---|---|---|\n")
+    head = ("| task | model | variant | seeds | score | normalised | valid | medal | ≥ median | tokens | wall s |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n")
     body = "".join(
-        f"| {r['task']} | {r['variant']} | {r['seeds']} | {_fmt(r['score'])} | {_fmt(r['normalized'], 3)} | "
+        f"| {r['task']} | {r['model']} | {r['variant']} | {r['seeds']} | {_fmt(r['score'])} | {_fmt(r['normalized'], 3)} | "
         f"{r['valid_rate']:.0%} | {r['medal_rate']:.0%} | {r['above_median_rate']:.0%} | {_fmt(r['tokens'], 6)} | "
         f"{_fmt(r['wall_s'], 4)} |\n" for r in rows)
-    return f"Model: {spec.model_label}; settings: {json.dumps(spec.base, default=str)}\n\n{head}{body}"
+    return f"Last model: {spec.model_label}; settings: {json.dumps(spec.base, default=str)}\n\n{head}{body}"

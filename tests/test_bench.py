@@ -29,7 +29,13 @@ def test_bench_runs_cells_and_resumes(tmp_path: Path) -> None:
     assert set(rows) == {"gradient", "tree"} and all(r["seeds"] == 2 for r in rows.values())
     assert rows["gradient"]["valid_rate"] == 1.0 and rows["gradient"]["score"][0] > 0.9
     assert json.loads((tmp_path / "bench" / "bench.json").read_text())["table"][0]["task"] == "penguins"
-    assert "| penguins | gradient | 2 |" in (tmp_path / "bench" / "bench.md").read_text()
+    assert "| penguins | model | gradient | 2 |" in (tmp_path / "bench" / "bench.md").read_text()
     assert (tmp_path / "bench" / "penguins.svg").read_text().count("<path") >= 4
     again = asyncio.run(run_bench(spec, client_factory=factory))  # finished cells are read back, not re-run
     assert again["table"] == result["table"] and len(calls) == 4
+    other = spec.model_copy(update={"variants": ["gradient"], "seeds": 1, "model_label": "other"})
+    merged = asyncio.run(run_bench(other, client_factory=factory))  # a second model joins the same table
+    assert len(calls) == 5 and len(merged["cells"]) == 5
+    assert {(r["model"], r["variant"]) for r in merged["table"]} == {("model", "gradient"), ("model", "tree"),
+                                                                     ("other", "gradient")}
+    assert "| penguins | other | gradient | 1 |" in (tmp_path / "bench" / "bench.md").read_text()
