@@ -15,7 +15,7 @@ VALUES = {
                           diff="DIFF", best_score=0.9, history="HISTORY", schema="SCHEMA"),
     "memory_keeper": dict(task="TASK", diagnosis="DIAGNOSIS", memories="MEMORIES", step_size="moderate", schema="SCHEMA"),
     "coder": dict(task="TASK", libraries="LIBS", timeout_min=10, threads=1, mode="improve", code="CODE",
-                  plan="PLAN", error="", others="", starter=""),
+                  plan="PLAN", error="", others="", starter="", functions=""),
 }
 
 
@@ -36,6 +36,9 @@ def test_every_coder_mode_renders() -> None:
     draft = coder.render(**{**VALUES["coder"], "mode": "draft", "starter": "STARTER\n"})[1]
     assert "# Starter script" in draft and "STARTER\n```" in draft
     assert "STARTER" not in coder.render(**{**VALUES["coder"], "mode": "improve", "starter": "STARTER\n"})[1]
+    for mode in ("improve", "debug"):
+        user = coder.render(**{**VALUES["coder"], "mode": mode, "functions": "make_model, features"})[1]
+        assert "only the functions you change (of make_model, features)" in user
 
 
 def test_override_replaces_one_role(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from gome.agents.context import TraceContext
 from gome.llm import StructuredOutputError, ask_code
 from gome.schema import AttemptKind, CodeUpdate, ExecutionReport, UpdatePlan
 from gome.tools.hints import fix_imports
+from gome.tools.patch import merge_functions, top_level_functions
 
 __all__ = ["Coder"]
 
@@ -53,6 +54,7 @@ class Coder(GomeAgent):
     async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[CodeUpdate, RequestUsage]:
         ctx, state = self.ctx, self.ctx.state
         kind, parent_id, parent_code = self._mode()
+        base = parent_code or (ctx.starter if kind == "draft" else "")  # what a partial reply is merged into
         report = state.reports.get(parent_id or "") if state.mode == "explore" else state.last_report
         error = f"{report.error}\n{report.stderr_tail[-1500:]}" if report else ""
         if kind == "debug" and state.debug_round:
@@ -62,6 +64,7 @@ class Coder(GomeAgent):
             "coder", task=ctx.task_brief, libraries=ctx.libraries, timeout_min=max(1, int(ctx.limits.timeout_s // 60)),
             threads=ctx.limits.threads, mode=kind, code=parent_code, error=error, plan=plan,
             others=await ctx.others() if kind == "draft" and ctx.others else "", starter=ctx.starter,
+            functions=", ".join(top_level_functions(parent_code)),
         )
         attempt_id = f"{state.trace}-{state.step + 1:03d}"
         try:
@@ -70,7 +73,9 @@ class Coder(GomeAgent):
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code="", note=exc.error)
             return update, RequestUsage(prompt_tokens=0, completion_tokens=0)
-        code, notes = fix_imports(answer.value)  # a deterministic fix of the commonest small-model slip
+        code, merged = merge_functions(base, answer.value, only_functions=kind == "draft" and bool(ctx.starter))
+        code, notes = fix_imports(code)  # a deterministic fix of the commonest small-model slip
+        notes = merged + notes
         ctx.codes[attempt_id] = code
         update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code=code, note="; ".join(notes))
         return update, RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)

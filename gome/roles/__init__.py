@@ -23,7 +23,7 @@ _SPLIT = "<!-- user -->"
 ROLE_VARIABLES: dict[str, frozenset[str]] = {
     "diagnostician": frozenset({"task", "metric", "direction", "attempt", "report", "diff", "best_score", "history", "schema"}),
     "memory_keeper": frozenset({"task", "diagnosis", "memories", "step_size", "schema"}),
-    "coder": frozenset({"task", "libraries", "timeout_min", "threads", "mode", "code", "plan", "error", "others", "starter"}),
+    "coder": frozenset({"task", "libraries", "timeout_min", "threads", "mode", "code", "plan", "error", "others", "starter", "functions"}),
 }
 
 

@@ -1,0 +1,110 @@
+"""Function-level patches: a Coder reply that only redefines some functions of the parent script (plus the
+imports they need) is merged into the parent, so a small model writes tens of lines instead of the whole
+script. A whole script is used as it is, except that a function of the parent it still calls but dropped
+is put back. A reply that does not parse is used as it is."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+
+__all__ = ["merge_functions", "top_level_functions"]
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _is_partial(tree: ast.Module) -> bool:
+    """Only imports, function or class definitions and docstrings: no statement that does the work."""
+    body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    return bool(body) and all(isinstance(n, (ast.Import, ast.ImportFrom, *_DEFS)) for n in body) and any(
+        isinstance(n, _DEFS) for n in body)
+
+
+def top_level_functions(code: str) -> list[str]:
+    """Names of the functions a script defines at top level ([] when it does not parse)."""
+    try:
+        return [n.name for n in ast.parse(code).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    except SyntaxError:
+        return []
+
+
+def _bound(tree: ast.Module) -> set[str]:
+    """Every name the script binds anywhere: definitions, imports, assignments, arguments, loop variables."""
+    names = set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, _DEFS):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def _first_code_line(lines: list[str]) -> int:
+    return next((n.lineno - 1 for n in ast.parse("\n".join(lines)).body if not isinstance(n, (ast.Import, ast.ImportFrom))), 0)
+
+
+def _restore_dropped(parent_lines: list[str], defs: dict[str, ast.stmt], reply: str, tree: ast.Module) -> tuple[str, list[str]]:
+    """A whole-script reply that calls a parent function it no longer defines gets the parent's definition back."""
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    dropped = sorted(name for name in defs if name in used and name not in _bound(tree))
+    if not dropped:
+        return reply, []
+    lines = reply.splitlines()
+    restored = [line for name in dropped for line in ["", ""] + parent_lines[slice(*_span(defs[name]))]]
+    at = _first_code_line(lines)
+    lines[at:at] = restored + ["", ""]
+    return "\n".join(lines) + "\n", [f"put back {', '.join(dropped)} from the parent script (the reply calls it)"]
+
+
+def _span(node: ast.stmt) -> tuple[int, int]:
+    """0-based [start, end) lines of a definition, decorators included."""
+    start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+    assert node.end_lineno is not None
+    return start, node.end_lineno
+
+
+def merge_functions(parent: str, reply: str, *, only_functions: bool = False) -> tuple[str, list[str]]:
+    """The merged script and notes on what was merged; (reply, []) when the reply is a whole script.
+    With `only_functions` (a draft from the starter script), a whole script that redefines functions of the
+    parent contributes only its imports and definitions: the parent's reading and writing code stays."""
+    try:
+        tree, base = ast.parse(reply), ast.parse(parent)
+    except SyntaxError:
+        return reply, []
+    lines = parent.splitlines()
+    defs = {n.name: n for n in base.body if isinstance(n, _DEFS)}
+    nodes = tree.body
+    if not _is_partial(tree):
+        if not only_functions:
+            return _restore_dropped(lines, defs, reply, tree)
+        nodes = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, *_DEFS))]
+    reply_lines = reply.splitlines()
+    replaced, added, new_defs, imports = [], [], [], []
+    edits: list[tuple[int, int, list[str]]] = []
+    for node in nodes:
+        start, end = _span(node)
+        text = reply_lines[start:end]
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports += [line for line in text if line not in lines]
+        elif isinstance(node, _DEFS):
+            if node.name in defs:
+                edits.append((*_span(defs[node.name]), text))
+                replaced.append(node.name)
+            else:
+                new_defs += ["", ""] + text
+                added.append(node.name)
+    if not replaced:  # nothing of the parent is touched: the reply is not a patch of this script
+        return _restore_dropped(lines, defs, reply, tree)
+    for start, end, text in sorted(edits, reverse=True):
+        lines[start:end] = text
+    last_def = max((_span(n)[1] for n in ast.parse("\n".join(lines)).body if isinstance(n, _DEFS)), default=0)
+    lines[last_def:last_def] = new_defs
+    at = _first_code_line(lines)
+    lines[at:at] = imports
+    notes = [f"merged the reply's {', '.join(replaced + added)} into the "
+             + ("starter script (the reply's other code is not used)" if nodes is not tree.body else "parent script")]
+    return "\n".join(lines) + "\n", notes

@@ -1,0 +1,79 @@
+"""Function-level patches of the Coder's replies, and dropped functions put back."""
+
+from __future__ import annotations
+
+import ast
+
+from gome.tools.patch import merge_functions
+
+PARENT = '''import pandas as pd
+from sklearn.dummy import DummyClassifier
+
+ID = "id"
+
+
+def features(df):
+    return df.drop(columns=[ID])
+
+
+def make_model():
+    return DummyClassifier()
+
+
+def predict(model, X):
+    return model.predict(X)
+
+
+X = features(pd.DataFrame({"id": [1], "a": [2]}))
+print(predict(make_model().fit(X, [0]), X))
+'''
+
+
+def test_partial_reply_replaces_functions_and_adds_imports() -> None:
+    reply = "from sklearn.ensemble import RandomForestClassifier\n\ndef make_model():\n    return RandomForestClassifier()\n"
+    merged, notes = merge_functions(PARENT, reply)
+    ast.parse(merged)
+    assert "DummyClassifier()" not in merged and "return RandomForestClassifier()" in merged
+    assert merged.index("from sklearn.ensemble import RandomForestClassifier") < merged.index('ID = "id"')
+    assert merged.count("def features") == 1 and merged.endswith("print(predict(make_model().fit(X, [0]), X))\n")
+    assert notes == ["merged the reply's make_model into the parent script"]
+    exec(compile(merged, "merged", "exec"), {})  # it runs: the rest of the parent is intact
+
+
+def test_partial_reply_may_add_a_helper() -> None:
+    reply = "def helper():\n    return 3\n\n\ndef make_model():\n    return DummyClassifier(constant=helper())\n"
+    merged, notes = merge_functions(PARENT, reply)
+    assert merged.index("def helper") > merged.index("def predict") and "make_model, helper" in notes[0]
+    ast.parse(merged)
+
+
+def test_whole_script_is_kept_but_a_dropped_function_is_put_back() -> None:
+    reply = PARENT.replace('''def predict(model, X):
+    return model.predict(X)
+''', "")
+    merged, notes = merge_functions(PARENT, reply)
+    assert merged.count("def predict") == 1 and "put back predict" in notes[0]
+    exec(compile(merged, "merged", "exec"), {})
+    assert merge_functions(PARENT, PARENT) == (PARENT, [])
+
+
+def test_replies_that_are_not_patches_are_used_as_they_are() -> None:
+    unrelated = "def other():\n    return 1\n"
+    broken = "def make_model(:\n"
+    assert merge_functions(PARENT, unrelated) == (unrelated, [])
+    assert merge_functions(PARENT, broken) == (broken, [])
+    assert merge_functions("", "def make_model():\n    return 1\n") == ("def make_model():\n    return 1\n", [])
+    local = "def predict(model, X):\n    return 1\nprint(predict(None, None))\n"  # defines its own: nothing put back
+    assert merge_functions(PARENT, local) == (local, [])
+
+
+def test_a_draft_from_the_starter_uses_only_the_replys_functions() -> None:
+    reply = PARENT.replace("DummyClassifier()", "RandomForestClassifier()").replace(
+        "import pandas as pd\n", "import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\n"
+    ).replace("print(predict(make_model().fit(X, [0]), X))", "print('its own main code')")
+    merged, notes = merge_functions(PARENT, reply, only_functions=True)
+    assert "its own main code" not in merged and merged.endswith("print(predict(make_model().fit(X, [0]), X))\n")
+    assert "return RandomForestClassifier()" in merged and "other code is not used" in notes[0]
+    exec(compile(merged, "merged", "exec"), {})
+    scratch = "import pandas as pd\nprint(1)\n"  # a script of its own, touching no function of the starter
+    assert merge_functions(PARENT, scratch, only_functions=True) == (scratch, [])
