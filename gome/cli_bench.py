@@ -42,6 +42,7 @@ def _tasks(names: list[str], out: Path) -> list[Path]:
 def dispatch(args: argparse.Namespace, model, label: str) -> int:
     from gome.bench import VARIANTS, BenchSpec, run_bench
     from gome.errors import GomeUserError
+    from gome.llm import make_client
     from gome.tasks import load_task
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -55,6 +56,8 @@ def dispatch(args: argparse.Namespace, model, label: str) -> int:
             "exec_timeout_s": args.exec_timeout}
     spec = BenchSpec(tasks=tasks, variants=variants, seeds=args.seeds, out=args.out, base=base, model=model,
                      model_label=label, parallel=args.parallel)
-    result = asyncio.run(run_bench(spec, progress=lambda line: print(line, file=sys.stderr, flush=True)))
+    progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    # the current endpoint for new and resumed cells alike (an embedded model gets a new port each time)
+    result = asyncio.run(run_bench(spec, client_factory=lambda: make_client(model), progress=progress))
     print((args.out / "bench.md").read_text())
     return 0 if result["cells"] else 1

@@ -62,3 +62,18 @@ def test_bad_api_key_is_one_clear_error(tmp_path: Path, capsys, monkeypatch: pyt
     err = capsys.readouterr().err
     assert code == 2 and "GOME_TEST_KEY was rejected (401)" in err and "Traceback" not in err
     assert "sk-wrong" not in err and not (tmp_path / "runs").exists()
+
+
+def test_cli_bench_through_http_endpoint(tmp_path: Path, capsys) -> None:
+    task = prepare_task("penguins", tmp_path / "penguins")
+    out = tmp_path / "bench"
+    args = ["bench", str(task), "--variants", "tree", "--seeds", "1", "--steps", "2", "--exec-timeout", "120",
+            "--out", str(out), "--base-url"]
+    with serve(policy) as (base_url, requests):
+        assert main([*args, base_url, "--model", "scripted"]) == 0
+        first = len(requests)
+        assert first == 2  # one Coder call per step (tree search: no diagnosis, no plan)
+        assert main([*args, base_url, "--model", "scripted"]) == 0  # finished cells are read back, not re-run
+        assert len(requests) == first
+    table = capsys.readouterr().out
+    assert "| penguins | scripted | tree | 1 |" in table and (out / "penguins.svg").is_file()
