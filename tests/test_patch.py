@@ -47,6 +47,14 @@ def test_partial_reply_may_add_a_helper() -> None:
     ast.parse(merged)
 
 
+def test_a_function_defined_twice_in_the_reply_counts_once() -> None:  # small models repeat themselves
+    first = "def make_model():\n    return DummyClassifier(strategy='prior')\n"
+    merged, notes = merge_functions(PARENT, first + "\n\n" + first.replace("prior", "uniform"))
+    assert merged.count("def make_model") == 1 and "uniform" in merged and "prior" not in merged
+    assert notes == ["merged the reply's make_model into the parent script"]
+    exec(compile(merged, "merged", "exec"), {})
+
+
 def test_whole_script_is_kept_but_a_dropped_function_is_put_back() -> None:
     reply = PARENT.replace('''def predict(model, X):
     return model.predict(X)

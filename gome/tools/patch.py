@@ -83,26 +83,22 @@ def merge_functions(parent: str, reply: str, *, only_functions: bool = False) ->
             return _restore_dropped(lines, defs, reply, tree)
         nodes = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, *_DEFS))]
     reply_lines = reply.splitlines()
-    replaced, added, new_defs, imports = [], [], [], []
-    edits: list[tuple[int, int, list[str]]] = []
+    imports, edits, new_defs = [], {}, {}  # a name defined twice: the last definition wins, as in Python
     for node in nodes:
-        start, end = _span(node)
-        text = reply_lines[start:end]
+        text = reply_lines[slice(*_span(node))]
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports += [line for line in text if line not in lines]
-        elif isinstance(node, _DEFS):
-            if node.name in defs:
-                edits.append((*_span(defs[node.name]), text))
-                replaced.append(node.name)
-            else:
-                new_defs += ["", ""] + text
-                added.append(node.name)
+            imports += [line for line in text if line not in lines and line not in imports]
+        elif node.name in defs:
+            edits[node.name] = (*_span(defs[node.name]), text)
+        else:
+            new_defs[node.name] = ["", ""] + text
+    replaced, added = list(edits), list(new_defs)
     if not replaced:  # nothing of the parent is touched: the reply is not a patch of this script
         return _restore_dropped(lines, defs, reply, tree)
-    for start, end, text in sorted(edits, reverse=True):
+    for start, end, text in sorted(edits.values(), reverse=True):
         lines[start:end] = text
     last_def = max((_span(n)[1] for n in ast.parse("\n".join(lines)).body if isinstance(n, _DEFS)), default=0)
-    lines[last_def:last_def] = new_defs
+    lines[last_def:last_def] = [line for text in new_defs.values() for line in text]
     at = _first_code_line(lines)
     lines[at:at] = imports
     notes = [f"merged the reply's {', '.join(replaced + added)} into the "
