@@ -165,9 +165,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "resume":
         return _resume(args)
     if args.command == "bench":
+        plan = cli_bench.check(args)
         with _endpoint(args.base_url, args.local_size if args.base_url is None else None, args) as model:
             label = args.model if args.base_url else f"embedded-{args.local_size}"
-            return cli_bench.dispatch(args, model, label)
+            return cli_bench.dispatch(args, plan, model, label)
     if args.command in cli_view.COMMANDS:
         return cli_view.dispatch(args)
     if args.command == "roles":

@@ -26,12 +26,12 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _tasks(names: list[str], out: Path) -> list[Path]:
-    from gome.tasks import BUNDLED, prepare_task
+    from gome.tasks import BUNDLED, SUITE, prepare_task
 
     paths = []
     for name in names:
         path = Path(name)
-        if not path.is_dir() and name in BUNDLED:
+        if not path.is_dir() and (name in BUNDLED or name in SUITE):
             path = out / "tasks" / name
             if not (path / "config.yaml").is_file():
                 prepare_task(name, path)
@@ -39,10 +39,10 @@ def _tasks(names: list[str], out: Path) -> list[Path]:
     return paths
 
 
-def dispatch(args: argparse.Namespace, model, label: str) -> int:
-    from gome.bench import VARIANTS, BenchSpec, run_bench
+def check(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
+    """Tasks (bundled ones prepared) and variants, checked before any model starts."""
+    from gome.bench import VARIANTS
     from gome.errors import GomeUserError
-    from gome.llm import make_client
     from gome.tasks import load_task
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -52,6 +52,14 @@ def dispatch(args: argparse.Namespace, model, label: str) -> int:
     tasks = _tasks(args.tasks, args.out)
     for task in tasks:
         load_task(task)
+    return tasks, variants
+
+
+def dispatch(args: argparse.Namespace, plan: tuple[list[Path], list[str]], model, label: str) -> int:
+    from gome.bench import BenchSpec, run_bench
+    from gome.llm import make_client
+
+    tasks, variants = plan
     base = {"steps": args.steps, "traces": args.traces, "time_budget_s": args.time_budget,
             "exec_timeout_s": args.exec_timeout}
     spec = BenchSpec(tasks=tasks, variants=variants, seeds=args.seeds, out=args.out, base=base, model=model,
