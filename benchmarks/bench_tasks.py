@@ -101,8 +101,8 @@ def write_markdown(path: Path, ladders: dict[str, Ladder], facts: dict[str, dict
         "expert, gold = expert + one SE, capped at half the distance to a perfect score). Gate: each level "
         "beats the one below by at least the bootstrap SE of their paired difference (same resamples); a "
         "task that fails is flagged `crowded: true` in its config. Timings were taken while other jobs "
-        "shared the 2 cores (load average about 5), so they overstate an idle machine's. Preparing all {len(ladders)} tasks took {prepare_all_s:.1f} s in total (the prepare s "
-        "column).", "", table(ladders, facts), "", END,
+        "shared the 2 cores (load average about 5), so they overstate an idle machine's. "
+        f"Preparing all {len(ladders)} tasks took {prepare_all_s:.1f} s in total (the prepare s column).", "", table(ladders, facts), "", END,
     ])
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     if BEGIN in text and END in text:
