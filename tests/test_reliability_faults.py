@@ -4,6 +4,7 @@ content and prose, in seeded mixes. Runs complete; every failure is recorded; re
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from gome.config import RunConfig
 from gome.events import read_events
 from gome.llm import ModelConfig
 from gome.runner import run
-from gome.schema import LLMCall, OptimizerStep, RunFinished, StructuredFailure
+from gome.schema import AgentMessage, LLMCall, OptimizerStep, RunFinished, StructuredFailure
 from gome.tasks import prepare_task
 
 
@@ -46,3 +47,23 @@ def test_runs_complete_under_injected_faults(penguins: Path, tmp_path: Path, see
     assert len(calls) <= len(faulty.drawn) - 1 and len(faulty.drawn) - 1 <= 5 * 3 * 3 * 3
     for failure in (e for e in events if isinstance(e, StructuredFailure)):
         assert failure.tries <= 3
+
+
+def test_a_run_with_spent_retries_replays_identically(penguins: Path, tmp_path: Path) -> None:
+    """No transport retries: every 429/500/timeout fails its call; the recording keeps those failures."""
+    with serve_faulty(policy, seed=4, rate=0.45, slow_s=2.5) as (base_url, faulty):
+        model = ModelConfig(model="faulty", base_url=base_url, timeout_s=1.5, max_retries=0)
+        config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=4, tries=3, exec_timeout_s=120,
+                           final_seeds=0, model=model)
+        result = asyncio.run(run(config))
+    recorded = [json.loads(line) for line in (result.run_dir / "llm_calls.jsonl").read_text().splitlines()]
+    assert any("failed" in r for r in recorded), Counter(faulty.drawn)
+    replay = config.model_copy(update={"runs_dir": tmp_path / "replay", "replay_from": result.run_dir})
+    again = asyncio.run(run(replay))
+
+    def talk(run_dir: Path) -> list[tuple[str, str]]:
+        return [(e.source, e.content) for e in read_events(run_dir / "events.jsonl")
+                if isinstance(e, AgentMessage) and e.source in ("coder", "diagnostician", "memory_keeper")]
+
+    assert talk(again.run_dir) == talk(result.run_dir) and len(talk(result.run_dir)) >= 4
+    assert again.best_attempt == result.best_attempt

@@ -1,6 +1,7 @@
 """Record and replay of model calls.
 
-`RecordingClient` appends every reply of one trace to `llm_calls.jsonl` in the run folder;
+`RecordingClient` appends every reply of one trace to `llm_calls.jsonl` in the run folder, and every
+call whose transport retries were spent (the agent then falls back), so a replay fails the same call;
 `ReplayClient` answers a later run from that file, offline, reply by reply in the order each trace
 made its calls (the calls of one trace are sequential). Keying by order rather than by prompt keeps a
 replay exact even where prompts hold timings; a prompt that differs from the recorded one is counted
@@ -20,6 +21,7 @@ from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, 
 
 from gome.errors import GomeUserError
 from gome.llm.delegate import DelegatingClient
+from gome.llm.structured import StructuredOutputError
 
 __all__ = ["RecordingClient", "ReplayClient", "ReplayExhausted", "prompt_key"]
 
@@ -44,15 +46,21 @@ class RecordingClient(DelegatingClient):
 
     async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
         assert self.inner is not None
-        result = await self.inner.create(messages, **kwargs)
-        record = {"trace": self.trace, "seq": self.seq, "key": prompt_key(messages), "content": result.content,
-                  "finish_reason": result.finish_reason, "prompt_tokens": result.usage.prompt_tokens,
-                  "completion_tokens": result.usage.completion_tokens}
+        record: dict[str, Any] = {"trace": self.trace, "seq": self.seq, "key": prompt_key(messages)}
+        try:
+            result = await self.inner.create(messages, **kwargs)
+        except StructuredOutputError as exc:  # retries spent: recorded, so a replay fails this call too
+            self._append({**record, "failed": [exc.schema_name, exc.tries, exc.error]})
+            raise
+        self._append({**record, "content": result.content, "finish_reason": result.finish_reason,
+                      "prompt_tokens": result.usage.prompt_tokens, "completion_tokens": result.usage.completion_tokens})
+        self._count(result.usage)
+        return result
+
+    def _append(self, record: dict[str, Any]) -> None:
         with _LOCK, open(self.path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
         self.seq += 1
-        self._count(result.usage)
-        return result
 
 
 class ReplayClient(DelegatingClient):
@@ -71,6 +79,8 @@ class ReplayClient(DelegatingClient):
         record = self.records[self.seq]
         self.seq += 1
         self.mismatches += record["key"] != prompt_key(messages)
+        if "failed" in record:
+            raise StructuredOutputError(*record["failed"])
         usage = RequestUsage(prompt_tokens=record["prompt_tokens"], completion_tokens=record["completion_tokens"])
         self._count(usage)
         return CreateResult(finish_reason=record["finish_reason"], content=record["content"], usage=usage, cached=True)
