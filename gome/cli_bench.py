@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _tasks(names: list[str], out: Path) -> list[Path]:
+    from gome.errors import GomeUserError
     from gome.tasks import BUNDLED, SUITE, prepare_task
 
     paths = []
@@ -35,6 +36,9 @@ def _tasks(names: list[str], out: Path) -> list[Path]:
             path = out / "tasks" / name
             if not (path / "config.yaml").is_file():
                 prepare_task(name, path)
+        elif not path.is_dir():
+            raise GomeUserError(f"{name}: neither a task folder nor a bundled task "
+                                f"({', '.join(sorted([*BUNDLED, *SUITE]))})")
         paths.append(path)
     return paths
 
