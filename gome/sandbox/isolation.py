@@ -75,8 +75,9 @@ def can_run_as_nobody(executable: str) -> bool:
         return False
     ok = _probe([executable, "--version"], user=ids[0], group=ids[1], extra_groups=[])
     if not ok:
-        log.warning("sandbox: %s cannot run %s; running as the current user",
-                    UNPRIVILEGED_USER, executable)
+        log.warning("sandbox: %s cannot execute %s (is it under /root?), so generated code runs as root "
+                    "and could read the run's held-out answers; make the venv from a Python that %s can "
+                    "execute, e.g. /usr/bin/python3", UNPRIVILEGED_USER, executable, UNPRIVILEGED_USER)
     return ok
 
 
