@@ -136,6 +136,7 @@ def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfi
 
     report, _ = run_attempt(chosen.attempt, chosen.code, task.public_dir, best, grade, limits_of(config))
     report_grade = grades[-1] if grades else grade_submission(task, best / "submission.csv")
+    report_grade = report_grade.model_copy(update={"submission_path": str(rundir.best / "submission.csv")})
     atomic_write(best / "grade.json", report_grade.model_dump_json(indent=2))
     atomic_write(best / "final_run.json", report.model_dump_json(indent=2))
     if rundir.best.exists():

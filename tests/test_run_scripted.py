@@ -45,6 +45,7 @@ def test_run_debugs_then_improves_and_grades(finished_run) -> None:
     grade = json.loads((result.run_dir / "best" / "grade.json").read_text())
     assert grade["valid_submission"] and grade["submission_exists"] and grade["score"] > 0.9
     assert (result.run_dir / "best" / "submission.csv").is_file()
+    assert Path(grade["submission_path"]) == result.run_dir / "best" / "submission.csv"  # not best.partial
     assert isinstance(events[-1], RunFinished) and events[-1].grade == grade
 
 
