@@ -85,3 +85,26 @@ def test_a_draft_from_the_starter_uses_only_the_replys_functions() -> None:
     exec(compile(merged, "merged", "exec"), {})
     scratch = "import pandas as pd\nprint(1)\n"  # a script of its own, touching no function of the starter
     assert merge_functions(PARENT, scratch, only_functions=True) == (scratch, [])
+
+
+def test_dropped_top_level_variables_are_put_back_before_their_first_use() -> None:
+    parent = '''import pandas as pd
+
+ID = "id"
+train = pd.DataFrame({"id": [1, 2], "a": [3, 4]})
+
+
+def features(train):
+    return train.drop(columns=[ID])
+
+
+X = features(train)
+print(X.shape)
+'''
+    reply = parent.replace('ID = "id"\n', "").replace('train = pd.DataFrame({"id": [1, 2], "a": [3, 4]})\n', "")
+    merged, notes = merge_functions(parent, reply)
+    assert notes == ["put back ID, train from the parent script (the reply uses it)"]
+    assert merged.index('ID = "id"') < merged.index("train = pd.DataFrame") < merged.index("def features")
+    exec(compile(merged, "merged", "exec"), {})
+    own = reply.replace("X = features(train)", "train = pd.DataFrame({'id': [5]})\nX = features(train)")
+    assert "train = pd.DataFrame({\"id\"" not in merge_functions(parent, own)[0]  # it binds train itself

@@ -1,7 +1,7 @@
 """Function-level patches: a Coder reply that only redefines some functions of the parent script (plus the
 imports they need) is merged into the parent, so a small model writes tens of lines instead of the whole
-script. A whole script is used as it is, except that a function of the parent it still calls but dropped
-is put back. A reply that does not parse is used as it is."""
+script. A whole script is used as it is, except that a top-level function or variable of the parent that
+it still uses but dropped is put back. A reply that does not parse is used as it is."""
 
 from __future__ import annotations
 
@@ -47,17 +47,54 @@ def _first_code_line(lines: list[str]) -> int:
     return next((n.lineno - 1 for n in ast.parse("\n".join(lines)).body if not isinstance(n, (ast.Import, ast.ImportFrom))), 0)
 
 
-def _restore_dropped(parent_lines: list[str], defs: dict[str, ast.stmt], reply: str, tree: ast.Module) -> tuple[str, list[str]]:
-    """A whole-script reply that calls a parent function it no longer defines gets the parent's definition back."""
-    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    dropped = sorted(name for name in defs if name in used and name not in _bound(tree))
-    if not dropped:
+def _names(node: ast.AST, *, loads: bool = True, into_defs: bool = True) -> set[str]:
+    """Names `node` reads (or binds: definitions, imports, assignments); without `into_defs`, only at module
+    level, function and class bodies skipped."""
+    names, todo = set(), [node]
+    while todo:
+        for child in ast.iter_child_nodes(todo.pop()):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) == loads:
+                names.add(child.id)
+            elif not loads and isinstance(child, _DEFS):
+                names.add(child.name)
+            elif not loads and isinstance(child, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in child.names)
+            if into_defs or not isinstance(child, _DEFS):
+                todo.append(child)
+    return names
+
+
+def _assigned(node: ast.stmt) -> set[str]:
+    """Names a plain top-level assignment binds (`a = ...`, `a, b = ...`)."""
+    if not isinstance(node, ast.Assign):
+        return set()
+    return {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _restore_dropped(parent_lines: list[str], reply: str, tree: ast.Module) -> tuple[str, list[str]]:
+    """A whole-script reply that still uses a top-level function or variable of the parent but no longer
+    defines it gets the parent's statement back, just before the first statement that uses it."""
+    parent = ast.parse("\n".join(parent_lines))
+    bound, module_bound = _bound(tree), _names(tree, loads=False, into_defs=False) | set(dir(builtins))
+    used = _names(tree)
+    wanted = []
+    for node in parent.body:
+        if isinstance(node, _DEFS) and node.name in used and node.name not in bound:
+            wanted.append(({node.name}, node))
+        elif names := (_assigned(node) & used) - module_bound:
+            wanted.append((names, node))
+    if not wanted:
         return reply, []
-    lines = reply.splitlines()
-    restored = [line for name in dropped for line in ["", ""] + parent_lines[slice(*_span(defs[name]))]]
-    at = _first_code_line(lines)
-    lines[at:at] = restored + ["", ""]
-    return "\n".join(lines) + "\n", [f"put back {', '.join(dropped)} from the parent script (the reply calls it)"]
+    lines, users = reply.splitlines(), [(stmt, _names(stmt)) for stmt in tree.body]
+    inserts = []
+    for names, node in wanted:
+        first = next((stmt for stmt, loads in users if loads & names), tree.body[-1])
+        text = parent_lines[slice(*_span(node))]
+        inserts.append((_span(first)[0], text + ["", ""] if isinstance(node, _DEFS) else text))
+    for at, text in reversed(sorted(inserts, key=lambda item: item[0])):  # equal places keep the parent's order
+        lines[at:at] = text
+    restored = sorted(n for names, _ in wanted for n in names)
+    return "\n".join(lines) + "\n", [f"put back {', '.join(restored)} from the parent script (the reply uses it)"]
 
 
 def _span(node: ast.stmt) -> tuple[int, int]:
@@ -80,7 +117,7 @@ def merge_functions(parent: str, reply: str, *, only_functions: bool = False) ->
     nodes = tree.body
     if not _is_partial(tree):
         if not only_functions:
-            return _restore_dropped(lines, defs, reply, tree)
+            return _restore_dropped(lines, reply, tree)
         nodes = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, *_DEFS))]
     reply_lines = reply.splitlines()
     imports, edits, new_defs = [], {}, {}  # a name defined twice: the last definition wins, as in Python
@@ -94,7 +131,7 @@ def merge_functions(parent: str, reply: str, *, only_functions: bool = False) ->
             new_defs[node.name] = ["", ""] + text
     replaced, added = list(edits), list(new_defs)
     if not replaced:  # nothing of the parent is touched: the reply is not a patch of this script
-        return _restore_dropped(lines, defs, reply, tree)
+        return _restore_dropped(lines, reply, tree)
     for start, end, text in sorted(edits.values(), reverse=True):
         lines[start:end] = text
     last_def = max((_span(n)[1] for n in ast.parse("\n".join(lines)).body if isinstance(n, _DEFS)), default=0)
