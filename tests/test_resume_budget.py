@@ -34,7 +34,7 @@ def penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_token_budget_stops_the_run_and_the_best_is_graded(penguins: Path, tmp_path: Path) -> None:
-    config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=20, token_budget=3000, exec_timeout_s=120,
+    config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=20, token_budget=6000, exec_timeout_s=120,
                        final_seeds=0)
     result = asyncio.run(run(config, client=scripted()))
     events = list(read_events(result.run_dir / "events.jsonl"))
@@ -42,7 +42,7 @@ def test_token_budget_stops_the_run_and_the_best_is_graded(penguins: Path, tmp_p
     assert result.reason.startswith("token budget spent") and 2 <= len(steps) < 20
     assert result.grade is not None and result.grade.valid_submission
     summary = json.loads((result.run_dir / "summary.json").read_text())
-    assert summary["total_tokens"] >= 3000 and summary["budget_stop"] == result.reason
+    assert summary["total_tokens"] >= 6000 and summary["budget_stop"] == result.reason
     assert set(summary["usage"]) >= {"run", "trace 0", "agent coder", "agent diagnostician", "agent memory_keeper"}
     assert events[-1].usage == summary
 
