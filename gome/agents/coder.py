@@ -10,6 +10,7 @@ from autogen_core.models import RequestUsage
 from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.llm import StructuredOutputError, ask_code
+from gome.llm.structured import ROLE_MAX_TOKENS
 from gome.schema import AttemptKind, CodeUpdate, ExecutionReport, UpdatePlan
 from gome.tools.hints import fix_imports
 from gome.tools.patch import merge_functions, top_level_functions
@@ -30,6 +31,13 @@ def _feedback_text(report: ExecutionReport | None) -> str:
         return ""
     return (f"The script scored {report.score}. Make one atomic change that should improve the score.\n"
             f"Its output ended with:\n{report.stdout_tail[-600:]}")
+
+
+def reply_cap(base: str) -> int:
+    """Completion tokens for a reply about `base`: about twice its length (code runs ~3.5 characters a
+    token), at least 768; a small model that starts repeating itself is cut off there, not at the role cap."""
+    cap = ROLE_MAX_TOKENS["coder"]
+    return min(cap, max(768, len(base) // 2 + 256)) if base else cap
 
 
 class Coder(GomeAgent):
@@ -68,7 +76,8 @@ class Coder(GomeAgent):
         )
         attempt_id = f"{state.trace}-{state.step + 1:03d}"
         try:
-            answer = await ask_code(ctx.client, prompt, tries=ctx.tries, on_call=self.record_call)
+            answer = await ask_code(ctx.client, prompt, tries=ctx.tries, max_tokens=reply_cap(base),
+                                    on_call=self.record_call)
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code="", note=exc.error)
