@@ -22,6 +22,7 @@ from gome.config import RunConfig
 from gome.events import read_events
 from gome.llm import ModelConfig
 from gome.schema import OptimizerStep, RunFinished, RunStarted
+from gome.tasks import load_task
 from gome.tools.rundir import atomic_write
 
 __all__ = ["BenchSpec", "VARIANTS", "run_bench", "bench_table"]
@@ -93,13 +94,14 @@ async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletion
     """Runs (or resumes) every cell, then writes bench.json, bench.md and one SVG plot per task."""
     cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in range(spec.seeds)]
     gate = asyncio.Semaphore(spec.parallel)
+    lower = {task: load_task(task).lower_is_better for task in spec.tasks}
     results: dict[str, dict[str, Any]] = {}
 
     async def one(task: Path, variant: str, seed: int) -> None:
         async with gate:
             run_dir = await _cell(spec, task, variant, seed, client_factory)
             results[run_dir.name] = {"task": task.name, "model": spec.model_label, "variant": variant, "seed": seed,
-                                     **cell_result(run_dir)}
+                                     "lower_is_better": lower[task], **cell_result(run_dir)}
             progress(f"{len(results)}/{len(cells)} {run_dir.name}: score {results[run_dir.name]['score']}")
 
     await asyncio.gather(*(one(*cell) for cell in cells))
@@ -114,9 +116,10 @@ async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletion
 
     several = len({r.get("model") for r in results.values()}) > 1
     for task in {r["task"] for r in results.values()}:
-        curves = {f"{r['model'] + ' ' if several else ''}{r['variant']} s{r['seed']}": r["curve"]
-                  for r in results.values() if r["task"] == task}
-        atomic_write(spec.out / f"{task}.svg", best_score_plot(task, curves))
+        cells = [r for r in results.values() if r["task"] == task]
+        curves = {f"{r['model'] + ' ' if several else ''}{r['variant']} s{r['seed']}": r["curve"] for r in cells}
+        lower = any(r.get("lower_is_better", False) for r in cells)
+        atomic_write(spec.out / f"{task}.svg", best_score_plot(task, curves, lower))
     return {"cells": results, "table": table}
 
 

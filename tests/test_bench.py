@@ -39,3 +39,12 @@ def test_bench_runs_cells_and_resumes(tmp_path: Path) -> None:
     assert {(r["model"], r["variant"]) for r in merged["table"]} == {("model", "gradient"), ("model", "tree"),
                                                                      ("other", "gradient")}
     assert "| penguins | other | gradient | 1 |" in (tmp_path / "bench" / "bench.md").read_text()
+
+
+def test_best_score_plot_names_direction_and_runs_without_scores() -> None:
+    from gome.view.plots import best_score_plot
+
+    svg = best_score_plot("t", {"tree s0": [(1.5, None), (3.2, 0.5)], "gradient s0": [(2.0, None)]},
+                          lower_is_better=True)
+    assert "(lower is better)" in svg and "no valid attempt: gradient s0" in svg
+    assert svg.count("<circle") == 1  # a run with one scored attempt still shows (as a dot)

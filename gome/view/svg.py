@@ -81,8 +81,10 @@ def _axes(width: int, height: int, m: tuple[int, int, int, int], xs: list[float]
         label = y_labels[v] if y_labels else f"{v:.6g}"
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" class="grid"/>'
                    f'<text x="{left - 6}" y="{sy(v) + 4:.1f}" text-anchor="end">{esc(label)}</text>')
-    for x in sorted(set(int(v) for v in xs)):
-        out.append(f'<text x="{sx(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{x}</text>')
+    few_steps = all(float(v).is_integer() for v in xs) and len(set(xs)) <= 12  # label every step, else round ticks
+    ticks = _ticks(min(xs), max(xs), n=6) if max(xs) > min(xs) else [min(xs)]
+    for x in sorted(set(int(v) for v in xs)) if few_steps else ticks:
+        out.append(f'<text x="{sx(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{x:g}</text>')
     out.append(f'<text x="{(left + width - right) / 2:.1f}" y="{height - 4}" text-anchor="middle">{esc(x_label)}</text>')
     return out
 
