@@ -28,28 +28,13 @@ def top_level_functions(code: str) -> list[str]:
         return []
 
 
-def _bound(tree: ast.Module) -> set[str]:
-    """Every name the script binds anywhere: definitions, imports, assignments, arguments, loop variables."""
-    names = set(dir(builtins))
-    for node in ast.walk(tree):
-        if isinstance(node, _DEFS):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names.add(node.id)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-    return names
-
-
 def _first_code_line(lines: list[str]) -> int:
     return next((n.lineno - 1 for n in ast.parse("\n".join(lines)).body if not isinstance(n, (ast.Import, ast.ImportFrom))), 0)
 
 
 def _names(node: ast.AST, *, loads: bool = True, into_defs: bool = True) -> set[str]:
-    """Names `node` reads (or binds: definitions, imports, assignments); without `into_defs`, only at module
-    level, function and class bodies skipped."""
+    """Names `node` reads (or binds: definitions, imports, assignments, arguments, loop variables); without
+    `into_defs`, only at module level, function and class bodies skipped."""
     names, todo = set(), [node]
     while todo:
         for child in ast.iter_child_nodes(todo.pop()):
@@ -59,6 +44,8 @@ def _names(node: ast.AST, *, loads: bool = True, into_defs: bool = True) -> set[
                 names.add(child.name)
             elif not loads and isinstance(child, (ast.Import, ast.ImportFrom)):
                 names.update((a.asname or a.name).split(".")[0] for a in child.names)
+            elif not loads and isinstance(child, ast.arg):
+                names.add(child.arg)
             if into_defs or not isinstance(child, _DEFS):
                 todo.append(child)
     return names
@@ -71,11 +58,11 @@ def _assigned(node: ast.stmt) -> set[str]:
     return {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
-def _restore_dropped(parent_lines: list[str], reply: str, tree: ast.Module) -> tuple[str, list[str]]:
+def _restore_dropped(parent: ast.Module, parent_lines: list[str], reply: str, tree: ast.Module) -> tuple[str, list[str]]:
     """A whole-script reply that still uses a top-level function or variable of the parent but no longer
     defines it gets the parent's statement back, just before the first statement that uses it."""
-    parent = ast.parse("\n".join(parent_lines))
-    bound, module_bound = _bound(tree), _names(tree, loads=False, into_defs=False) | set(dir(builtins))
+    known = set(dir(builtins))
+    bound, module_bound = _names(tree, loads=False) | known, _names(tree, loads=False, into_defs=False) | known
     used = _names(tree)
     wanted = []
     for node in parent.body:
@@ -117,7 +104,7 @@ def merge_functions(parent: str, reply: str, *, only_functions: bool = False) ->
     nodes = tree.body
     if not _is_partial(tree):
         if not only_functions:
-            return _restore_dropped(lines, reply, tree)
+            return _restore_dropped(base, lines, reply, tree)
         nodes = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, *_DEFS))]
     reply_lines = reply.splitlines()
     imports, edits, new_defs = [], {}, {}  # a name defined twice: the last definition wins, as in Python
@@ -131,7 +118,7 @@ def merge_functions(parent: str, reply: str, *, only_functions: bool = False) ->
             new_defs[node.name] = ["", ""] + text
     replaced, added = list(edits), list(new_defs)
     if not replaced:  # nothing of the parent is touched: the reply is not a patch of this script
-        return _restore_dropped(lines, reply, tree)
+        return _restore_dropped(base, lines, reply, tree)
     for start, end, text in sorted(edits.values(), reverse=True):
         lines[start:end] = text
     last_def = max((_span(n)[1] for n in ast.parse("\n".join(lines)).body if isinstance(n, _DEFS)), default=0)
