@@ -24,12 +24,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gome.agents.coder import _plan_text
-from gome.agents.diagnostician import _report_text
-from gome.agents.memory_keeper import _memories_text
+from gome.agents.views import diagnosis_text, plan_text, report_text
 from gome.llm import ModelConfig, StructuredOutputError, ask_code, ask_structured, make_client
 from gome.llm.local_server import LocalServer, embedded_server
-from gome.llm.structured import ROLE_MAX_TOKENS, schema_hint
+from gome.llm.structured import schema_hint
 from gome.roles import load_roles
 from gome.schema import Diagnosis, ExecutionReport, StepSize, UpdatePlan
 from gome.tasks import load_task, prepare_task, task_summary
@@ -123,7 +121,7 @@ class Bench:
         start = time.monotonic()
         try:
             answer = await ask_structured(self.client, self._messages(role, **values), cls, mode="json_object_schema",
-                                          max_tokens=ROLE_MAX_TOKENS[role])
+                                          max_tokens=self.roles[role].max_tokens)
         except StructuredOutputError as exc:
             self._record(name, role, exc.tries, False, (0, 0), start)
             return fallback
@@ -133,19 +131,22 @@ class Bench:
     async def step(self, name: str, code: str, report: ExecutionReport) -> None:
         diag = await self._structured(
             name, "diagnostician", Diagnosis, Diagnosis(summary="?", direction="fix the error"),
-            task=self.brief, metric="accuracy", direction="higher", attempt=report.attempt_id, report=_report_text(report),
-            diff="(no change)", history="0-001 draft crashed score=None rejected", best_score="none yet",
-            schema=schema_hint(Diagnosis))
+            task=self.brief, metric="accuracy", direction="higher", attempt=report.attempt_id, kind="improve",
+            report=report_text(report), evidence="- run time 1.0 s", code=code, plan="", parent="", parent_score="none",
+            diff="", note="", history="0-001 draft crashed score=None crash", failures="(none yet)",
+            best_score="none yet", schema=schema_hint(Diagnosis))
         plan = await self._structured(
             name, "memory_keeper", UpdatePlan, UpdatePlan(direction=diag.direction, step_size=StepSize("targeted")),
-            task=self.brief, diagnosis=diag.model_dump_json(indent=1), memories=_memories_text([]),
-            step_size="moderate", schema=schema_hint(UpdatePlan))
+            task=self.brief, diagnosis=diag.model_dump_json(indent=1), memories="(empty: no successful update yet)",
+            failures="(none yet)", step_size="moderate", schema=schema_hint(UpdatePlan))
         mode = "improve" if report.status == "ok" else "debug"
         start = time.monotonic()
         try:
             answer = await ask_code(self.client, self._messages(
                 "coder", task=self.brief, libraries=library_versions(), timeout_min=10, threads=1, mode=mode, code=code,
-                plan=_plan_text(plan), error=f"{report.error}\n{report.stderr_tail}", others=""), tries=3)
+                plan=plan_text(plan), diagnosis=diagnosis_text(diag), output="", rejected="",
+                error=f"{report.error}\n{report.stderr_tail}", others="", starter="", functions="",
+                step_size="moderate", budget=None), tries=3)
             ast.parse(answer.value)
             self._record(name, "coder", answer.tries, True, (answer.prompt_tokens, answer.completion_tokens), start,
                          answer.value)

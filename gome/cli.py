@@ -25,6 +25,8 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
                         choices=["json_schema", "json_object_schema", "json_object", "none"],
                         help="the strongest JSON response_format --base-url accepts (default json_object)")
     parser.add_argument("--no-json-mode", action="store_true", help="same as --structured none")
+    parser.add_argument("--max-tokens", type=int, default=4096,
+                        help="completion-token limit of one model reply (default 4096; small steps ask for less)")
     parser.add_argument("--local-size", default="1.5b", choices=["1.5b", "0.5b"],
                         help="embedded model used without --base-url: 1.5b (default) or 0.5b (fast, weaker)")
 
@@ -134,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     load_task(args.task_dir), load_roles(args.roles)  # bad input fails before a model server starts
     local = args.base_url is None and args.replay is None
     with _endpoint(args.base_url, args.local_size if local else None, args) as model:
-        config = _config(args, model or ModelConfig(), local)
+        config = _config(args, (model or ModelConfig()).model_copy(update={"max_tokens": args.max_tokens}), local)
         return _finish(lambda view: run(config, listeners=(view,)))
 
 

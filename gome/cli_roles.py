@@ -23,21 +23,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def dispatch(args: argparse.Namespace) -> int:
     from gome.errors import GomeUserError
-    from gome.roles import DEFAULT_DIR, ROLE_VARIABLES, load_roles
+    from gome.roles import DEFAULT_DIR, ROLE_VARIABLES, load_messages, load_roles
 
     if args.roles_command == "export":
         args.dir.mkdir(parents=True, exist_ok=True)
-        for name in ("preamble", *ROLE_VARIABLES):
-            target = args.dir / f"{name}.md"
+        files = ["preamble.md", *(f"{name}.md" for name in ROLE_VARIABLES), "messages.yaml"]
+        for name in files:
+            target = args.dir / name
             if target.exists():
                 raise GomeUserError(f"{target}: already exists; export into an empty folder")
-            shutil.copyfile(DEFAULT_DIR / f"{name}.md", target)
-        print(f"exported {len(ROLE_VARIABLES) + 1} prompt files to {args.dir}; use them with gome run --roles {args.dir}")
+            shutil.copyfile(DEFAULT_DIR / name, target)
+        print(f"exported {len(files)} prompt files to {args.dir}; use them with gome run --roles {args.dir}")
         return 0
     roles = load_roles(args.roles)  # checks every template, overrides included
     if args.roles_command == "list":
         for name, role in roles.items():
-            print(f"{name:14} {role.path}  variables: {', '.join(sorted(ROLE_VARIABLES[name]))}")
+            print(f"{name:14} {role.path}  reply cap {role.max_tokens} tokens; variables: "
+                  f"{', '.join(sorted(ROLE_VARIABLES[name]))}")
+        print(f"{'messages':14} {load_messages(args.roles).path}  (repair requests, notes, evidence lines, fallbacks)")
         return 0
     if args.name not in roles:
         raise GomeUserError(f"unknown role {args.name!r}; roles are {', '.join(roles)}")

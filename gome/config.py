@@ -49,6 +49,7 @@ class RunConfig(BaseModel):
     max_debug_rounds: int = Field(default=2, ge=0)
     tries: int = Field(default=3, ge=1, description="model tries per structured reply (1 + repairs)")
     memory_half_life: float = Field(default=30.0, gt=0)
+    description_tokens: int = Field(default=1200, ge=0, description="how much of description.md the agents read")
     roles_dir: Path | None = None
     record_llm: bool = True  # keep every model reply in llm_calls.jsonl of the run folder
     replay_from: Path | None = None  # answer model calls from this earlier run folder's llm_calls.jsonl (offline)

@@ -22,6 +22,7 @@ class Candidate(Frozen):
     trace: int
     score: float
     code: str
+    step: int = 0
 
 
 class GlobalState(Frozen):
@@ -36,8 +37,6 @@ class Push(Frozen):
     trace: int
     base_version: int
     attempt: Attempt
-    code: str
-    diagnosis: str = ""
     new_memory: list[MemoryEntry] = Field(default_factory=list)
     draft_summary: str = ""
 
@@ -76,14 +75,18 @@ class Coordinator:
         if push.draft_summary and push.trace not in self.drafts:
             self.drafts[push.trace] = push.draft_summary
         if attempt.accepted and attempt.score is not None:
-            candidate = Candidate(attempt=attempt.id, trace=push.trace, score=attempt.score, code=push.code)
+            candidate = Candidate(attempt=attempt.id, trace=push.trace, score=attempt.score, code=attempt.code,
+                                  step=attempt.step)
             self.candidates[attempt.id] = candidate
             if self._better(attempt.score):
                 self.previous.append(self.best)
                 self.best, best_changed = candidate, True
-        elif self.best is not None and self.best.attempt == attempt.id:  # a retraction (leak/overfit veto)
+        elif attempt.outcome == "vetoed":  # a retraction (leak/overfit veto): no candidate, no success, no best
             self.candidates.pop(attempt.id, None)
-            self.best, best_changed = (self.previous.pop() if self.previous else None), True
+            self.memory = [m for m in self.memory if not (m.outcome == "success" and m.trace == attempt.trace
+                                                          and m.step == attempt.step)]
+            if self.best is not None and self.best.attempt == attempt.id:
+                self.best, best_changed = (self.previous.pop() if self.previous else None), True
         known = {m.id for m in self.memory}
         added = [m for m in push.new_memory if m.id not in known]
         self.memory.extend(added)

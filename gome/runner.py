@@ -24,20 +24,19 @@ from gome.events import EventLog, read_events
 from gome.llm import check_endpoint, make_client
 from gome.llm.record import RecordingClient, ReplayClient
 from gome.llm.retry import CURRENT_AGENT, RetryingClient
-from gome.roles import load_roles
+from gome.roles import load_messages, load_roles
 from gome.sandbox import SandboxLimits
 from gome.schema import Event, LLMCall, RunFinished, RunStarted
 from gome.selection import select_final
 from gome.tasks import DevSplit, GradeReport, SubmissionError, Task, grade_submission, load_task, make_dev_split
-from gome.tasks import score_dev, task_summary
+from gome.tasks import score_dev, task_description, task_summary
+from gome.tasks.evidence import submission_evidence
 from gome.tasks.starter import starter_script
 from gome.team import run_trace, stop_reason
 from gome.tools.accounting import Accounting
 from gome.tools.env_info import library_versions
 from gome.tools.harness import run_attempt, self_reported
-from gome.tools.memory import SuccessMemory
-from gome.tools.optimizer import TraceState
-from gome.tools.strategy import Strategy
+from gome.optim import Memory, Strategy, TraceState
 from gome.tools.rundir import RunDir, atomic_write
 from gome.trace import LocalHandle, TraceLink
 
@@ -62,20 +61,29 @@ def limits_of(config: RunConfig) -> SandboxLimits:
                          gpus=config.gpus_per_trace > 0)
 
 
+def task_brief(task: Task, description_tokens: int) -> str:
+    """What every role reads first: the data summary, then the task's own description."""
+    description = task_description(task, description_tokens) if description_tokens else ""
+    return task_summary(task) + (f"\n\n# Description\n{description}" if description else "")
+
+
 def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, split: DevSplit | None,
                   client: ChatCompletionClient, emit: Callable[[Event], None]) -> TraceContext:
     """The shared context of one trace team's agents. Without a dev split (a self-reported task) the
     scripts see the public folder and the score is the one they print."""
     strategy = Strategy(config.strategy, seed=config.seed, num_drafts=config.num_drafts, debug_prob=config.debug_prob)
     state = TraceState(trace=trace, lower_is_better=task.lower_is_better, max_steps=config.steps,
-                       max_debug_rounds=config.max_debug_rounds, memory=SuccessMemory(config.memory_half_life),
+                       max_debug_rounds=config.max_debug_rounds, memory=Memory(config.memory_half_life),
                        use_memory=config.memory and config.strategy != "tree", strategy=strategy,
                        mode="explore" if config.strategy == "tree" else "directed")
+    evidence = (lambda sub, refs, stdout, parent: submission_evidence(task, split, sub, refs, stdout, parent)) if split else None
     return TraceContext(
-        state=state, task_brief=task_summary(task), metric=task.metric, client=client,
-        roles=load_roles(config.roles_dir), rundir=rundir, input_dir=split.input_dir if split else task.public_dir,
+        state=state, task_brief=task_brief(task, config.description_tokens), metric=task.metric, client=client,
+        roles=load_roles(config.roles_dir), messages=load_messages(config.roles_dir), rundir=rundir,
+        input_dir=split.input_dir if split else task.public_dir,
         scorer=(lambda path: score_dev(task, split, path)) if split else self_reported, limits=limits_of(config), emit=emit,
         libraries=library_versions(), structured=config.model.structured, tries=config.tries,
+        max_tokens=config.model.max_tokens, evidence=evidence,
         diagnose=config.diagnosis, starter=starter_script(task) if config.starter else "",
     )
 

@@ -21,8 +21,11 @@ __all__ = [
     "Diagnosis",
     "UpdatePlan",
     "CodeUpdate",
+    "Evidence",
     "ExecutionReport",
     "MemoryEntry",
+    "Outcome",
+    "Mode",
     "Attempt",
     "Event",
     "RunStarted",
@@ -52,6 +55,8 @@ class StepSize(str, Enum):
 
 
 AttemptKind = Literal["draft", "improve", "debug"]
+Mode = Literal["directed", "explore"]  # directed: diagnosis -> plan -> code; explore: a tree-search expansion
+Outcome = Literal["accepted", "crash", "no-op", "worse", "tie", "vetoed"]
 ExecStatus = Literal["ok", "crashed", "timeout", "memory", "disk", "no_submission", "invalid_submission"]
 
 
@@ -73,6 +78,7 @@ class UpdatePlan(Frozen):
     step_size: StepSize
     changes: list[str] = Field(default_factory=list, description="Concrete edits to make, in order.")
     memory_refs: list[str] = Field(default_factory=list, description="Ids of success-memory entries used.")
+    replaced: str = Field(default="", json_schema_extra={"internal": True})  # a failed direction this plan replaced
 
 
 class CodeUpdate(Frozen):
@@ -82,7 +88,21 @@ class CodeUpdate(Frozen):
     parent_id: str | None  # None for a first draft
     kind: AttemptKind
     code: str
-    note: str = ""  # why no code was produced, when code is empty
+    note: str = ""  # why no code was produced, when code is empty; else what gome did to the reply
+    mode: Mode = "directed"
+    plan: UpdatePlan | None = None  # the plan this update carries out
+    cause: str = ""  # the attempt whose diagnosis led to the plan
+
+
+class Evidence(Frozen):
+    """What the harness measured about a submission on the dev split (never from private answers)."""
+
+    noise: float | None = None  # bootstrap standard error of the dev score
+    changed_share: float | None = None  # share of dev rows whose prediction differs from the parent's
+    change_size: float | None = None  # mean |change| of numeric predictions vs the parent's, in prediction stds
+    identical_to: str = ""  # an earlier attempt whose dev predictions are identical ("" when none)
+    errors: list[str] = Field(default_factory=list)  # where the errors are, one line each
+    self_score: float | None = None  # the `validation_score:` the script printed for its own split
 
 
 class ExecutionReport(Frozen):
@@ -97,22 +117,26 @@ class ExecutionReport(Frozen):
     score: float | None  # None when there is no valid submission
     score_source: Literal["harness", "self-reported"] = "harness"
     error: str = ""  # one line: why there is no score
+    evidence: Evidence | None = None  # the harness's measurements, when it could make them
 
 
 class MemoryEntry(Frozen):
-    """A success: an update that improved the score, kept as momentum."""
+    """A direction tried before: a success (momentum) or a failure (negative momentum)."""
 
     id: str
     trace: int
     step: int
     direction: str
     changes: list[str]
-    gain: float  # improvement in the task's direction (always > 0)
-    score: float
+    gain: float  # improvement in the task's direction (> 0 for a success, 0 for a failure)
+    score: float | None
+    outcome: Literal["success", "crash", "no-op", "worse", "tie"] = "success"
+    step_size: StepSize = StepSize.moderate
+    summary: str = ""  # the diagnosis that motivated the direction
 
 
 class Attempt(Frozen):
-    """One scored script in the journal of a trace."""
+    """One executed script in the journal of a trace: what led to it, what it was, what came of it."""
 
     id: str
     trace: int
@@ -122,6 +146,14 @@ class Attempt(Frozen):
     score: float | None
     status: ExecStatus
     accepted: bool
+    outcome: Outcome | None = None  # None: not yet known (a crash that is still being debugged)
+    mode: Mode = "directed"
+    code: str = ""
+    plan: UpdatePlan | None = None  # the plan the Coder was asked to carry out (None: draft, explore step)
+    cause: str = ""  # the attempt whose diagnosis led to the plan
+    report: ExecutionReport | None = None
+    diagnosis: Diagnosis | None = None  # this attempt's own diagnosis, once the Diagnostician has spoken
+    note: str = ""  # what gome did to the Coder's reply (merges, import fixes, step size ignored)
 
 
 class _Event(Frozen):
@@ -181,7 +213,8 @@ class OptimizerStep(_Event):
     step_size: StepSize
     memory_size: int
     debug_round: int
-    mode: Literal["directed", "explore"] = "directed"  # the mode chosen for the next step
+    failure_size: int = 0  # failure-memory entries (negative momentum)
+    mode: Mode = "directed"  # the mode chosen for the next step
     reliability: float | None = None  # the hybrid's estimate of how often directed updates improve
 
 

@@ -5,26 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any, Protocol
 
 from gome.agents import TraceContext
 from gome.coordinator import Coordinator, GlobalState, Push, PushReply
-from gome.schema import Attempt, CodeUpdate, SyncStep
+from gome.schema import Attempt, SyncStep
+from gome.tools.patch import summarize_code
 from gome.tools.rundir import atomic_write
 
-__all__ = ["CoordinatorHandle", "LocalHandle", "RayHandle", "TraceLink", "summarize_code"]
-
-_ESTIMATOR = re.compile(r"\b([A-Z]\w*(?:Classifier|Regressor|Regression|SVC|SVR|NB|Boost\w*|Forest\w*|Net\w*))\(")
-
-
-def summarize_code(code: str) -> str:
-    """A short description of a draft: the estimators and encoders it calls."""
-    names = list(dict.fromkeys(_ESTIMATOR.findall(code)))
-    extras = [name for name in ("get_dummies", "OneHotEncoder", "OrdinalEncoder", "TfidfVectorizer") if name in code]
-    return ", ".join(names + extras) or "a script without a recognisable estimator"
+__all__ = ["CoordinatorHandle", "LocalHandle", "RayHandle", "TraceLink"]
 
 
 class CoordinatorHandle(Protocol):
@@ -73,13 +64,13 @@ class TraceLink:
         self.pushed: set[str] = set()
         ctx.after_step, ctx.others = self.on_step, self.others_drafts
 
-    async def on_step(self, attempt: Attempt, update: CodeUpdate) -> None:
+    async def on_step(self, attempt: Attempt) -> None:
         state = self.ctx.state
         new = [m for m in state.memory.entries if m.trace == state.trace and m.id not in self.pushed]
         self.pushed.update(m.id for m in new)
         reply = await self.handle.push(Push(
-            trace=state.trace, base_version=self.version, attempt=attempt, code=update.code, new_memory=new,
-            draft_summary=summarize_code(update.code) if update.kind == "draft" and update.code else "",
+            trace=state.trace, base_version=self.version, attempt=attempt, new_memory=new,
+            draft_summary=summarize_code(attempt.code) if attempt.kind == "draft" and attempt.code else "",
         ))
         self.ctx.emit(reply.event)
         self._merge(reply.state)
@@ -92,7 +83,7 @@ class TraceLink:
     def save(self) -> None:
         """Writes the trace's optimiser state after a step: a crash loses at most the attempt in flight."""
         link = {"version": self.version, "lag": self.lag, "pushed": sorted(self.pushed)}
-        data = {"state": self.ctx.state.snapshot(), "codes": self.ctx.codes, "link": link}
+        data = {"state": self.ctx.state.snapshot(), "link": link}
         atomic_write(self.checkpoint, json.dumps(data))
 
     def load(self) -> bool:
@@ -101,7 +92,6 @@ class TraceLink:
             return False
         data = json.loads(self.checkpoint.read_text())
         self.ctx.state.restore(data["state"])
-        self.ctx.codes.update(data["codes"])
         self.version, self.lag, self.pushed = data["link"]["version"], data["link"]["lag"], set(data["link"]["pushed"])
         return True
 
@@ -109,10 +99,8 @@ class TraceLink:
         state = self.ctx.state
         self.version = remote.version
         if state.use_memory:
-            known = {m.id for m in state.memory.entries}
             for entry in remote.memory:
-                if entry.id not in known:
-                    state.memory.add(entry)
+                state.memory.add(entry)
         if remote.best is None or remote.best.trace == state.trace:
             self.lag = 0
             return
@@ -121,8 +109,9 @@ class TraceLink:
         trailing = local is None or (state.improves(remote.best.score) and gap > self.sync_margin)
         self.lag = self.lag + 1 if trailing else 0
         if self.lag >= self.sync_patience and state.debug_round == 0:
-            state.adopt(remote.best.attempt, remote.best.score, remote.best.code)
-            self.ctx.codes[remote.best.attempt] = remote.best.code
+            best = remote.best
+            state.adopt(Attempt(id=best.attempt, trace=best.trace, step=best.step, parent_id=None, kind="improve",
+                                score=best.score, status="ok", accepted=True, outcome="accepted", code=best.code))
             self.ctx.emit(SyncStep(trace=state.trace, step=state.step, local_best=local,
                                    adopted_attempt=remote.best.attempt, adopted_score=remote.best.score))
             self.lag = 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 
+from gome.llm.retry import CURRENT_AGENT
+
 DRAFT_BUGGY = '''import pandas as pd
 from sklearn.linear_model import LogisticRegression
 train = pd.read_csv("input/train.csv")
@@ -55,13 +57,14 @@ def _fence(code: str) -> str:
 
 
 def coder_reply(user: str) -> str:
-    if "Write a first" in user:
-        return _fence(DRAFT_BUGGY)
-    if "# Error" in user:
+    """Keyed on the data in the prompt (the script it is shown, the error), not on the role's prose."""
+    if "could not convert string to float" in user:  # the draft's crash, shown for debugging
         return _fence(DEBUGGED_WEAK)
     if "RandomForestClassifier(n_estimators" in user:
         return _fence(WORSE_MAJORITY)
-    return _fence(IMPROVED_FOREST)
+    if "DecisionTreeClassifier(max_depth=1" in user:
+        return _fence(IMPROVED_FOREST)
+    return _fence(DRAFT_BUGGY)
 
 
 def diagnostician_reply(user: str) -> str:
@@ -76,25 +79,40 @@ def diagnostician_reply(user: str) -> str:
     })
 
 
-def memory_keeper_reply(user: str) -> str:
-    refs = sorted(set(re.findall(r"\b(m\d+-\d+) \(gain", user)))
+def memory_keeper_reply(texts: list[str]) -> str:
+    """The same plan each time; asked again in the same conversation (its plan repeated a failure), another."""
+    refs = sorted(set(re.findall(r"\b(m\d+-\d+) \(gain", texts[1])))
+    again = len(texts) > 2
     return "```json\n" + json.dumps({
-        "direction": "use all features with one-hot encoding and a random forest",
+        "direction": "tune the number of trees of the forest" if again else
+                     "use all features with one-hot encoding and a random forest",
         "step_size": "moderate",
-        "changes": ["one-hot encode island and sex", "fit a RandomForestClassifier"],
+        "changes": ["set n_estimators to 400"] if again else ["one-hot encode island and sex", "fit a RandomForestClassifier"],
         "memory_refs": refs,
     }) + "\n```"
 
 
+def agent_of(texts: list[str]) -> str:
+    """The agent a request comes from: gome's own record of the speaking agent (in-process), else the
+    reply schema the system prompt asks for (over HTTP); "" for the endpoint check."""
+    agent = CURRENT_AGENT.get()
+    if agent:
+        return agent
+    if texts == ["Reply with OK."]:
+        return ""
+    if '"leak_or_overfit"' in texts[0]:
+        return "diagnostician"
+    if '"memory_refs"' in texts[0]:
+        return "memory_keeper"
+    return "coder"
+
+
+REPLIES = {"coder": coder_reply, "diagnostician": diagnostician_reply}
+
+
 def policy(texts: list[str]) -> str:
     """The reply to a conversation given as the list of its message texts (system first)."""
-    system, user = texts[0], texts[-1]
     if texts == ["Reply with OK."]:  # gome's endpoint check before a run
         return "OK"
-    if "You are the Coder" in system:
-        return coder_reply(user)
-    if "You are the Diagnostician" in system:
-        return diagnostician_reply(user)
-    if "You are the Memory Keeper" in system:
-        return memory_keeper_reply(user)
-    raise AssertionError(f"unexpected prompt: {system[:80]}")
+    agent = agent_of(texts)
+    return memory_keeper_reply(texts) if agent == "memory_keeper" else REPLIES[agent](texts[-1])

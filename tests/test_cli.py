@@ -65,7 +65,7 @@ def test_roles_list_show_export_and_use(tmp_path: Path, task: Path, capsys) -> N
     assert main(["roles", "export", str(tmp_path / "mine")]) == 0
     capsys.readouterr()
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == [
-        "coder.md", "diagnostician.md", "memory_keeper.md", "preamble.md"]
+        "coder.md", "diagnostician.md", "memory_keeper.md", "messages.yaml", "preamble.md"]
     (tmp_path / "mine" / "coder.md").write_text("{{ tusk }}\n<!-- user -->\n")
     assert main(["roles", "list", "--roles", str(tmp_path / "mine")]) == 2
     assert "coder.md: unknown variable(s) tusk" in _error(capsys)

@@ -18,9 +18,9 @@ from gome.schema import AgentMessage, Attempt, CoordinatorMerge, MemoryEntry, Op
 from gome.tasks import prepare_task
 
 
-def _attempt(trace: int, step: int, score: float | None, accepted: bool) -> Attempt:
+def _attempt(trace: int, step: int, score: float | None, accepted: bool, code: str = "", outcome: str | None = None) -> Attempt:
     return Attempt(id=f"{trace}-{step:03d}", trace=trace, step=step, parent_id=None, kind="improve", score=score,
-                   status="ok", accepted=accepted)
+                   status="ok", accepted=accepted, code=code, outcome=outcome or ("accepted" if accepted else "worse"))
 
 
 def _memory(trace: int, step: int) -> MemoryEntry:
@@ -29,25 +29,27 @@ def _memory(trace: int, step: int) -> MemoryEntry:
 
 def test_merge_rules() -> None:
     coord = Coordinator(lower_is_better=False)
-    first = coord.push(Push(trace=0, base_version=0, attempt=_attempt(0, 1, 0.5, True), code="a", draft_summary="tree"))
+    first = coord.push(Push(trace=0, base_version=0, attempt=_attempt(0, 1, 0.5, True, "a"), draft_summary="tree"))
     assert first.state.version == 1 and first.event.best_changed and not first.event.stale
-    stale = coord.push(Push(trace=1, base_version=0, attempt=_attempt(1, 1, 0.4, True), code="b",
+    stale = coord.push(Push(trace=1, base_version=0, attempt=_attempt(1, 1, 0.4, True, "b"),
                             new_memory=[_memory(1, 1)]))
     assert stale.event.stale and not stale.event.best_changed and stale.state.best.attempt == "0-001"
     assert [m.id for m in stale.state.memory] == ["m1-1"]
-    again = coord.push(Push(trace=1, base_version=2, attempt=_attempt(1, 2, 0.7, True), code="c",
-                            new_memory=[_memory(1, 1)]))
-    assert again.state.best.score == 0.7 and again.event.memory_added == []  # no duplicate entries
-    retract = coord.push(Push(trace=1, base_version=3, attempt=_attempt(1, 2, 0.7, False), code="c"))
+    again = coord.push(Push(trace=1, base_version=2, attempt=_attempt(1, 2, 0.7, True, "c"),
+                            new_memory=[_memory(1, 1), _memory(1, 2)]))
+    assert again.state.best.score == 0.7 and again.event.memory_added == ["m1-2"]  # no duplicate entries
+    assert again.state.best.code == "c"  # the code travels in the attempt record
+    retract = coord.push(Push(trace=1, base_version=3, attempt=_attempt(1, 2, 0.7, False, "c", "vetoed")))
     assert retract.event.best_changed and retract.state.best.attempt == "0-001"
+    assert [m.id for m in retract.state.memory] == ["m1-1"]  # the vetoed success leaves the shared memory
     assert [c.attempt for c in coord.top_candidates(5)] == ["0-001", "1-001"]
     assert coord.pull().drafts == {0: "tree"} and coord.stop().stopped
 
 
 def test_lower_is_better_merge() -> None:
     coord = Coordinator(lower_is_better=True)
-    coord.push(Push(trace=0, base_version=0, attempt=_attempt(0, 1, 3.0, True), code="a"))
-    coord.push(Push(trace=1, base_version=1, attempt=_attempt(1, 1, 2.0, True), code="b"))
+    coord.push(Push(trace=0, base_version=0, attempt=_attempt(0, 1, 3.0, True, "a")))
+    coord.push(Push(trace=1, base_version=1, attempt=_attempt(1, 1, 2.0, True, "b")))
     assert coord.pull().best.attempt == "1-001"
 
 
@@ -82,9 +84,12 @@ def test_a_success_of_one_trace_is_retrieved_by_the_other(penguins: Path, tmp_pa
 
 
 def test_a_lagging_trace_synchronises_to_the_global_best(penguins: Path, tmp_path: Path) -> None:
+    variants = iter(range(1000))
+
     def reply(texts: list[str]) -> str:
         if "Other traces already drafted" in texts[-1] or ".mode()[0]" in texts[-1]:
-            return sm._fence(sm.WORSE_MAJORITY)  # trace 1 is stuck on a majority-class script ...
+            # trace 1 is stuck on a majority-class script (a new comment each time, so that it is run) ...
+            return sm._fence(sm.WORSE_MAJORITY + f"# variant {next(variants)}\n")
         return policy(texts)  # ... until it adopts trace 0's forest
 
     events = _run(penguins, tmp_path, reply, steps=7, sync_patience=2, final_seeds=0)

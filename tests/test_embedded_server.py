@@ -11,9 +11,10 @@ from autogen_core.models import SystemMessage, UserMessage
 from gome.llm import ask_structured, make_client
 from gome.llm.embedded import LocalExtraMissing, part_paths, require_llama_cpp
 from gome.llm.local_server import embedded_server
-from gome.llm.structured import ROLE_MAX_TOKENS, schema_hint
+from gome.llm.structured import schema_hint
 from gome.roles import load_roles
 from gome.schema import Diagnosis
+CAP = load_roles(None)["diagnostician"].max_tokens  # the role file's reply cap
 
 REPORT = """status: crashed
 score: None
@@ -41,15 +42,16 @@ def test_real_local_model_gives_a_valid_diagnosis() -> None:
     _extra_or_skip()
     system, user = load_roles(None)["diagnostician"].render(
         task="Predict the species of penguins (Adelie, Chinstrap, Gentoo) from island, bill, flipper, mass and sex.",
-        metric="accuracy", direction="higher", attempt="0-001", report=REPORT,
-        diff="(no attempt yet)", history="0-001 draft crashed score=None rejected", best_score="none yet",
-        schema=schema_hint(Diagnosis))
+        metric="accuracy", direction="higher", attempt="0-001", kind="draft", report=REPORT,
+        evidence="(no valid submission, so nothing to measure)", code="import pandas as pd\n", plan="", parent="",
+        parent_score="none", diff="", note="", history="0-001 draft crashed score=None crash", failures="(none yet)",
+        best_score="none yet", schema=schema_hint(Diagnosis))
     records = []
     with embedded_server("0.5b", threads=2, n_ctx=4096) as config:
         assert config.base_url.startswith("http://127.0.0.1:") and config.structured == "json_object_schema"
         answer = asyncio.run(ask_structured(
             make_client(config), [SystemMessage(content=system), UserMessage(content=user, source="team")], Diagnosis,
-            mode=config.structured, max_tokens=ROLE_MAX_TOKENS["diagnostician"], on_call=records.append))
+            mode=config.structured, max_tokens=CAP, on_call=records.append))
     assert isinstance(answer.value, Diagnosis) and answer.value.direction.strip()
-    assert answer.tries <= 2 and answer.completion_tokens <= 2 * ROLE_MAX_TOKENS["diagnostician"]
+    assert answer.tries <= 2 and answer.completion_tokens <= 2 * CAP
     assert records[-1].ok and records[-1].completion_tokens > 0

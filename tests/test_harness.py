@@ -82,7 +82,7 @@ def test_self_reported_task_uses_the_printed_score(tmp_path: Path) -> None:
     config_file.write_text(config_file.read_text() + "validation: self_reported\n")
 
     def reply(texts: list[str]) -> str:
-        if "You are the Coder" in texts[0]:
+        if sm.agent_of(texts) == "coder":
             return sm._fence(sm.IMPROVED_FOREST + 'print("validation_score: 0.9731")\n')
         return sm.policy(texts)
 

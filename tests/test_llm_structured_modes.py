@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gome.llm import ModelConfig, ask_code, ask_structured, make_client
-from gome.llm.structured import ROLE_MAX_TOKENS, grammar_schema
+from gome.llm.structured import grammar_schema
 from gome.schema import Diagnosis, UpdatePlan
 from openai_server import serve
 
@@ -41,15 +41,15 @@ def test_json_schema_uses_openai_structured_output() -> None:
 def test_json_object_and_none() -> None:
     assert _ask("json_object")["response_format"] == {"type": "json_object"}
     body = _ask("none", max_tokens=None)
-    assert "response_format" not in body and body["max_tokens"] == 2048  # the client's default cap
+    assert "response_format" not in body and body["max_tokens"] == ModelConfig().max_tokens  # the client's default cap
 
 
-def test_code_requests_are_plain_text_with_the_coder_cap() -> None:
+def test_code_requests_are_plain_text_with_the_configured_cap() -> None:
     with serve(lambda texts: "```python\nimport os\n```") as (base_url, requests):
         client = make_client(ModelConfig(model="m", base_url=base_url, structured="json_object_schema"))
         assert asyncio.run(ask_code(client, [])).value == "import os\n"
     assert "response_format" not in requests[0]["body"]
-    assert requests[0]["body"]["max_tokens"] == ROLE_MAX_TOKENS["coder"]
+    assert requests[0]["body"]["max_tokens"] == ModelConfig().max_tokens
 
 
 def test_grammar_schema_inlines_refs() -> None:

@@ -10,8 +10,8 @@ import pytest
 from gome.cli import main
 from gome.events import read_events
 from gome.llm import ModelConfig, RealModelBlocked, make_client
-from gome.schema import LLMCall
-from gome.agents.coder import reply_cap
+from gome.optim import reply_cap
+from gome.schema import LLMCall, StepSize
 from gome.tasks import load_task, prepare_task
 from gome.tasks.starter import starter_script
 from openai_server import serve
@@ -76,7 +76,8 @@ def test_cli_bench_through_http_endpoint(tmp_path: Path, capsys) -> None:
         first = len(requests)
         assert first == 2  # one Coder call per step (tree search: no diagnosis, no plan)
         starter = starter_script(load_task(task))  # drafts are about the starter: their replies are capped by it
-        assert [r["body"]["max_tokens"] for r in requests] == [reply_cap(starter)] * 2 and reply_cap(starter) < 2048
+        cap = reply_cap(starter, StepSize.moderate, ModelConfig().max_tokens)  # tree drafts: the starting step size
+        assert [r["body"]["max_tokens"] for r in requests] == [cap] * 2 and cap < ModelConfig().max_tokens
         assert main([*args, base_url, "--model", "scripted"]) == 0  # finished cells are read back, not re-run
         assert len(requests) == first
     table = capsys.readouterr().out

@@ -11,11 +11,15 @@ from gome.roles import ROLE_VARIABLES, RoleError, load_role, load_roles
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 VALUES = {
-    "diagnostician": dict(task="TASK", metric="accuracy", direction="higher", attempt="0-002", report="REPORT",
-                          diff="DIFF", best_score=0.9, history="HISTORY", schema="SCHEMA"),
-    "memory_keeper": dict(task="TASK", diagnosis="DIAGNOSIS", memories="MEMORIES", step_size="moderate", schema="SCHEMA"),
+    "diagnostician": dict(task="TASK", metric="accuracy", direction="higher", attempt="0-002", kind="improve",
+                          report="REPORT", evidence="EVIDENCE", code="CODE\n", plan="PLAN", parent="0-001",
+                          parent_score=0.8, diff="DIFF", note="NOTE", best_score=0.9, history="HISTORY",
+                          failures="FAILURES", schema="SCHEMA"),
+    "memory_keeper": dict(task="TASK", diagnosis="DIAGNOSIS", memories="MEMORIES", failures="FAILURES",
+                          step_size="moderate", schema="SCHEMA"),
     "coder": dict(task="TASK", libraries="LIBS", timeout_min=10, threads=1, mode="improve", code="CODE",
-                  plan="PLAN", error="", others="", starter="", functions=""),
+                  plan="PLAN", diagnosis="DIAGNOSIS", output="OUTPUT", rejected="REJECTED", error="", others="",
+                  starter="", functions="", step_size="targeted", budget=20),
 }
 
 
@@ -77,4 +81,33 @@ def test_every_role_starts_with_the_shared_preamble() -> None:
 def test_preamble_override_is_checked(tmp_path: Path) -> None:
     (tmp_path / "preamble.md").write_text("Team {{ task }} {{ mood }}")
     with pytest.raises(RoleError, match=r"preamble\.md: unknown variable\(s\) mood"):
+        load_roles(tmp_path)
+
+
+def test_role_files_declare_their_variables_and_reply_caps(tmp_path: Path) -> None:
+    roles = load_roles()
+    assert {name: role.max_tokens for name, role in roles.items()} == {"diagnostician": 800, "memory_keeper": 600, "coder": 4096}
+    assert "evidence" in ROLE_VARIABLES["diagnostician"] and "failures" in ROLE_VARIABLES["memory_keeper"]
+    (tmp_path / "memory_keeper.md").write_text("---\nmax_tokens: 300\n---\nPlan {{ diagnosis }}\n<!-- user -->\n{{ failures }}\n")
+    assert load_roles(tmp_path)["memory_keeper"].max_tokens == 300  # variables inherited from the packaged file
+    (tmp_path / "memory_keeper.md").write_text("---\nvariables: [diagnosis, mood]\n---\n{{ mood }}\n<!-- user -->\n")
+    with pytest.raises(RoleError, match=r"declares variable\(s\) mood"):
+        load_roles(tmp_path)
+
+
+def test_messages_are_role_data_and_can_be_swapped(tmp_path: Path) -> None:
+    from gome.roles import load_messages
+
+    default = load_messages()
+    assert "not usable: bad JSON" in default.render("repair", error="bad JSON")
+    assert len(default.items("fallback_directions")) >= 3
+    (tmp_path / "messages.yaml").write_text('repair: "Again, please ({{ error }})."\n')
+    swapped = load_messages(tmp_path)
+    assert swapped.render("repair", error="x") == "Again, please (x)."
+    assert swapped.render("debug_again", round=2) == default.render("debug_again", round=2)  # the rest stays
+    (tmp_path / "messages.yaml").write_text('repair: "{{ reason }}"\n')
+    with pytest.raises(RoleError, match=r"unknown variable\(s\) reason"):
+        load_roles(tmp_path)
+    (tmp_path / "messages.yaml").write_text('repare: "x"\n')
+    with pytest.raises(RoleError, match="unknown message"):
         load_roles(tmp_path)

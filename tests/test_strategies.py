@@ -17,7 +17,8 @@ from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
 from gome.schema import AgentMessage, Attempt, OptimizerStep
 from gome.tasks import prepare_task
-from gome.tools.strategy import Strategy, tree_pick
+from gome.optim import Strategy, tree_pick
+from scripted_model import agent_of
 
 CORRUPTED = '''import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
@@ -34,9 +35,9 @@ pd.DataFrame({{"id": test["id"], "species": pred}}).to_csv("submission.csv", ind
 '''
 
 
-def _a(id: str, kind: str, status: str, score: float | None, parent: str | None = None) -> Attempt:
+def _a(id: str, kind: str, status: str, score: float | None, parent: str | None = None, mode: str = "directed") -> Attempt:
     return Attempt(id=id, trace=0, step=int(id.split("-")[1]), parent_id=parent, kind=kind, score=score,
-                   status=status, accepted=False)
+                   status=status, accepted=False, mode=mode)
 
 
 def test_tree_policy() -> None:
@@ -54,20 +55,20 @@ def test_tree_policy() -> None:
 def test_hybrid_reliability_estimate() -> None:
     strategy = Strategy("hybrid")
     for accepted in (False, False, False):
-        strategy.observe(_a("0-002", "improve", "ok", 0.1).model_copy(update={"accepted": accepted}), "directed")
+        strategy.observe(_a("0-002", "improve", "ok", 0.1).model_copy(update={"accepted": accepted}))
     assert strategy.trials == 3 and strategy.reliability == pytest.approx(1 / 5)
-    strategy.observe(_a("0-003", "improve", "ok", 0.1), "explore")  # exploration does not count
+    strategy.observe(_a("0-003", "improve", "ok", 0.1, mode="explore"))  # exploration does not count
     assert strategy.trials == 3
 
 
 def corrupted_model(misleading: bool):
     def reply(texts: list[str]) -> str:
-        system, user = texts[0], texts[-1]
-        if texts == ["Reply with OK."]:
+        user, agent = texts[-1], agent_of(texts)
+        if not agent:
             return "OK"
-        if "You are the Diagnostician" in system:
+        if agent == "diagnostician":
             return json.dumps({"summary": "ran", "direction": "reduce CORRUPT"})
-        if "You are the Memory Keeper" in system:
+        if agent == "memory_keeper":
             return json.dumps({"direction": "reduce CORRUPT", "step_size": "targeted"})
         found = re.search(r"CORRUPT = (\d+)", user)
         if found is None:  # a draft

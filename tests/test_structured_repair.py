@@ -14,7 +14,7 @@ from gome.llm import ScriptedChatCompletionClient, StructuredOutputError, ask_st
 from gome.schema import Diagnosis, OptimizerStep, StructuredFailure
 from gome.runner import run
 from gome.tasks import prepare_task
-from scripted_model import policy
+from scripted_model import agent_of, policy
 
 GOOD = {"summary": "ran", "direction": "add features"}
 
@@ -54,7 +54,7 @@ def test_repair_is_bounded() -> None:
 
 def test_run_survives_a_diagnostician_that_never_answers_in_json(tmp_path: Path) -> None:
     def broken(texts: list[str]) -> str:
-        return "I think it is fine." if "You are the Diagnostician" in texts[0] else policy(texts)
+        return "I think it is fine." if agent_of(texts) == "diagnostician" else policy(texts)
 
     task = prepare_task("penguins", tmp_path / "penguins")
     client = ScriptedChatCompletionClient(lambda messages: broken([str(m.content) for m in messages]))

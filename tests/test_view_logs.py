@@ -54,7 +54,7 @@ def test_filters_by_trace_agent_and_step(run_dir: Path, capsys: pytest.CaptureFi
     one = _json(capsys, str(run_dir), "--trace", "0", "--step", "2", "--agent", "memory_keeper")
     assert [(e.source, e.target) for e in one if isinstance(e, AgentMessage)] == [
         ("diagnostician", "memory_keeper"), ("memory_keeper", "coder")]
-    assert [e.agent for e in one if isinstance(e, LLMCall)] == ["memory_keeper"]
+    assert {e.agent for e in one if isinstance(e, LLMCall)} == {"memory_keeper"}  # once, or twice for a repeat
 
 
 def test_text_shows_the_conversation_readably(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,7 +34,8 @@ def test_report_has_every_section(report: tuple[Path, str]) -> None:
     for key, _, _ in SECTIONS:
         assert f'<section id="{key}">' in html, key
     steps = [e for e in load_events(run_dir) if isinstance(e, OptimizerStep)]
-    assert html.count('class="chart scores"') == 1 and html.count('class="chart optimizer"') == 5
+    assert html.count('class="chart scores"') == 1 and html.count('class="chart optimizer"') == 6
+    assert "failure memory entries (tried, did not help)" in html
     assert html.count('<g class="node') == len(steps) and 'class="edge cross"' in html  # trace 1 adopted 0's best
     assert "0-001 → 0-002 (debug, parent 0-001)" in html and '<span class="add">' in html
     assert "medal <span class=\"medal\">gold</span>" in html and "bronze_threshold" in html

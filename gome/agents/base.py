@@ -68,6 +68,13 @@ class GomeAgent(BaseChatAgent):
         system, user = self.ctx.roles[role].render(**values)
         return [SystemMessage(content=system), UserMessage(content=user, source="team")]
 
+    def cap(self, role: str) -> int:
+        """The completion-token cap of a role's reply: its file's cap within the configured limit."""
+        return min(self.ctx.roles[role].max_tokens, self.ctx.max_tokens)
+
+    def repair(self, error: str) -> str:
+        return self.ctx.messages.render("repair", error=error)
+
     def record_call(self, record: CallRecord) -> None:
         state = self.ctx.state
         self.ctx.emit(LLMCall(
@@ -85,7 +92,7 @@ class GomeAgent(BaseChatAgent):
         state = self.ctx.state
         self.ctx.emit(OptimizerStep(
             trace=state.trace, step=state.step, attempt=attempt, best_score=state.best.score if state.best else None,
-            best_attempt=state.best.attempt_id if state.best else None, step_size=state.step_size,
-            memory_size=len(state.memory.entries), debug_round=state.debug_round, mode=state.mode,
+            best_attempt=state.best_id, step_size=state.step_size, memory_size=len(state.memory.successes),
+            failure_size=len(state.memory.failures), debug_round=state.debug_round, mode=state.mode,
             reliability=round(state.strategy.reliability, 4) if state.strategy.name == "hybrid" else None,
         ))

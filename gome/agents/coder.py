@@ -1,4 +1,8 @@
-"""The Coder: applies the update plan to the best script, drafts a first one, or debugs a crash."""
+"""The Coder: applies the update plan to the best script, drafts a first one, or debugs a crash.
+
+It reads the diagnosis and the plan from the team chat, bounds its reply by the plan's step size,
+and hands the Executor a `CodeUpdate` that carries the plan and the attempt it was diagnosed from.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +13,15 @@ from autogen_core.models import RequestUsage
 
 from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
+from gome.agents.views import diagnosis_text, diff_text, plan_text
 from gome.llm import StructuredOutputError, ask_code
-from gome.llm.structured import ROLE_MAX_TOKENS
-from gome.schema import AttemptKind, CodeUpdate, ExecutionReport, UpdatePlan
+from gome.optim import LINE_BUDGET, reply_cap, step_violation
+from gome.schema import Attempt, AttemptKind, CodeUpdate, Diagnosis, StepSize, UpdatePlan
+from gome.tasks.starter import strip_placeholder
 from gome.tools.hints import fix_imports
-from gome.tools.patch import merge_functions, top_level_functions
+from gome.tools.patch import merge_functions, summarize_code, top_level_functions
 
 __all__ = ["Coder"]
-
-
-def _plan_text(plan: UpdatePlan | None) -> str:
-    if plan is None:
-        return ""
-    changes = "".join(f"\n- {c}" for c in plan.changes)
-    return f"Direction: {plan.direction}\nStep size: {plan.step_size.value}{changes}"
-
-
-def _feedback_text(report: ExecutionReport | None) -> str:
-    """Scalar feedback only (tree search): the parent's score and output, no diagnosis."""
-    if report is None:
-        return ""
-    return (f"The script scored {report.score}. Make one atomic change that should improve the score.\n"
-            f"Its output ended with:\n{report.stdout_tail[-600:]}")
-
-
-def reply_cap(base: str) -> int:
-    """Completion tokens for a reply about `base`: about twice its length (code runs ~3.5 characters a
-    token), at least 768; a small model that starts repeating itself is cut off there, not at the role cap."""
-    cap = ROLE_MAX_TOKENS["coder"]
-    return min(cap, max(768, len(base) // 2 + 256)) if base else cap
 
 
 class Coder(GomeAgent):
@@ -46,45 +30,86 @@ class Coder(GomeAgent):
     def __init__(self, ctx: TraceContext) -> None:
         super().__init__("coder", "Writes the new script: applies the update.", ctx)
 
-    def _mode(self) -> tuple[AttemptKind, str | None, str]:
-        """(kind, parent attempt id, parent code) for the next attempt."""
+    def _mode(self) -> tuple[AttemptKind, Attempt | None]:
+        """(kind, parent attempt) of the next attempt."""
         state = self.ctx.state
         if state.mode == "explore":
             kind, parent_id = state.explore_pick()
-            return kind, parent_id, self.ctx.codes.get(parent_id or "", "")
+            return kind, state.attempt(parent_id)
         if state.needs_debug():
-            assert state.last_update is not None
-            return "debug", state.last_update.attempt_id, state.last_update.code
+            return "debug", state.last
         if state.best is None:
-            return "draft", None, ""
-        return "improve", state.best.attempt_id, state.best.code
+            return "draft", None
+        return "improve", state.best
+
+    async def _others(self) -> str:
+        """What earlier drafts (other traces', this trace's) used, so that this draft tries another."""
+        lines = [await self.ctx.others()] if self.ctx.others else []
+        lines += [f"- {a.id}: {summarize_code(a.code)} (score {a.score})" for a in self.ctx.state.journal.drafts()]
+        return "\n".join(line for line in lines if line)
+
+    def _rejected(self, best: Attempt) -> str:
+        """What the diagnosed attempt changed, when it was not accepted and the plan goes onto the best script."""
+        last = self.ctx.state.last
+        if last is None or last.id == best.id or not last.code:
+            return ""
+        return self.ctx.messages.render("rejected_change", attempt=last.id, outcome=last.outcome or last.status,
+                                        diff=diff_text(best.code, last.code, limit=1500))
+
+    async def _values(self, kind: AttemptKind, parent: Attempt | None, plan: UpdatePlan | None,
+                      diagnosis: Diagnosis | None, size: StepSize) -> dict[str, object]:
+        ctx, state = self.ctx, self.ctx.state
+        report = parent.report if parent else None
+        error = f"{report.error}\n{report.stderr_tail[-1500:]}" if report and kind == "debug" else ""
+        if kind == "debug" and state.debug_round and state.mode == "directed":
+            error += "\n" + ctx.messages.render("debug_again", round=state.debug_round + 1)
+        if state.mode == "explore":
+            plan_line = ctx.messages.render("tree_feedback", score=report.score, output=report.stdout_tail[-600:]) if report else ""
+        else:
+            plan_line = plan_text(plan)
+        improve = kind == "improve" and parent is not None
+        return dict(
+            task=ctx.task_brief, libraries=ctx.libraries, timeout_min=max(1, int(ctx.limits.timeout_s // 60)),
+            threads=ctx.limits.threads, mode=kind, code=parent.code if parent else "", error=error, plan=plan_line,
+            diagnosis=diagnosis_text(diagnosis) if state.mode == "directed" else "",
+            output=report.stdout_tail[-600:] if improve and report else "",
+            rejected=self._rejected(parent) if improve and state.mode == "directed" else "",  # type: ignore[arg-type]
+            others=await self._others() if kind == "draft" else "", starter=ctx.starter,
+            functions=", ".join(top_level_functions(parent.code if parent else "")),
+            step_size=size.value, budget=LINE_BUDGET[size] if improve else None,
+        )
+
+    def _plan(self, kind: AttemptKind, parent: Attempt | None,
+              messages: Sequence[BaseChatMessage]) -> tuple[UpdatePlan | None, str]:
+        """The plan this attempt carries out and the attempt whose diagnosis led to it: a debug round
+        carries on the crashed attempt's; a directed step takes the Memory Keeper's; explore has none."""
+        state = self.ctx.state
+        if kind == "debug":
+            return (parent.plan, parent.cause) if parent else (None, "")
+        plan = latest(messages, UpdatePlan) if state.mode == "directed" else None
+        return plan, state.last.id if plan is not None and state.last else ""
 
     async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[CodeUpdate, RequestUsage]:
         ctx, state = self.ctx, self.ctx.state
-        kind, parent_id, parent_code = self._mode()
-        base = parent_code or (ctx.starter if kind == "draft" else "")  # what a partial reply is merged into
-        report = state.reports.get(parent_id or "") if state.mode == "explore" else state.last_report
-        error = f"{report.error}\n{report.stderr_tail[-1500:]}" if report else ""
-        if kind == "debug" and state.debug_round:
-            error += f"\n(Debug round {state.debug_round + 1}: the previous fix did not remove this error; change the approach.)"
-        plan = _feedback_text(report) if state.mode == "explore" else _plan_text(latest(messages, UpdatePlan))
-        prompt = self.prompt(
-            "coder", task=ctx.task_brief, libraries=ctx.libraries, timeout_min=max(1, int(ctx.limits.timeout_s // 60)),
-            threads=ctx.limits.threads, mode=kind, code=parent_code, error=error, plan=plan,
-            others=await ctx.others() if kind == "draft" and ctx.others else "", starter=ctx.starter,
-            functions=", ".join(top_level_functions(parent_code)),
-        )
+        kind, parent = self._mode()
+        plan, cause = self._plan(kind, parent, messages)
+        size = plan.step_size if plan else state.step_size
+        base = parent.code if parent else (ctx.starter if kind == "draft" else "")  # what a partial reply is merged into
+        prompt = self.prompt("coder", **await self._values(kind, parent, plan, latest(messages, Diagnosis), size))
         attempt_id = f"{state.trace}-{state.step + 1:03d}"
+        fields = dict(attempt_id=attempt_id, parent_id=parent.id if parent else None, kind=kind, mode=state.mode,
+                      plan=plan, cause=cause)
         try:
-            answer = await ask_code(ctx.client, prompt, tries=ctx.tries, max_tokens=reply_cap(base),
-                                    on_call=self.record_call)
+            answer = await ask_code(ctx.client, prompt, tries=ctx.tries, max_tokens=reply_cap(base, size, self.cap("coder")),
+                                    on_call=self.record_call, repair=self.repair)
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
-            update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code="", note=exc.error)
-            return update, RequestUsage(prompt_tokens=0, completion_tokens=0)
-        code, merged = merge_functions(base, answer.value, only_functions=kind == "draft" and bool(ctx.starter))
-        code, notes = fix_imports(code)  # a deterministic fix of the commonest small-model slip
-        notes = merged + notes
-        ctx.codes[attempt_id] = code
-        update = CodeUpdate(attempt_id=attempt_id, parent_id=parent_id, kind=kind, code=code, note="; ".join(notes))
+            return CodeUpdate(**fields, code="", note=exc.error), RequestUsage(prompt_tokens=0, completion_tokens=0)  # type: ignore[arg-type]
+        code, notes = merge_functions(base, answer.value, only_functions=kind == "draft" and bool(ctx.starter))
+        code, fixed = fix_imports(strip_placeholder(code))  # a deterministic fix of the commonest small-model slip
+        notes += fixed
+        violation = step_violation(size, parent.code, code) if kind == "improve" and parent else None
+        if violation:
+            notes.append(ctx.messages.render("step_ignored", size=size.value, changed=violation[0], budget=violation[1]))
+        update = CodeUpdate(**fields, code=code, note="; ".join(notes))  # type: ignore[arg-type]
         return update, RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)

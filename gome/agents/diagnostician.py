@@ -1,8 +1,8 @@
-"""The Diagnostician: turns the last execution report and code diff into a `Diagnosis` (the gradient)."""
+"""The Diagnostician: turns an executed attempt (its script, output, plan and the harness's evidence)
+into a `Diagnosis`, the gradient, and attaches it to the attempt's journal record."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 from autogen_agentchat.messages import BaseChatMessage
@@ -10,31 +10,23 @@ from autogen_core.models import RequestUsage
 
 from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
+from gome.agents.views import diff_text, evidence_text, failures_text, history_text, plan_text, report_text
 from gome.llm import StructuredOutputError, ask_structured
-from gome.llm.structured import ROLE_MAX_TOKENS, schema_hint
-from gome.schema import Diagnosis, ExecutionReport
+from gome.llm.structured import schema_hint
+from gome.roles import Messages
+from gome.schema import Attempt, Diagnosis, ExecutionReport
 
 __all__ = ["Diagnostician", "fallback_diagnosis"]
 
 
-def fallback_diagnosis(report: ExecutionReport) -> Diagnosis:
+def fallback_diagnosis(messages: Messages, report: ExecutionReport) -> Diagnosis:
     """Scalar feedback only: what the harness alone can say (no model, or the no-diagnosis ablation)."""
     output = [report.stdout_tail[-600:]] if report.stdout_tail.strip() else []
     if report.status == "ok":
-        return Diagnosis(summary=f"The attempt ran and scored {report.score}.", evidence=output,
-                         direction="Improve the score.")
-    return Diagnosis(summary=f"The attempt failed ({report.status}).", problems=[report.error], evidence=output,
-                     direction=f"Fix the failure: {report.error}")
-
-
-def _report_text(report: ExecutionReport) -> str:
-    lines = [f"status: {report.status}", f"score: {report.score}", f"seconds: {report.duration_s}"]
-    if report.error:
-        lines.append(f"error: {report.error}")
-    lines.append("stdout (tail):\n" + (report.stdout_tail[-1200:] or "(empty)"))
-    if report.stderr_tail.strip():
-        lines.append("stderr (tail):\n" + report.stderr_tail[-1200:])
-    return "\n".join(lines)
+        return Diagnosis(summary=messages.render("fallback_ok", score=report.score), evidence=output,
+                         direction=messages.render("fallback_ok_direction"))
+    return Diagnosis(summary=messages.render("fallback_failed", status=report.status), problems=[report.error],
+                     evidence=output, direction=messages.render("fallback_failed_direction", error=report.error))
 
 
 class Diagnostician(GomeAgent):
@@ -43,48 +35,50 @@ class Diagnostician(GomeAgent):
     def __init__(self, ctx: TraceContext) -> None:
         super().__init__("diagnostician", "Diagnoses the last attempt: the gradient.", ctx)
 
-    def _diff(self) -> str:
-        update = self.ctx.state.last_update
-        if update is None:
-            return "(no attempt yet)"
-        parent = self.ctx.codes.get(update.parent_id or "", "")
-        diff = difflib.unified_diff(parent.splitlines(), update.code.splitlines(), "before", "after", lineterm="", n=1)
-        return "\n".join(diff)[:3000] or "(no change)"
-
-    def _history(self) -> str:
-        rows = [f"{a.id} {a.kind} {a.status} score={a.score} {'accepted' if a.accepted else 'rejected'}"
-                for a in self.ctx.state.journal[-6:]]
-        return "\n".join(rows) or "(none)"
-
     async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[Diagnosis, RequestUsage]:
         ctx, state = self.ctx, self.ctx.state
-        report = latest(messages, ExecutionReport) or state.last_report
-        assert report is not None, "the Diagnostician speaks only after an execution"
+        report = latest(messages, ExecutionReport)
+        attempt = state.journal.get(report.attempt_id) if report else state.last
+        assert attempt is not None and attempt.report is not None, "the Diagnostician speaks only after an execution"
         if not ctx.diagnose:
-            diagnosis, usage = fallback_diagnosis(report), RequestUsage(prompt_tokens=0, completion_tokens=0)
+            diagnosis, usage = fallback_diagnosis(ctx.messages, attempt.report), RequestUsage(prompt_tokens=0, completion_tokens=0)
         else:
-            diagnosis, usage = await self._ask(report)
-        ctx.rundir.write_model(ctx.rundir.step_dir(state.trace, state.step) / "diagnosis.json", diagnosis)
-        if diagnosis.leak_or_overfit and state.veto(report.attempt_id):
-            vetoed = next(a for a in state.journal if a.id == report.attempt_id).model_copy(update={"accepted": False})
+            diagnosis, usage = await self._ask(attempt)
+        state.diagnose(attempt.id, diagnosis)
+        ctx.rundir.write_model(ctx.rundir.step_dir(state.trace, attempt.step) / "diagnosis.json", diagnosis)
+        if diagnosis.leak_or_overfit and state.veto(attempt.id):
+            vetoed = state.journal[attempt.id]
             self.emit_step(vetoed)
-            if ctx.after_step is not None and state.last_update is not None:
-                await ctx.after_step(vetoed, state.last_update)  # retract it from the global best
+            if ctx.after_step is not None:
+                await ctx.after_step(vetoed)  # retract it from the global best
         return diagnosis, usage
 
-    async def _ask(self, report: ExecutionReport) -> tuple[Diagnosis, RequestUsage]:
+    def _values(self, attempt: Attempt) -> dict[str, object]:
         ctx, state = self.ctx, self.ctx.state
-        prompt = self.prompt(
-            "diagnostician", task=ctx.task_brief, metric=ctx.metric,
-            direction="lower" if state.lower_is_better else "higher", attempt=report.attempt_id,
-            report=_report_text(report), diff=self._diff(), history=self._history(),
+        parent = state.attempt(attempt.parent_id)
+        query = attempt.plan.direction if attempt.plan else attempt.kind
+        failures = state.memory.retrieve_failures(query, now=state.step) if state.use_memory else []
+        assert attempt.report is not None
+        return dict(
+            task=ctx.task_brief, metric=ctx.metric, direction="lower" if state.lower_is_better else "higher",
+            attempt=attempt.id, kind=attempt.kind, report=report_text(attempt.report, out_chars=800),
+            evidence=evidence_text(ctx.messages, attempt), code=attempt.code or "(no script)\n",
+            plan=plan_text(attempt.plan), parent=parent.id if parent else "",
+            parent_score=parent.score if parent else "none", diff=diff_text(parent.code, attempt.code, limit=1500) if parent else "",
+            note=attempt.note, history=history_text(state.journal.tail(8)), failures=failures_text(ctx.messages, failures),
             best_score=state.best.score if state.best else "none yet", schema=schema_hint(Diagnosis),
         )
+
+    async def _ask(self, attempt: Attempt) -> tuple[Diagnosis, RequestUsage]:
+        ctx = self.ctx
+        prompt = self.prompt("diagnostician", **self._values(attempt))
         try:
             answer = await ask_structured(ctx.client, prompt, Diagnosis, tries=ctx.tries, mode=ctx.structured,
-                                          max_tokens=ROLE_MAX_TOKENS["diagnostician"], on_call=self.record_call)
+                                          max_tokens=self.cap("diagnostician"), on_call=self.record_call,
+                                          repair=self.repair)
             diagnosis, usage = answer.value, RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
-            diagnosis, usage = fallback_diagnosis(report), RequestUsage(prompt_tokens=0, completion_tokens=0)
+            assert attempt.report is not None
+            diagnosis, usage = fallback_diagnosis(ctx.messages, attempt.report), RequestUsage(prompt_tokens=0, completion_tokens=0)
         return diagnosis, usage

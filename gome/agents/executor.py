@@ -1,19 +1,25 @@
-"""The Executor: runs the Coder's script in the sandbox, has the harness score it, applies the update rule."""
+"""The Executor: runs the Coder's script in the sandbox, has the harness score it and measure its evidence,
+and hands the result to the optimiser's update rule. A script identical to one already run is not run
+again: its report is reused and the update counts as a no-op."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_core.models import RequestUsage
 
 from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
-from gome.schema import CodeUpdate, ExecutionDone, ExecutionReport
+from gome.schema import Attempt, CodeUpdate, Evidence, ExecutionDone, ExecutionReport
 from gome.tools.harness import run_attempt
 
 __all__ = ["Executor"]
+
+_REFERENCES = 12  # earlier attempts whose predictions a new submission is compared with
 
 
 class Executor(GomeAgent):
@@ -22,9 +28,11 @@ class Executor(GomeAgent):
     def __init__(self, ctx: TraceContext) -> None:
         super().__init__("executor", "Runs the script in the sandbox and reports the harness score.", ctx)
 
-    async def _execute(self, update: CodeUpdate) -> tuple[ExecutionReport, list[str]]:
-        ctx, state = self.ctx, self.ctx.state
-        out_dir = ctx.rundir.step_dir(state.trace, state.step + 1)
+    def _folder(self, attempt: Attempt) -> Path:
+        return self.ctx.rundir.root / "traces" / str(attempt.trace) / f"{attempt.step:03d}"
+
+    async def _execute(self, update: CodeUpdate, out_dir: Path) -> tuple[ExecutionReport, list[str]]:
+        ctx = self.ctx
         if not update.code:
             (out_dir / "solution.py").write_text("")
             report = ExecutionReport(attempt_id=update.attempt_id, status="crashed", exit_code=-1, duration_s=0.0,
@@ -39,14 +47,47 @@ class Executor(GomeAgent):
                 report, result = await asyncio.to_thread(*args)
         return report, list(result.isolation)
 
+    def _references(self, update: CodeUpdate) -> dict[str, Path]:
+        """Earlier valid submissions to compare with: the parent first, then this trace's newest attempts."""
+        state = self.ctx.state
+        earlier = [a for a in reversed(list(state.journal)) if a.score is not None][:_REFERENCES]
+        parent = state.attempt(update.parent_id)
+        ordered = ([parent] if parent is not None and parent.score is not None else []) + earlier
+        return {a.id: self._folder(a) / "submission.csv" for a in ordered}
+
+    async def _measure(self, update: CodeUpdate, report: ExecutionReport, out_dir: Path) -> ExecutionReport:
+        if self.ctx.evidence is None or report.score is None:
+            return report
+        evidence = await asyncio.to_thread(self.ctx.evidence, out_dir / "submission.csv", self._references(update),
+                                           report.stdout_tail, update.parent_id)
+        return report.model_copy(update={"evidence": evidence})
+
+    def _rerun(self, update: CodeUpdate, same: Attempt, out_dir: Path) -> ExecutionReport:
+        """The report of an identical script already run, with its files copied, marked as identical."""
+        assert same.report is not None
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("solution.py", "stdout.txt", "stderr.txt", "submission.csv"):
+            if (self._folder(same) / name).is_file():
+                shutil.copy2(self._folder(same) / name, out_dir / name)
+        evidence = (same.report.evidence or Evidence()).model_copy(update={"identical_to": same.id})
+        note = self.ctx.messages.render("identical_code", other=same.id)
+        return same.report.model_copy(update={"attempt_id": update.attempt_id, "duration_s": 0.0, "evidence": evidence,
+                                              "error": (same.report.error + "; " if same.report.error else "") + note})
+
     async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[ExecutionReport, RequestUsage]:
         ctx, state = self.ctx, self.ctx.state
         update = latest(messages, CodeUpdate)
         assert update is not None, "the Executor speaks after the Coder"
-        report, isolation = await self._execute(update)
+        out_dir = ctx.rundir.step_dir(state.trace, state.step + 1)
+        same = state.journal.same_code(update.code) if update.code else None
+        if same is not None:
+            report, isolation = self._rerun(update, same, out_dir), []
+        else:
+            report, isolation = await self._execute(update, out_dir)
+            report = await self._measure(update, report, out_dir)
         attempt = state.record(update, report)
         ctx.emit(ExecutionDone(trace=state.trace, step=state.step, report=report, isolation=isolation))
         self.emit_step(attempt)
         if ctx.after_step is not None:
-            await ctx.after_step(attempt, update)
+            await ctx.after_step(attempt)
         return report, RequestUsage(prompt_tokens=0, completion_tokens=0)

@@ -1,55 +1,84 @@
-"""The Memory Keeper: owns success memory (momentum) and turns a diagnosis into an `UpdatePlan`."""
+"""The Memory Keeper: owns the memories (successes are momentum, failures negative momentum) and turns a
+diagnosis into an `UpdatePlan`; a direction that already failed is recognised and replaced."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from autogen_agentchat.messages import BaseChatMessage
-from autogen_core.models import RequestUsage
+from autogen_core.models import AssistantMessage, RequestUsage, UserMessage
 
 from gome.agents.base import GomeAgent, latest
 from gome.agents.context import TraceContext
+from gome.agents.views import failures_text, memories_text
 from gome.llm import StructuredOutputError, ask_structured
-from gome.llm.structured import ROLE_MAX_TOKENS, schema_hint
+from gome.llm.structured import schema_hint
+from gome.optim import STEP_SIZES
 from gome.schema import Diagnosis, MemoryEntry, UpdatePlan
-from gome.tools.optimizer import STEP_SIZES
 
 __all__ = ["MemoryKeeper"]
-
-
-def _memories_text(entries: list[MemoryEntry]) -> str:
-    lines = [f"{e.id} (gain {e.gain:.4g}, step {e.step}): {e.direction}" + (f" [{'; '.join(e.changes)}]" if e.changes else "")
-             for e in entries]
-    return "\n".join(lines) or "(empty: no successful update yet)"
 
 
 class MemoryKeeper(GomeAgent):
     output_type = UpdatePlan
 
     def __init__(self, ctx: TraceContext) -> None:
-        super().__init__("memory_keeper", "Keeps success memory and plans the update: the momentum.", ctx)
+        super().__init__("memory_keeper", "Keeps the memories and plans the update: the momentum.", ctx)
 
     async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[UpdatePlan, RequestUsage]:
         ctx, state = self.ctx, self.ctx.state
         diagnosis = latest(messages, Diagnosis)
         assert diagnosis is not None, "the Memory Keeper speaks after the Diagnostician"
         query = " ".join([diagnosis.direction, *diagnosis.problems])
-        memories = state.memory.retrieve(query, now=state.step)
+        memories = state.memory.retrieve(query, now=state.step) if state.use_memory else []
+        failures = state.memory.retrieve_failures(query, now=state.step) if state.use_memory else []
         prompt = self.prompt("memory_keeper", task=ctx.task_brief, diagnosis=diagnosis.model_dump_json(indent=1),
-                             memories=_memories_text(memories), step_size=state.step_size.value, schema=schema_hint(UpdatePlan))
-        usage = RequestUsage(prompt_tokens=0, completion_tokens=0)
-        try:
-            answer = await ask_structured(ctx.client, prompt, UpdatePlan, tries=ctx.tries, mode=ctx.structured,
-                                          max_tokens=ROLE_MAX_TOKENS["memory_keeper"], on_call=self.record_call)
-            plan = answer.value
-            usage = RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
-        except StructuredOutputError as exc:
-            self.record_failure(exc.schema_name, exc.tries, exc.error)
-            plan = UpdatePlan(direction=diagnosis.direction, step_size=state.step_size)
+                             memories=memories_text(ctx.messages, memories), failures=failures_text(ctx.messages, failures),
+                             step_size=state.step_size.value, schema=schema_hint(UpdatePlan))
+        plan, usage = await self._ask(prompt, UpdatePlan(direction=diagnosis.direction, step_size=state.step_size))
+        repeated = self._repeats(plan)
+        if repeated is not None:  # ask once more, naming the failure; then fall back without the model
+            retry = [*prompt, AssistantMessage(content=plan.model_dump_json(), source="memory_keeper"),
+                     UserMessage(content=self._repeat_note(plan, repeated), source="team")]
+            second, more = await self._ask(retry, plan)
+            usage = RequestUsage(prompt_tokens=usage.prompt_tokens + more.prompt_tokens,
+                                 completion_tokens=usage.completion_tokens + more.completion_tokens)
+            plan = self._replace(second if self._repeats(second) is None else self._fallback(diagnosis, plan),
+                                 repeated)
         plan = self._bounded(plan, {m.id for m in memories})
-        state.last_plan = plan
         ctx.rundir.write_model(ctx.rundir.step_dir(state.trace, state.step) / "plan.json", plan)
         return plan, usage
+
+    async def _ask(self, prompt: list, default: UpdatePlan) -> tuple[UpdatePlan, RequestUsage]:
+        ctx = self.ctx
+        try:
+            answer = await ask_structured(ctx.client, prompt, UpdatePlan, tries=ctx.tries, mode=ctx.structured,
+                                          max_tokens=self.cap("memory_keeper"), on_call=self.record_call,
+                                          repair=self.repair)
+        except StructuredOutputError as exc:
+            self.record_failure(exc.schema_name, exc.tries, exc.error)
+            return default, RequestUsage(prompt_tokens=0, completion_tokens=0)
+        return answer.value, RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
+
+    def _repeats(self, plan: UpdatePlan) -> MemoryEntry | None:
+        state = self.ctx.state
+        return state.memory.repeats(plan.direction, now=state.step) if state.use_memory else None
+
+    def _repeat_note(self, plan: UpdatePlan, failure: MemoryEntry) -> str:
+        return self.ctx.messages.render("repeated_direction", direction=plan.direction, outcome=failure.outcome,
+                                        step=failure.step)
+
+    def _fallback(self, diagnosis: Diagnosis, plan: UpdatePlan) -> UpdatePlan:
+        """The diagnosis's own direction if it has not failed, else the first stock direction that has not;
+        the memories the model's plan drew on stay referenced, its changes (for the failed direction) go."""
+        for direction in [diagnosis.direction, *self.ctx.messages.items("fallback_directions")]:
+            candidate = plan.model_copy(update={"direction": direction, "changes": []})
+            if self._repeats(candidate) is None:
+                return candidate
+        return plan
+
+    def _replace(self, plan: UpdatePlan, failure: MemoryEntry) -> UpdatePlan:
+        return plan.model_copy(update={"replaced": f"{failure.id}: {failure.direction}"})
 
     def _bounded(self, plan: UpdatePlan, offered: set[str]) -> UpdatePlan:
         """Clamps the step size to what the optimiser allows; keeps only memory ids that were offered."""

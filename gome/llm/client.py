@@ -36,7 +36,7 @@ class ModelConfig(BaseModel):
     base_url: str = "https://api.openai.com/v1"
     api_key_env: str = "OPENAI_API_KEY"
     structured: StructuredMode = "json_object"  # the strongest response_format the endpoint accepts
-    max_tokens: int = 2048
+    max_tokens: int = 4096  # completion-token limit of one reply; roles and step sizes ask for less
     temperature: float = 0.2
     timeout_s: float = 300.0
     max_retries: int = 3  # gome's own visible retries of transient failures (gome.llm.retry)

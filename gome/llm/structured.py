@@ -4,7 +4,7 @@ Replies are parsed leniently (code fences, prose around the object, raw control 
 strings). A reply that does not validate is sent back with the validation error, at most `tries`
 times in all (tenacity); then `StructuredOutputError` tells the caller to record the failure.
 Each request asks for the strongest JSON format the endpoint supports (`StructuredMode`) and caps
-the completion tokens per role (`ROLE_MAX_TOKENS`): a slow local server cannot run away.
+the completion tokens (each role file declares its cap): a slow local server cannot run away.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from enum import Enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -33,13 +34,17 @@ __all__ = [
     "schema_hint",
     "request_args",
     "grammar_schema",
-    "ROLE_MAX_TOKENS",
+    "Repair",
 ]
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-# Completion-token caps per role: a diagnosis or a plan is a few hundred tokens, a script a few thousand.
-ROLE_MAX_TOKENS: dict[str, int] = {"diagnostician": 800, "memory_keeper": 600, "coder": 2048}
+Repair = Callable[[str], str]  # the request sent back after an unusable reply, given the reason
+
+
+def _default_repair(error: str) -> str:
+    return f"Your reply was not usable: {error}. Reply again, correctly."
+
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
@@ -73,11 +78,25 @@ class Answer(Generic[T]):
     completion_tokens: int
 
 
+def _internal(field: Any) -> bool:
+    """A field gome fills itself (`json_schema_extra={"internal": True}`), not asked of the model."""
+    return isinstance(field.json_schema_extra, dict) and bool(field.json_schema_extra.get("internal"))
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return "one of " + ", ".join(f'"{m.value}"' for m in annotation)
+    return getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
+
+
 def schema_hint(model_cls: type[BaseModel]) -> str:
-    """A compact description of the JSON object expected, built from the model's fields."""
+    """A compact description of the JSON object expected, built from the model's fields; enum fields
+    list their allowed values."""
     lines = []
     for name, field in model_cls.model_fields.items():
-        ann = getattr(field.annotation, "__name__", str(field.annotation)).replace("typing.", "")
+        if _internal(field):
+            continue
+        ann = _type_name(field.annotation)
         desc = f" - {field.description}" if field.description else ""
         lines.append(f'  "{name}": {ann}{desc}')
     return "{\n" + ",\n".join(lines) + "\n}"
@@ -87,6 +106,9 @@ def grammar_schema(model_cls: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema with `$ref`s inlined and titles dropped, for grammar-constrained servers."""
     schema = model_cls.model_json_schema()
     defs = schema.pop("$defs", {})
+    for name, field in model_cls.model_fields.items():
+        if _internal(field):
+            schema.get("properties", {}).pop(name, None)
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
@@ -160,6 +182,7 @@ async def _ask(
     tries: int,
     create_args: dict[str, Any],
     on_call: Callable[[CallRecord], None],
+    repair: Repair,
 ) -> Answer[T]:
     history = list(messages)
     used = RequestUsage(prompt_tokens=0, completion_tokens=0)
@@ -183,7 +206,7 @@ async def _ask(
                     on_call(CallRecord(result.usage.prompt_tokens, result.usage.completion_tokens,
                                        time.monotonic() - start, False, str(exc)))
                     history += [AssistantMessage(content=text, source="assistant"),
-                                UserMessage(content=f"Your reply was not usable: {exc}. Reply again, correctly.", source="user")]
+                                UserMessage(content=repair(str(exc)), source="user")]
                     raise
                 on_call(CallRecord(result.usage.prompt_tokens, result.usage.completion_tokens,
                                    time.monotonic() - start, True, ""))
@@ -202,10 +225,11 @@ async def ask_structured(
     mode: StructuredMode = "json_object",
     max_tokens: int | None = None,
     on_call: Callable[[CallRecord], None] = lambda record: None,
+    repair: Repair = _default_repair,
 ) -> Answer[M]:
     """Asks for a JSON object that validates as `model_cls`, repairing at most `tries - 1` times."""
     return await _ask(client, messages, lambda t: parse_json_model(t, model_cls), model_cls.__name__,
-                      tries, request_args(mode, model_cls, max_tokens), on_call)
+                      tries, request_args(mode, model_cls, max_tokens), on_call, repair)
 
 
 async def ask_code(
@@ -213,9 +237,10 @@ async def ask_code(
     messages: Sequence[LLMMessage],
     *,
     tries: int = 2,
-    max_tokens: int | None = ROLE_MAX_TOKENS["coder"],
+    max_tokens: int | None = None,
     on_call: Callable[[CallRecord], None] = lambda record: None,
+    repair: Repair = _default_repair,
 ) -> Answer[str]:
     """Asks for a Python script in a fenced block."""
     return await _ask(client, messages, extract_code, "PythonScript", tries, request_args("none", None, max_tokens),
-                      on_call)
+                      on_call, repair)

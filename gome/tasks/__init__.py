@@ -15,7 +15,7 @@ from gome.tasks.grading import (
 from gome.tasks.metrics import METRICS, Metric, get_metric, prediction_columns
 from gome.tasks.submission import read_submission, validate_submission
 from gome.tasks.suite import LEVELS, SUITE, prepare_suite_task, reference_submission
-from gome.tasks.summary import task_summary
+from gome.tasks.summary import task_description, task_summary
 from gome.tasks.task import Task, TaskConfig, load_task
 from gome.tasks.verify import ChecksumError, verify_task
 
@@ -51,6 +51,7 @@ __all__ = [
     "score_dev",
     "score_submission",
     "task_summary",
+    "task_description",
     "validate_submission",
     "write_task",
 ]

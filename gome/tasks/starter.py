@@ -10,7 +10,9 @@ from gome.tasks.errors import TaskError
 from gome.tasks.metrics import as_labels, positive_label, prediction_columns
 from gome.tasks.task import Task
 
-__all__ = ["starter_script"]
+__all__ = ["starter_script", "strip_placeholder"]
+
+PLACEHOLDER_NOTE = "  # placeholder: replace with a real model"
 
 # the metric as sklearn code on (y_va, pred); pred is a label, a number or the submission's probability columns
 _VALIDATION = {
@@ -61,7 +63,7 @@ def features(train, test):
 
 
 def make_model():
-    return {placeholder_call}  # placeholder: replace with a real model
+    return {placeholder_call}{note}
 
 
 {predict}
@@ -111,6 +113,24 @@ def starter_script(task: Task, train: pd.DataFrame | None = None) -> str:
             values["clip"] = ".clip(min=0)" if task.metric == "rmsle" else ""
     metric_import, validation = _VALIDATION[task.metric]
     return _TEMPLATE.format(
-        **values, placeholder=placeholder, placeholder_call=call, metric_import=metric_import,
+        **values, placeholder=placeholder, placeholder_call=call, metric_import=metric_import, note=PLACEHOLDER_NOTE,
         validation=validation, predict=_PREDICT[kind].format(clip=values["clip"]),
     )
+
+
+def strip_placeholder(code: str) -> str:
+    """Once make_model() no longer returns the placeholder, its note and the unused dummy import go, so
+    nothing stale tells a reader that the script still fits a placeholder."""
+    if PLACEHOLDER_NOTE not in code and "from sklearn.dummy import" not in code:
+        return code
+    kept = []
+    for line in code.splitlines():
+        if line.endswith(PLACEHOLDER_NOTE) and "Dummy" not in line:
+            line = line[: -len(PLACEHOLDER_NOTE)]
+        if line.startswith("from sklearn.dummy import "):
+            names = [n.strip() for n in line.split("import", 1)[1].split(",")]
+            rest = "\n".join(kept) + code[code.find(line) + len(line):]
+            if not any(n in rest for n in names):
+                continue
+        kept.append(line)
+    return "\n".join(kept) + ("\n" if code.endswith("\n") else "")

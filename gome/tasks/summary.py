@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from gome.tasks._io import read_header, read_table
 from gome.tasks.metrics import prediction_columns
 from gome.tasks.task import Task
 
-__all__ = ["task_summary"]
+__all__ = ["task_summary", "task_description"]
 
 _MAX_COLUMNS = 40
 _FEW_VALUES = 10
@@ -74,3 +76,26 @@ def task_summary(task: Task) -> str:
     if task.submission_note:
         lines.append(f"Submission note: {task.submission_note}")
     return "\n".join(lines)
+
+
+_KEY_PARAGRAPH = re.compile(r"metric|evaluat|score|submi|data|column|file|target|predict", re.IGNORECASE)
+
+
+def task_description(task: Task, budget_tokens: int) -> str:
+    """The task's description.md for the agents: all of it when it fits `budget_tokens` (about four
+    characters a token), else its first paragraph and then the paragraphs about the metric, the data and
+    the submission, in their order, as far as the budget goes."""
+    text = task.description.strip()
+    budget = budget_tokens * 4
+    if len(text) <= budget:
+        return text
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    chosen, used = [0], len(paragraphs[0]) if paragraphs else 0
+    for index, paragraph in enumerate(paragraphs[1:], start=1):
+        heading = paragraph.startswith("#") and index + 1 < len(paragraphs) and _KEY_PARAGRAPH.search(paragraphs[index + 1])
+        if (heading or _KEY_PARAGRAPH.search(paragraph)) and used + len(paragraph) <= budget:
+            chosen.append(index)
+            used += len(paragraph) + 2
+    kept = "\n\n".join(paragraphs[i] for i in chosen)
+    return kept[:budget] + ("\n\n(description shortened to its parts about the metric, the data and the submission)"
+                            if len(chosen) < len(paragraphs) else "")

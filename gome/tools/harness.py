@@ -7,8 +7,6 @@ sets the score: the harness scores `submission.csv` with the task's metric.
 
 from __future__ import annotations
 
-import math
-import re
 import shutil
 import sys
 import tempfile
@@ -18,23 +16,22 @@ from pathlib import Path
 from gome.sandbox import SandboxLimits, SandboxResult, run_sandboxed
 from gome.schema import ExecStatus, ExecutionReport
 from gome.tasks import SubmissionError
+from gome.tasks.evidence import self_reported_score
 from gome.tools.hints import crash_hint
 from gome.tools.rundir import atomic_write
 
 __all__ = ["run_attempt", "Scorer", "self_reported"]
 
 Scorer = Callable[[Path], float]  # scores a submission file, raises SubmissionError
-_SCORE_LINE = re.compile(r"^validation_score:\s*([-+0-9.eE]+|nan|inf)\s*$", re.MULTILINE | re.IGNORECASE)
 
 
 def self_reported(submission: Path) -> float:
     """The score a script printed itself (`validation_score: X`, the last such line), for tasks whose
     layout allows no generic holdout; read from the stdout.txt beside the submission."""
-    stdout = (submission.parent / "stdout.txt").read_text(errors="replace")
-    found = _SCORE_LINE.findall(stdout)
-    if not found or not math.isfinite(float(found[-1])):
+    score = self_reported_score((submission.parent / "stdout.txt").read_text(errors="replace"))
+    if score is None:
         raise SubmissionError("the script printed no finite `validation_score: X` line (this task's scores are self-reported)")
-    return float(found[-1])
+    return score
 
 
 

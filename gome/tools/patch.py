@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 
-__all__ = ["merge_functions", "top_level_functions"]
+__all__ = ["merge_functions", "top_level_functions", "summarize_code"]
+
+_ESTIMATOR = re.compile(r"\b([A-Z]\w*(?:Classifier|Regressor|Regression|SVC|SVR|NB|Boost\w*|Forest\w*|Net\w*))\(")
+
+
+def summarize_code(code: str) -> str:
+    """A short description of a script: the estimators and encoders it calls."""
+    names = list(dict.fromkeys(_ESTIMATOR.findall(code)))
+    extras = [name for name in ("get_dummies", "OneHotEncoder", "OrdinalEncoder", "TfidfVectorizer") if name in code]
+    return ", ".join(names + extras) or "a script without a recognisable estimator"
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 

@@ -73,11 +73,16 @@ def payload_fields(structured: dict[str, Any] | None) -> list[tuple[str, Any]]:
             fields.append(("flag", "leak or overfit suspected"))
         return fields
     if kind == "UpdatePlan":
-        return [("direction", p.get("direction", "")), ("step size", str(p.get("step_size", ""))),
-                ("changes", list(p.get("changes", []))), ("memory refs", ", ".join(p.get("memory_refs", [])) or "none")]
+        fields = [("direction", p.get("direction", "")), ("step size", str(p.get("step_size", ""))),
+                  ("changes", list(p.get("changes", []))), ("memory refs", ", ".join(p.get("memory_refs", [])) or "none")]
+        if p.get("replaced"):
+            fields.append(("replaced", f"a direction that already failed ({p['replaced']})"))
+        return fields
     if kind == "CodeUpdate":
         parent = p.get("parent_id") or "none"
         fields = [("attempt", f"{p.get('attempt_id')} ({p.get('kind')}, parent {parent})")]
+        if p.get("plan"):
+            fields.append(("carries out", f"{p['plan'].get('direction', '')} ({p['plan'].get('step_size', '')})"))
         if p.get("note"):
             fields.append(("note", p["note"]))
         return fields

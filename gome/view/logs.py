@@ -100,15 +100,31 @@ class LogRenderer:
         lines = [f"⚙ executed {r.attempt_id}: {status}  exit {r.exit_code}  {r.duration_s:.1f}s  "
                  f"score {fmt_score(r.score)}{source}"]
         if r.error:
-            lines.append(self._s("error: " + one_line(r.error, 200), "bad"))
+            lines.append(self._s("error: " + one_line(r.error, 200), "bad" if r.status != "ok" else "note"))
+        ev = r.evidence
+        if ev is not None and r.score is not None:
+            noise = f"± {ev.noise:.3g}" if ev.noise is not None else "noise unknown"
+            if ev.identical_to:
+                moved = self._s(f"NO-OP: predictions identical to {ev.identical_to}'s", "bad")
+            elif ev.changed_share is not None:
+                moved = f"{ev.changed_share:.0%} of predictions changed vs parent"
+            else:
+                moved = "no parent to compare"
+            own = f"; script's own score {fmt_score(ev.self_score)}" if ev.self_score is not None else ""
+            lines.append(f"evidence: dev {fmt_score(r.score)} {noise}; {moved}{own}")
+            lines += [self._s(one_line(line, 160), "dim") for line in ev.errors[:2]]
         return lines
 
     def _optimizer(self, event: OptimizerStep) -> list[str]:
         a = event.attempt
         verdict = self._s("accepted", "ok") if a.accepted else self._s("rejected", "note")
-        return [f"▲ optimiser: {a.id} ({a.kind}) {verdict}; trace best {fmt_score(event.best_score)}"
-                f" ({event.best_attempt or '—'}); next step {event.step_size.value}; memory {event.memory_size};"
-                f" debug {event.debug_round}"]
+        outcome = f" ({a.outcome})" if a.outcome and a.outcome != "accepted" else (" (debugging)" if a.outcome is None and not a.accepted else "")
+        lines = [f"▲ optimiser: {a.id} ({a.kind}) {verdict}{outcome}; trace best {fmt_score(event.best_score)}"
+                 f" ({event.best_attempt or '—'}); next step {event.step_size.value}; memory {event.memory_size}"
+                 f" successes, {event.failure_size} failures; debug {event.debug_round}"]
+        if a.note:
+            lines.append(self._s("note: " + one_line(a.note, 200), "dim"))
+        return lines
 
     def _run_level(self, event: Event) -> list[str]:
         if isinstance(event, CoordinatorMerge):

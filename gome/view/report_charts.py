@@ -80,7 +80,7 @@ def _reliability(data: RunData):
 
 
 def optimizer_section(data: RunData) -> str:
-    """Step size, success memory, memory entries used, debug rounds and gradient reliability over steps."""
+    """Step size, success and failure memory, memory entries used, debug rounds and gradient reliability over steps."""
     def refs(k: int, s: OptimizerStep):
         plan = data.plans.get((k, s.step - 1))  # the plan made after step s-1 produced attempt s
         return (None, "") if plan is None else (float(len(plan.get("memory_refs", []))), ", ".join(plan.get("memory_refs", [])) or "none")
@@ -89,6 +89,8 @@ def optimizer_section(data: RunData) -> str:
         _per_trace(data, "step size (next update)", lambda k, s: (_STEP_SIZES.get(s.step_size.value), s.step_size.value),
                    {v: k for k, v in _STEP_SIZES.items()}),
         _per_trace(data, "success memory entries (momentum)", lambda k, s: (float(s.memory_size), f"{s.memory_size} entries")),
+        _per_trace(data, "failure memory entries (tried, did not help)",
+                   lambda k, s: (float(s.failure_size), f"{s.failure_size} entries")),
         _per_trace(data, "memory entries used by the plan", refs),
         _per_trace(data, "debug round", lambda k, s: (float(s.debug_round), f"round {s.debug_round}")),
         _per_trace(data, "gradient reliability (accepted improvements)", _reliability(data)),

@@ -12,11 +12,10 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from gome.schema import Attempt, AttemptKind
+from gome.schema import Attempt, AttemptKind, Mode
 
 __all__ = ["Mode", "Strategy", "StrategyName", "tree_pick"]
 
-Mode = Literal["directed", "explore"]
 StrategyName = Literal["gradient", "tree", "hybrid"]
 
 
@@ -74,8 +73,9 @@ class Strategy:
         """Posterior mean share of directed updates that improve the score (Beta(1, 1) prior)."""
         return (self.successes + 1) / (self.trials + 2)
 
-    def observe(self, attempt: Attempt, mode: Mode) -> None:
-        if mode == "directed" and attempt.kind == "improve":
+    def observe(self, attempt: Attempt) -> None:
+        """Counts a directed improvement by the mode it was made in (not the mode of the step after it)."""
+        if attempt.mode == "directed" and attempt.kind == "improve":
             self.trials += 1
             self.successes += attempt.accepted
 

@@ -1,0 +1,87 @@
+"""What the agents are shown of the optimiser's state: journal rows, memories, plans, evidence and diffs,
+laid out from the typed records with the phrasing of messages.yaml (no prose here)."""
+
+from __future__ import annotations
+
+import difflib
+
+from gome.roles import Messages
+from gome.schema import Attempt, Diagnosis, ExecutionReport, MemoryEntry, UpdatePlan
+
+__all__ = ["history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
+           "diff_text", "diagnosis_text"]
+
+
+def _score(value: float | None) -> str:
+    return "none" if value is None else f"{value:.5g}"
+
+
+def history_text(attempts: list[Attempt]) -> str:
+    rows = [f"{a.id} {a.kind} {a.status} score={_score(a.score)} {a.outcome or 'debugging'}"
+            + (f" — {a.plan.direction[:90]}" if a.plan else "") for a in attempts]
+    return "\n".join(rows) or "(none)"
+
+
+def memories_text(messages: Messages, entries: list[MemoryEntry]) -> str:
+    lines = [messages.render("success_line", id=e.id, direction=e.direction, gain=f"{e.gain:.4g}", step=e.step,
+                             changes="; ".join(e.changes)) for e in entries]
+    return "\n".join(lines) or messages.render("no_successes")
+
+
+def failures_text(messages: Messages, entries: list[MemoryEntry]) -> str:
+    lines = [messages.render("failure_line", id=e.id, direction=e.direction, step_size=e.step_size.value,
+                             outcome=e.outcome, step=e.step) for e in entries]
+    return "\n".join(lines) or messages.render("no_failures")
+
+
+def plan_text(plan: UpdatePlan | None) -> str:
+    if plan is None:
+        return ""
+    changes = "".join(f"\n- {c}" for c in plan.changes)
+    return f"Direction: {plan.direction}\nStep size: {plan.step_size.value}{changes}"
+
+
+def diagnosis_text(diagnosis: Diagnosis | None) -> str:
+    if diagnosis is None:
+        return ""
+    lines = [diagnosis.summary, *(f"- problem: {p}" for p in diagnosis.problems),
+             *(f"- evidence: {e}" for e in diagnosis.evidence[:4]), f"Direction: {diagnosis.direction}"]
+    return "\n".join(lines)
+
+
+def report_text(report: ExecutionReport, out_chars: int = 1200) -> str:
+    lines = [f"status: {report.status}", f"score: {report.score}", f"seconds: {report.duration_s}"]
+    if report.error:
+        lines.append(f"error: {report.error}")
+    lines.append("stdout (tail):\n" + (report.stdout_tail[-out_chars:] or "(empty)"))
+    if report.stderr_tail.strip():
+        lines.append("stderr (tail):\n" + report.stderr_tail[-out_chars:])
+    return "\n".join(lines)
+
+
+def evidence_text(messages: Messages, attempt: Attempt) -> str:
+    """A few numbers from the harness, one line each with what they mean."""
+    report, ev = attempt.report, attempt.report.evidence if attempt.report else None
+    if report is None or report.score is None:
+        return "(no valid submission, so nothing to measure)"
+    noise = None if ev is None or ev.noise is None else f"{ev.noise:.3g}"
+    lines = [messages.render("evidence_score", score=_score(report.score), noise=noise)]
+    if ev is not None:
+        if ev.identical_to:
+            lines.append(messages.render("evidence_noop", other=ev.identical_to))
+        elif ev.changed_share is not None and attempt.parent_id:
+            size = None if ev.change_size is None else f"{ev.change_size:.3g}"
+            lines.append(messages.render("evidence_change", parent=attempt.parent_id,
+                                         share=f"{ev.changed_share:.0%}", size=size))
+        lines += [messages.render("evidence_errors", line=line) for line in ev.errors]
+        if ev.self_score is not None:
+            lines.append(messages.render("evidence_self_score", self_score=_score(ev.self_score),
+                                         score=_score(report.score)))
+    lines.append(messages.render("evidence_time", seconds=f"{report.duration_s:.1f}"))
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def diff_text(before: str, after: str, limit: int = 2500) -> str:
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), "before", "after", lineterm="", n=2)
+    text = "\n".join(list(diff)[2:])
+    return (text[:limit] + "\n…" if len(text) > limit else text) or "(no change)"

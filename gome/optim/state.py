@@ -1,0 +1,191 @@
+"""The optimiser state of one trace: parameters (the best attempt), step size, memories, journal.
+
+`record` is the update rule and the only place an executed attempt enters the state: its outcome
+(accepted, no-op, tie, worse, crash), acceptance against the best, the step-size adaptation (shrink
+after crashes and worse scores, grow on plateaus of ties and no-ops), and the memory entry the
+attempt's direction earns: a success when accepted with a gain, a failure when its debug chain ends
+without one. `veto` reverts an acceptance that a diagnosis flags as leaky or overfit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gome.optim.journal import Journal
+from gome.optim.memory import Memory
+from gome.optim.stepsize import resized
+from gome.optim.strategy import Strategy, tree_pick
+from gome.schema import Attempt, AttemptKind, CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, Mode, Outcome, StepSize
+
+__all__ = ["TraceState"]
+
+
+@dataclass
+class TraceState:
+    trace: int
+    lower_is_better: bool
+    max_steps: int
+    max_debug_rounds: int = 2
+    plateau_patience: int = 2
+    step: int = 0  # attempts executed so far
+    debug_round: int = 0
+    step_size: StepSize = StepSize.moderate
+    failures: int = 0
+    plateau: int = 0
+    best_id: str | None = None
+    history: list[str | None] = field(default_factory=list)  # previous bests, for vetoes
+    journal: Journal = field(default_factory=Journal)
+    adopted: dict[str, Attempt] = field(default_factory=dict)  # other traces' bests taken by a sync step
+    memory: Memory = field(default_factory=Memory)
+    stopped: bool = False
+    use_memory: bool = True  # False: the ablation without memory
+    strategy: Strategy = field(default_factory=Strategy)
+    mode: Mode = "directed"  # of the step in progress: directed (diagnosis -> plan -> code) or explore (tree)
+
+    @property
+    def done(self) -> bool:
+        return self.stopped or self.step >= self.max_steps
+
+    def attempt(self, attempt_id: str | None) -> Attempt | None:
+        """An attempt of this trace, or another trace's that this one adopted."""
+        return self.journal.get(attempt_id) or self.adopted.get(attempt_id or "")
+
+    @property
+    def best(self) -> Attempt | None:
+        return self.attempt(self.best_id)
+
+    @property
+    def last(self) -> Attempt | None:
+        return self.journal.last
+
+    def improves(self, score: float) -> bool:
+        best = self.best
+        if best is None or best.score is None:
+            return True
+        return score < best.score if self.lower_is_better else score > best.score
+
+    def needs_debug(self) -> bool:
+        """The last attempt crashed and a debug round is still allowed."""
+        last = self.last
+        return last is not None and last.outcome is None and bool(last.code) and self.debug_round < self.max_debug_rounds
+
+    def _outcome(self, report: ExecutionReport) -> Outcome:
+        if report.status != "ok" or report.score is None:
+            return "crash"
+        if report.evidence is not None and report.evidence.identical_to:
+            return "no-op"
+        if self.improves(report.score):
+            return "accepted"
+        best = self.best
+        return "tie" if best is not None and best.score == report.score else "worse"
+
+    def record(self, update: CodeUpdate, report: ExecutionReport) -> Attempt:
+        """Applies the update rule to an executed attempt and returns its journal record."""
+        self.step += 1
+        outcome = self._outcome(report)
+        self.debug_round = self.debug_round + 1 if update.kind == "debug" else 0
+        best = self.best
+        attempt = Attempt(
+            id=update.attempt_id, trace=self.trace, step=self.step, parent_id=update.parent_id, kind=update.kind,
+            score=report.score, status=report.status, accepted=outcome == "accepted", outcome=outcome,
+            mode=update.mode, code=update.code, plan=update.plan, cause=update.cause, report=report, note=update.note,
+        )
+        chain_open = outcome == "crash" and bool(update.code) and self.debug_round < self.max_debug_rounds
+        if chain_open:
+            attempt = attempt.model_copy(update={"outcome": None})  # its fate is the debug chain's
+        self.journal.add(attempt)
+        if attempt.accepted:
+            self.history.append(self.best_id)
+            self.best_id, self.failures, self.plateau, self.debug_round = attempt.id, 0, 0, 0
+            gain = 0.0 if best is None or best.score is None else abs(attempt.score - best.score)  # type: ignore[operator]
+            if gain > 0:
+                self._remember(attempt, "success", gain)
+            self._settle(attempt, "crash")
+        elif not chain_open:
+            self._close_chain(attempt, outcome)
+        self.strategy.observe(attempt)
+        self.mode = self.strategy.next_mode(self.trace, self.step, self.best_id is not None, self.needs_debug())
+        return attempt
+
+    def _close_chain(self, attempt: Attempt, outcome: Outcome) -> None:
+        """A direction that did not help: adapt the step size and remember the failure."""
+        if outcome in ("crash", "worse"):
+            self.failures += 1
+            self.step_size = resized(self.step_size, -1)
+        else:  # no-op, tie: a plateau
+            self.plateau += 1
+            if self.plateau >= self.plateau_patience:
+                self.step_size, self.plateau = resized(self.step_size, +1), 0
+        self._settle(attempt, outcome)
+        self._remember(attempt, outcome, 0.0)
+
+    def _settle(self, attempt: Attempt, outcome: Outcome) -> None:
+        """Gives the crashed attempts that `attempt` debugged (their outcome still open) an outcome."""
+        node = attempt
+        while node.kind == "debug" and node.parent_id in self.journal:
+            node = self.journal[node.parent_id]  # type: ignore[index]
+            if node.outcome is None:
+                self.journal.update(node.id, outcome=outcome)
+
+    def _remember(self, attempt: Attempt, outcome: Outcome | str, gain: float) -> None:
+        plan = attempt.plan
+        if plan is None or not self.use_memory:
+            return
+        cause = self.attempt(attempt.cause)
+        summary = cause.diagnosis.summary if cause is not None and cause.diagnosis is not None else ""
+        prefix = "m" if outcome == "success" else "f"
+        self.memory.add(MemoryEntry(
+            id=f"{prefix}{self.trace}-{attempt.step}", trace=self.trace, step=attempt.step, direction=plan.direction,
+            changes=list(plan.changes), gain=gain, score=attempt.score, outcome=outcome,  # type: ignore[arg-type]
+            step_size=plan.step_size, summary=summary,
+        ))
+
+    def diagnose(self, attempt_id: str, diagnosis: Diagnosis) -> Attempt:
+        """Attaches an attempt's own diagnosis to its journal record."""
+        return self.journal.update(attempt_id, diagnosis=diagnosis)
+
+    def explore_pick(self) -> tuple[AttemptKind, str | None]:
+        """The tree-search choice for an exploratory step: (kind, parent attempt id)."""
+        s = self.strategy
+        return tree_pick(list(self.journal), self.lower_is_better, s.rng(self.trace, self.step), s.num_drafts,
+                         s.debug_prob, s.max_debug_depth)
+
+    def veto(self, attempt_id: str) -> bool:
+        """Reverts the acceptance of `attempt_id` if it is the current best; True if reverted."""
+        if self.best_id != attempt_id:
+            return False
+        self.best_id = self.history.pop() if self.history else None
+        step = self.journal[attempt_id].step
+        self.memory.remove(f"m{self.trace}-{step}")
+        self.journal.update(attempt_id, accepted=False, outcome="vetoed")
+        return True
+
+    def adopt(self, attempt: Attempt) -> None:
+        """Takes another trace's solution as this trace's parameters (synchronisation)."""
+        self.adopted[attempt.id] = attempt
+        self.history.append(self.best_id)
+        self.best_id = attempt.id
+        self.plateau = self.failures = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to continue this trace after a crash, as JSON-ready data."""
+        return {
+            "step": self.step, "debug_round": self.debug_round, "step_size": self.step_size.value,
+            "failures": self.failures, "plateau": self.plateau, "best_id": self.best_id, "history": self.history,
+            "journal": [a.model_dump(mode="json") for a in self.journal],
+            "adopted": [a.model_dump(mode="json") for a in self.adopted.values()],
+            "memory": [m.model_dump(mode="json") for m in self.memory.entries], "mode": self.mode,
+            "strategy": {"trials": self.strategy.trials, "successes": self.strategy.successes},
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Loads a `snapshot` into this state (its limits and switches stay as configured)."""
+        self.step, self.debug_round = data["step"], data["debug_round"]
+        self.step_size, self.failures, self.plateau = StepSize(data["step_size"]), data["failures"], data["plateau"]
+        self.best_id, self.history = data["best_id"], list(data["history"])
+        self.journal = Journal([Attempt.model_validate(a) for a in data["journal"]])
+        self.adopted = {a["id"]: Attempt.model_validate(a) for a in data["adopted"]}
+        self.memory.entries = [MemoryEntry.model_validate(m) for m in data["memory"]]
+        self.mode = data["mode"]
+        self.strategy.trials, self.strategy.successes = data["strategy"]["trials"], data["strategy"]["successes"]

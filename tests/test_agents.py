@@ -1,0 +1,123 @@
+"""Each agent of a trace team on its own, with a recording scripted model and the real sandbox: what
+reaches each prompt (the gradient's information), and what each agent hands on."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from autogen_agentchat.messages import StructuredMessage
+
+import scripted_model as sm
+from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext
+from gome.config import RunConfig
+from gome.llm import ScriptedChatCompletionClient
+from gome.runner import build_context
+from gome.schema import CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
+from gome.tasks import load_task, make_dev_split, prepare_task
+from gome.tools.rundir import RunDir
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return prepare_task("penguins", tmp_path_factory.mktemp("tasks") / "penguins")
+
+
+class Recorder:
+    """The scripted model, keeping each prompt by agent."""
+
+    def __init__(self) -> None:
+        self.prompts: dict[str, list[str]] = {}
+
+    def __call__(self, messages) -> str:
+        texts = [str(m.content) for m in messages]
+        self.prompts.setdefault(sm.agent_of(texts), []).append("\n".join(texts))
+        return sm.policy(texts)
+
+
+def _context(task_dir: Path, tmp: Path, recorder: Recorder) -> TraceContext:
+    task = load_task(task_dir)
+    split = make_dev_split(task, tmp / "run" / "dev")
+    config = RunConfig(task_dir=task_dir, runs_dir=tmp, exec_timeout_s=120)
+    client = ScriptedChatCompletionClient(recorder)
+    return build_context(config, task, 0, RunDir(tmp / "run"), split, client, emit=lambda event: None)
+
+
+def _msg(payload, source: str):
+    return StructuredMessage[type(payload)](content=payload, source=source)
+
+
+def _execute(ctx: TraceContext, update: CodeUpdate) -> ExecutionReport:
+    report, _ = asyncio.run(Executor(ctx).respond([_msg(update, "coder")]))
+    return report
+
+
+def test_one_directed_step_carries_the_gradient_to_every_agent(penguins: Path, tmp_path: Path) -> None:
+    recorder = Recorder()
+    ctx = _context(penguins, tmp_path, recorder)
+    draft = CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.DEBUGGED_WEAK)
+    report = _execute(ctx, draft)
+    assert report.evidence is not None and report.evidence.noise > 0 and report.evidence.errors
+    diagnosis, _ = asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
+    seen = recorder.prompts["diagnostician"][-1]
+    assert "DecisionTreeClassifier(max_depth=1" in seen  # the attempt's script itself, not only a diff
+    assert "recall per class" in seen and "bootstrap standard error" in seen  # the harness's evidence
+    assert "Palmer" in seen  # the task's description.md, in the shared prefix
+    assert ctx.state.journal["0-001"].diagnosis == diagnosis
+
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
+    seen = recorder.prompts["memory_keeper"][-1]
+    assert diagnosis.direction in seen and diagnosis.problems[0] in seen  # the gradient reaches the plan
+    assert (ctx.rundir.root / "traces" / "0" / "001" / "plan.json").is_file()
+
+    update, _ = asyncio.run(Coder(ctx).respond([_msg(report, "executor"), _msg(diagnosis, "diagnostician"),
+                                                _msg(plan, "memory_keeper")]))
+    seen = recorder.prompts["coder"][-1]
+    assert diagnosis.problems[0] in seen and plan.direction in seen and "weak tree fitted" in seen  # + output
+    assert update.kind == "improve" and update.plan == plan and update.cause == "0-001"
+    improved = _execute(ctx, update)
+    attempt = ctx.state.journal[update.attempt_id]
+    assert attempt.accepted and attempt.plan == plan and improved.evidence.changed_share > 0
+    assert [e.id for e in ctx.state.memory.successes] == [f"m0-{attempt.step}"]
+
+
+def test_an_identical_script_is_not_run_again_and_counts_as_a_no_op(penguins: Path, tmp_path: Path) -> None:
+    ctx = _context(penguins, tmp_path, Recorder())
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.DEBUGGED_WEAK))
+    again = _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve",
+                                     code=sm.DEBUGGED_WEAK + "\n"))
+    assert again.duration_s == 0.0 and again.evidence.identical_to == "0-001"
+    assert ctx.state.journal["0-002"].outcome == "no-op"
+    assert (ctx.rundir.root / "traces" / "0" / "002" / "submission.csv").is_file()
+    relabelled = sm.DEBUGGED_WEAK.replace('print("weak tree fitted")', 'print("same model, new words")')
+    moved = _execute(ctx, CodeUpdate(attempt_id="0-003", parent_id="0-001", kind="improve", code=relabelled))
+    assert moved.duration_s > 0 and moved.evidence.identical_to == "0-001"  # run, but the predictions are the same
+    assert ctx.state.journal["0-003"].outcome == "no-op"
+
+
+def test_a_direction_that_failed_is_replaced(penguins: Path, tmp_path: Path) -> None:
+    recorder = Recorder()
+    ctx = _context(penguins, tmp_path, recorder)
+    failed = "use all features with one-hot encoding and a random forest"  # what the scripted keeper proposes
+    ctx.state.memory.add(MemoryEntry(id="f0-2", trace=0, step=2, direction=failed, changes=[], gain=0.0, score=0.9,
+                                     outcome="no-op", step_size=StepSize.moderate))
+    diagnosis = Diagnosis(summary="ran", problems=["one feature"], direction=failed)
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
+    assert "f0-2" in recorder.prompts["memory_keeper"][0]  # shown as tried, did not help
+    assert plan.direction == "tune the number of trees of the forest" and plan.replaced.startswith("f0-2")
+    assert len(recorder.prompts["memory_keeper"]) == 2  # asked once more, naming the failure
+
+
+def test_a_plan_drawn_from_a_rejected_attempt_says_what_it_changed(penguins: Path, tmp_path: Path) -> None:
+    recorder = Recorder()
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=sm.WORSE_MAJORITY))
+    assert not ctx.state.journal["0-002"].accepted
+    diagnosis = Diagnosis(summary="worse", direction="go back to the forest and tune it")
+    plan = UpdatePlan(direction=diagnosis.direction, step_size=StepSize.targeted)
+    asyncio.run(Coder(ctx).respond([_msg(diagnosis, "diagnostician"), _msg(plan, "memory_keeper")]))
+    seen = recorder.prompts["coder"][-1]
+    assert "0-002 was not accepted (worse)" in seen and "-model = RandomForestClassifier" in seen
+    assert "change at most about 20 lines" in seen  # the step size's line budget

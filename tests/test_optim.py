@@ -1,0 +1,149 @@
+"""The optimiser's state without agents: the journal, the update rule (outcomes, acceptance, step size),
+both memories and their retrieval, vetoes, and a snapshot round trip."""
+
+from __future__ import annotations
+
+from gome.optim import Journal, Memory, TraceState, reply_cap, step_violation
+from gome.schema import Attempt, CodeUpdate, Diagnosis, Evidence, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
+
+PLAN = UpdatePlan(direction="add gradient boosting with tuned learning rate", step_size=StepSize.moderate,
+                  changes=["use HistGradientBoostingClassifier"])
+
+
+def _update(state: TraceState, kind: str = "improve", plan: UpdatePlan | None = PLAN, code: str | None = None) -> CodeUpdate:
+    step = state.step + 1
+    parent = state.last.id if kind == "debug" and state.last else state.best_id  # a debug round fixes the crash
+    return CodeUpdate(attempt_id=f"0-{step:03d}", parent_id=parent, kind=kind, code=code or f"print({step})\n",
+                      plan=plan, cause=state.last.id if state.last else "")  # type: ignore[arg-type]
+
+
+def _report(state: TraceState, score: float | None, identical_to: str = "") -> ExecutionReport:
+    return ExecutionReport(attempt_id=f"0-{state.step + 1:03d}", status="ok" if score is not None else "crashed",
+                           exit_code=0 if score is not None else 1, duration_s=1.0, stdout_tail="", stderr_tail="",
+                           score=score, evidence=Evidence(noise=0.01, identical_to=identical_to))
+
+
+def _step(state: TraceState, score: float | None, **kw: object) -> Attempt:
+    identical = str(kw.pop("identical_to", ""))
+    return state.record(_update(state, **kw), _report(state, score, identical))  # type: ignore[arg-type]
+
+
+def _state() -> TraceState:
+    state = TraceState(trace=0, lower_is_better=False, max_steps=20)
+    _step(state, 0.70, kind="draft", plan=None)
+    return state
+
+
+def test_outcomes_and_acceptance() -> None:
+    state = _state()
+    assert state.best_id == "0-001" and state.last.outcome == "accepted" and state.last.code == "print(1)\n"
+    assert _step(state, 0.80).outcome == "accepted" and state.best.score == 0.80
+    assert _step(state, 0.80).outcome == "tie"
+    assert _step(state, 0.75).outcome == "worse"
+    assert _step(state, 0.90, identical_to="0-002").outcome == "no-op"  # identical predictions never count as a gain
+    assert state.best_id == "0-002"
+    record = state.journal["0-002"]
+    assert record.plan == PLAN and record.cause == "0-001" and record.report.score == 0.80  # one record holds it all
+
+
+def test_memories_record_successes_and_failures_with_their_outcome() -> None:
+    state = _state()
+    _step(state, 0.80)
+    _step(state, 0.80, plan=PLAN.model_copy(update={"direction": "tune the forest depth"}))
+    _step(state, 0.80, identical_to="0-002", plan=PLAN.model_copy(update={"direction": "rename a variable"}))
+    assert [(e.id, e.outcome) for e in state.memory.entries] == [("m0-2", "success"), ("f0-3", "tie"), ("f0-4", "no-op")]
+    assert abs(state.memory.successes[0].gain - 0.1) < 1e-9
+    assert state.memory.failures[1].direction == "rename a variable" and state.memory.failures[1].step_size == StepSize.moderate
+
+
+def test_a_crash_is_remembered_only_when_its_debug_chain_ends_without_a_fix() -> None:
+    state = _state()
+    _step(state, None)  # the improvement crashes: its outcome waits for the debug rounds
+    assert state.last.outcome is None and state.needs_debug() and not state.memory.failures
+    fixed = _step(state, 0.85, kind="debug", plan=PLAN)
+    assert fixed.accepted and state.journal["0-002"].outcome == "crash" and not state.memory.failures
+    _step(state, None)
+    _step(state, None, kind="debug")
+    _step(state, None, kind="debug")  # max_debug_rounds = 2: the chain ends here
+    assert not state.needs_debug() and [e.outcome for e in state.memory.failures] == ["crash"]
+    assert all(state.journal[f"0-{i:03d}"].outcome == "crash" for i in (4, 5, 6))
+
+
+def test_step_size_shrinks_after_failures_and_grows_on_plateaus() -> None:
+    state = _state()
+    assert state.step_size == StepSize.moderate
+    _step(state, 0.60)  # worse
+    assert state.step_size == StepSize.targeted
+    _step(state, 0.70)  # a tie with the best ...
+    assert state.step_size == StepSize.targeted
+    _step(state, 0.70, identical_to="0-001")  # ... and a no-op: a plateau of two
+    assert state.step_size == StepSize.moderate
+    _step(state, 0.70)
+    _step(state, 0.70)
+    assert state.step_size == StepSize.rewrite
+
+
+def test_step_size_bounds_the_reply_and_names_a_violation() -> None:
+    parent = "\n".join(f"x{i} = {i}" for i in range(100)) + "\n"
+    small = parent.replace("x1 = 1", "x1 = 2")
+    large = "\n".join(f"y{i} = {i}" for i in range(100)) + "\n"
+    assert step_violation(StepSize.targeted, parent, small) is None
+    assert step_violation(StepSize.targeted, parent, large) == (200, 20)
+    assert step_violation(StepSize.rewrite, parent, large) is None
+    caps = [reply_cap(parent, size, 4096) for size in (StepSize.targeted, StepSize.moderate, StepSize.rewrite)]
+    assert caps[0] < caps[1] < caps[2] <= 4096 and reply_cap(parent, StepSize.rewrite, 700) == 700
+
+
+def _entry(id: str, direction: str, step: int, gain: float = 0.1, outcome: str = "success") -> MemoryEntry:
+    return MemoryEntry(id=id, trace=0, step=step, direction=direction, changes=[], gain=gain, score=0.5,
+                       outcome=outcome)  # type: ignore[arg-type]
+
+
+def test_retrieval_weighs_relevance_age_and_gain() -> None:
+    memory = Memory(half_life=4)
+    memory.add(_entry("m0-1", "one-hot encode the island column", 10))
+    memory.add(_entry("m0-2", "gradient boosting with a lower learning rate", 10))
+    memory.add(_entry("m0-5", "drop the id column", 10))
+    assert memory.retrieve("try gradient boosting", now=10, k=2)[0].id == "m0-2"  # relevance
+    memory.add(_entry("m0-3", "gradient boosting with a lower learning rate", 2))
+    assert memory.retrieve("gradient boosting", now=10, k=2)[0].id == "m0-2"  # the newer of two equals
+    memory.add(_entry("m0-4", "scale the numeric columns", 10, gain=0.5))
+    assert "m0-4" in [e.id for e in memory.retrieve("gradient boosting", now=10, k=2)]  # the largest gain stays
+
+
+def test_a_failed_direction_is_recognised_when_proposed_again() -> None:
+    memory = Memory(half_life=30)
+    memory.add(_entry("f0-3", "Replace DummyRegressor with RandomForestRegressor", 3, 0.0, "no-op"))
+    assert memory.repeats("replace the DummyRegressor with a RandomForestRegressor", now=5).id == "f0-3"
+    assert memory.repeats("add target encoding of the neighbourhood column", now=5) is None
+    assert memory.retrieve("random forest", now=5) == []  # failures are not momentum
+    assert [e.id for e in memory.retrieve_failures("random forest regressor", now=5)] == ["f0-3"]
+
+
+def test_veto_reverts_the_best_and_its_success() -> None:
+    state = _state()
+    _step(state, 0.99)
+    assert state.best_id == "0-002" and [e.id for e in state.memory.successes] == ["m0-2"]
+    assert state.veto("0-002")
+    assert state.best_id == "0-001" and not state.memory.successes
+    assert state.journal["0-002"].outcome == "vetoed" and not state.journal["0-002"].accepted
+    assert not state.veto("0-001x")
+
+
+def test_snapshot_round_trip_keeps_the_journal_and_memories() -> None:
+    state = _state()
+    _step(state, 0.8)
+    _step(state, 0.7)
+    state.diagnose("0-003", Diagnosis(summary="worse", direction="go back"))
+    copy = TraceState(trace=0, lower_is_better=False, max_steps=20)
+    copy.restore(state.snapshot())
+    assert list(copy.journal) == list(state.journal) and copy.memory.entries == state.memory.entries
+    assert copy.best_id == "0-002" and copy.journal["0-003"].diagnosis.direction == "go back"
+    assert copy.step_size == state.step_size and copy.step == 3
+
+
+def test_journal_finds_an_identical_script() -> None:
+    journal = Journal()
+    journal.add(Attempt(id="0-001", trace=0, step=1, parent_id=None, kind="draft", score=0.5, status="ok", accepted=True,
+                        code="a = 1\n", report=_report(TraceState(0, False, 1), 0.5)))
+    assert journal.same_code("a = 1\n\n").id == "0-001" and journal.same_code("a = 2\n") is None
