@@ -49,6 +49,8 @@ class RunConfig(BaseModel):
     max_debug_rounds: int = Field(default=2, ge=0)
     tries: int = Field(default=3, ge=1, description="model tries per structured reply (1 + repairs)")
     memory_half_life: float = Field(default=30.0, gt=0)
+    accept_z: float = Field(default=2.0, ge=0, description="an update is accepted when its gain exceeds this many "
+                            "standard errors of the paired dev-split estimate (0: any improvement)")
     description_tokens: int = Field(default=1200, ge=0, description="how much of description.md the agents read")
     roles_dir: Path | None = None
     record_llm: bool = True  # keep every model reply in llm_calls.jsonl of the run folder

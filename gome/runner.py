@@ -74,9 +74,11 @@ def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, spl
     strategy = Strategy(config.strategy, seed=config.seed, num_drafts=config.num_drafts, debug_prob=config.debug_prob)
     state = TraceState(trace=trace, lower_is_better=task.lower_is_better, max_steps=config.steps,
                        max_debug_rounds=config.max_debug_rounds, memory=Memory(config.memory_half_life),
-                       use_memory=config.memory and config.strategy != "tree", strategy=strategy,
+                       use_memory=config.memory and config.strategy != "tree", strategy=strategy, accept_z=config.accept_z,
+                       references=dict(task.reference_scores),
                        mode="explore" if config.strategy == "tree" else "directed")
-    evidence = (lambda sub, refs, stdout, parent: submission_evidence(task, split, sub, refs, stdout, parent)) if split else None
+    evidence = (lambda sub, refs, stdout, parent, best: submission_evidence(task, split, sub, refs, stdout, parent, best)
+                ) if split else None
     return TraceContext(
         state=state, task_brief=task_brief(task, config.description_tokens), metric=task.metric, client=client,
         roles=load_roles(config.roles_dir), messages=load_messages(config.roles_dir), rundir=rundir,

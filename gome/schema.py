@@ -101,6 +101,8 @@ class Evidence(Frozen):
     changed_share: float | None = None  # share of dev rows whose prediction differs from the parent's
     change_size: float | None = None  # mean |change| of numeric predictions vs the parent's, in prediction stds
     identical_to: str = ""  # an earlier attempt whose dev predictions are identical ("" when none)
+    vs_best: str = ""  # the trace's best when the attempt ran ...
+    gain_se: float | None = None  # ... and the paired-bootstrap standard error of the gain over it
     errors: list[str] = Field(default_factory=list)  # where the errors are, one line each
     self_score: float | None = None  # the `validation_score:` the script printed for its own split
 
@@ -130,7 +132,8 @@ class MemoryEntry(Frozen):
     changes: list[str]
     gain: float  # improvement in the task's direction (> 0 for a success, 0 for a failure)
     score: float | None
-    outcome: Literal["success", "crash", "no-op", "worse", "tie"] = "success"
+    outcome: Literal["success", "crash", "no-op", "worse", "tie", "vetoed"] = "success"
+    gain_se: float | None = None  # the uncertainty of a success's gain (paired bootstrap on the dev split)
     step_size: StepSize = StepSize.moderate
     summary: str = ""  # the diagnosis that motivated the direction
 
@@ -147,6 +150,7 @@ class Attempt(Frozen):
     status: ExecStatus
     accepted: bool
     outcome: Outcome | None = None  # None: not yet known (a crash that is still being debugged)
+    gain: float | None = None  # over the trace's best when it ran, in the metric's direction (> 0: better)
     mode: Mode = "directed"
     code: str = ""
     plan: UpdatePlan | None = None  # the plan the Coder was asked to carry out (None: draft, explore step)

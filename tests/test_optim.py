@@ -17,15 +17,19 @@ def _update(state: TraceState, kind: str = "improve", plan: UpdatePlan | None = 
                       plan=plan, cause=state.last.id if state.last else "")  # type: ignore[arg-type]
 
 
-def _report(state: TraceState, score: float | None, identical_to: str = "") -> ExecutionReport:
+def _report(state: TraceState, score: float | None, identical_to: str = "", gain_se: float | None = None,
+            seconds: float = 1.0) -> ExecutionReport:
+    evidence = Evidence(noise=0.01, identical_to=identical_to, gain_se=gain_se,
+                        vs_best=state.best_id or "" if gain_se is not None else "")
     return ExecutionReport(attempt_id=f"0-{state.step + 1:03d}", status="ok" if score is not None else "crashed",
-                           exit_code=0 if score is not None else 1, duration_s=1.0, stdout_tail="", stderr_tail="",
-                           score=score, evidence=Evidence(noise=0.01, identical_to=identical_to))
+                           exit_code=0 if score is not None else 1, duration_s=seconds, stdout_tail="", stderr_tail="",
+                           score=score, evidence=evidence)
 
 
 def _step(state: TraceState, score: float | None, **kw: object) -> Attempt:
     identical = str(kw.pop("identical_to", ""))
-    return state.record(_update(state, **kw), _report(state, score, identical))  # type: ignore[arg-type]
+    se, seconds = kw.pop("gain_se", None), float(kw.pop("seconds", 1.0))  # type: ignore[arg-type]
+    return state.record(_update(state, **kw), _report(state, score, identical, se, seconds))  # type: ignore[arg-type]
 
 
 def _state() -> TraceState:
@@ -147,3 +151,58 @@ def test_journal_finds_an_identical_script() -> None:
     journal.add(Attempt(id="0-001", trace=0, step=1, parent_id=None, kind="draft", score=0.5, status="ok", accepted=True,
                         code="a = 1\n", report=_report(TraceState(0, False, 1), 0.5)))
     assert journal.same_code("a = 1\n\n").id == "0-001" and journal.same_code("a = 2\n") is None
+
+
+def test_a_gain_within_the_noise_of_the_dev_estimate_is_a_tie() -> None:
+    state = _state()
+    seed_only = _step(state, 0.72, gain_se=0.03)  # better by 0.02 ± 0.03: noise
+    assert seed_only.outcome == "tie" and not seed_only.accepted and abs(seed_only.gain - 0.02) < 1e-9
+    real = _step(state, 0.80, gain_se=0.03)  # better by 0.10 ± 0.03
+    assert real.accepted and [(e.id, e.gain_se) for e in state.memory.successes] == [("m0-3", 0.03)]
+    assert _step(state, 0.70, gain_se=0.03).outcome == "worse"
+    cheap = _step(state, 0.80, gain_se=0.03, seconds=0.5)  # as good, in half the time
+    assert cheap.accepted and state.best_id == cheap.id and len(state.memory.successes) == 1  # no gain to remember
+    loose = TraceState(trace=0, lower_is_better=True, max_steps=5, accept_z=0.0)
+    _step(loose, 3.0, kind="draft", plan=None)
+    assert _step(loose, 2.99, gain_se=0.5).accepted  # accept_z 0: any improvement (lower is better here)
+
+
+def test_the_last_accepted_attempt_is_diagnosed_before_the_trace_stops() -> None:
+    state = TraceState(trace=0, lower_is_better=False, max_steps=2)
+    _step(state, 0.7, kind="draft", plan=None)
+    _step(state, 0.9)
+    assert not state.done and state.awaits_diagnosis and state.mode == "directed"
+    state.diagnose("0-002", Diagnosis(summary="fine", direction="stop"))
+    assert state.done
+    rejected = TraceState(trace=0, lower_is_better=False, max_steps=2)
+    _step(rejected, 0.7, kind="draft", plan=None)
+    _step(rejected, 0.6)
+    assert rejected.done  # a rejected last attempt is no candidate: nothing to diagnose
+
+
+def test_harness_signals_veto_and_a_vetoed_script_stays_vetoed() -> None:
+    state = TraceState(trace=0, lower_is_better=False, max_steps=20, references={"dummy": 0.5, "expert": 0.75})
+    _step(state, 0.70, kind="draft", plan=None)
+    leak = _step(state, 0.99)  # normalised 1.96: beyond what the ladder makes plausible
+    assert leak.outcome == "vetoed" and not leak.accepted and "implausible" in leak.note and state.best_id == "0-001"
+    peek = _step(state, 0.72, code='import pandas as pd\nanswers = pd.read_csv("/data/private/answers.csv")\n')
+    assert peek.outcome == "vetoed" and "/data/private/answers.csv" in peek.note
+    good = _step(state, 0.74, code="fine = 1\n")
+    assert good.accepted and state.veto(good.id)  # the Diagnostician's flag
+    assert state.best_id == "0-001" and not state.memory.successes and state.journal[good.id].outcome == "vetoed"
+    again = _step(state, 0.74, code="fine = 1\n")  # the same script, accepted again later
+    assert again.outcome == "vetoed" and "vetoed before" in again.note
+    assert {e.outcome for e in state.memory.failures} == {"vetoed"}
+
+
+def test_a_dev_score_far_above_the_scripts_own_is_flagged() -> None:
+    from gome.optim.veto import harness_flags
+
+    def flags(score: float, own: float, lower: bool = False) -> list[str]:
+        report = ExecutionReport(attempt_id="0-002", status="ok", exit_code=0, duration_s=1.0, stdout_tail="",
+                                 stderr_tail="", score=score, evidence=Evidence(noise=0.02, self_score=own))
+        return harness_flags("x = 1\n", report, {}, lower)
+
+    assert flags(0.95, 0.80) and "beats the script's own validation score" in flags(0.95, 0.80)[0]
+    assert flags(0.83, 0.80) == []  # within four standard errors
+    assert flags(0.20, 0.50, lower=True) and flags(0.50, 0.20, lower=True) == []  # direction-aware

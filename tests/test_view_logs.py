@@ -203,3 +203,22 @@ def test_live_view_in_a_terminal(run_dir: Path) -> None:
     screen = _tmux(f"{sys.executable} -c {shlex.quote(replay)}", until="1-004", height=16)
     plain = _keep("live-terminal", "gome run … (live view, replayed)", screen)
     assert "global best" in plain and "last attempt" in plain and "tokens" in plain
+
+
+def test_the_optimiser_line_says_whether_a_gain_passed_the_noise_test() -> None:
+    from gome.schema import Attempt, Evidence, ExecutionReport, StepSize
+    from gome.view.logs import LogRenderer
+
+    def line(outcome: str, accepted: bool, gain: float, se: float) -> str:
+        report = ExecutionReport(attempt_id="0-003", status="ok", exit_code=0, duration_s=1.0, stdout_tail="",
+                                 stderr_tail="", score=0.8, evidence=Evidence(vs_best="0-002", gain_se=se))
+        attempt = Attempt(id="0-003", trace=0, step=3, parent_id="0-002", kind="improve", score=0.8, status="ok",
+                          accepted=accepted, outcome=outcome, gain=gain, report=report)  # type: ignore[arg-type]
+        event = OptimizerStep(step=3, attempt=attempt, best_score=0.8, best_attempt="0-002", step_size=StepSize.moderate,
+                              memory_size=1, debug_round=0, failure_size=2)
+        return LogRenderer().body(event)[0]
+
+    assert "better by +0.1 ± 0.03: accepted" in line("accepted", True, 0.1, 0.03)
+    assert "within noise (+0.02 ± 0.03): rejected" in line("tie", False, 0.02, 0.03)
+    assert "worse by -0.2 ± 0.03: rejected" in line("worse", False, -0.2, 0.03)
+    assert "1 successes, 2 failures" in line("tie", False, 0.0, 0.01)

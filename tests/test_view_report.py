@@ -81,7 +81,7 @@ def test_chromium_renders_the_plots_and_the_conversation(report: tuple[Path, str
     dom = _chromium("--virtual-time-budget=3000", "--dump-dom", page.as_uri() + "#open-all", user_dir=tmp_path / "profile1")
     assert 'data-ready="1"' in dom  # the nonce'd script ran under the page's CSP
     assert "<title>gome run v1</title>" in dom and "PWNED</title>" not in dom  # the planted script did not
-    assert len(re.findall(r'<svg class="chart', dom)) == 6 and len(re.findall(r'class="pt"', dom)) > 20
+    assert len(re.findall(r'<svg class="chart', dom)) == 7 and len(re.findall(r'class="pt"', dom)) > 20
     groups = {(e.trace, e.step) for e in load_events(run_dir) if e.kind not in ("run_started", "selection", "run_finished")}
     assert len(re.findall(r'<details class="step"', dom)) == len(groups)
     assert len(re.findall(r'<div class="msg"', dom)) == sum(1 for e in load_events(run_dir) if e.kind == "agent_message")

@@ -20,8 +20,9 @@ from gome.tools.rundir import RunDir
 __all__ = ["TraceContext", "next_speaker", "ROLE_NAMES", "EvidenceFn"]
 
 ROLE_NAMES = ("diagnostician", "memory_keeper", "coder", "executor")
-# the harness's evidence about a submission: (submission, earlier attempt id -> its submission, stdout, parent id)
-EvidenceFn = Callable[[Path, dict[str, Path], str, "str | None"], Evidence]
+# the harness's evidence about a submission:
+# (submission, earlier attempt id -> its submission, stdout, parent id, the trace's best id)
+EvidenceFn = Callable[[Path, dict[str, Path], str, "str | None", "str | None"], Evidence]
 
 
 @dataclass

@@ -50,7 +50,7 @@ class Diagnostician(GomeAgent):
             vetoed = state.journal[attempt.id]
             self.emit_step(vetoed)
             if ctx.after_step is not None:
-                await ctx.after_step(vetoed)  # retract it from the global best
+                await ctx.after_step(vetoed)  # retract it from the candidates, the global best and shared memory
         return diagnosis, usage
 
     def _values(self, attempt: Attempt) -> dict[str, object]:

@@ -48,18 +48,18 @@ class Executor(GomeAgent):
         return report, list(result.isolation)
 
     def _references(self, update: CodeUpdate) -> dict[str, Path]:
-        """Earlier valid submissions to compare with: the parent first, then this trace's newest attempts."""
+        """Earlier valid submissions to compare with: the parent first, then the best and this trace's newest."""
         state = self.ctx.state
         earlier = [a for a in reversed(list(state.journal)) if a.score is not None][:_REFERENCES]
-        parent = state.attempt(update.parent_id)
-        ordered = ([parent] if parent is not None and parent.score is not None else []) + earlier
+        ordered = [a for a in (state.attempt(update.parent_id), state.best) if a is not None and a.score is not None]
+        ordered += [a for a in earlier if a not in ordered]
         return {a.id: self._folder(a) / "submission.csv" for a in ordered}
 
     async def _measure(self, update: CodeUpdate, report: ExecutionReport, out_dir: Path) -> ExecutionReport:
         if self.ctx.evidence is None or report.score is None:
             return report
         evidence = await asyncio.to_thread(self.ctx.evidence, out_dir / "submission.csv", self._references(update),
-                                           report.stdout_tail, update.parent_id)
+                                           report.stdout_tail, update.parent_id, self.ctx.state.best_id)
         return report.model_copy(update={"evidence": evidence})
 
     def _rerun(self, update: CodeUpdate, same: Attempt, out_dir: Path) -> ExecutionReport:

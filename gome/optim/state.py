@@ -1,9 +1,10 @@
 """The optimiser state of one trace: parameters (the best attempt), step size, memories, journal.
 
 `record` is the update rule and the only place an executed attempt enters the state: its outcome
-(accepted, no-op, tie, worse, crash), acceptance against the best, the step-size adaptation (shrink
+(accepted, no-op, tie, worse, crash), acceptance against the best (the gain must exceed `accept_z`
+standard errors of the paired dev-split estimate; a tie goes to the cheaper script), the step-size adaptation (shrink
 after crashes and worse scores, grow on plateaus of ties and no-ops), and the memory entry the
-attempt's direction earns: a success when accepted with a gain, a failure when its debug chain ends
+attempt's direction earns: a success when its gain passed the test, a failure when its debug chain ends
 without one. `veto` reverts an acceptance that a diagnosis flags as leaky or overfit.
 """
 
@@ -16,6 +17,7 @@ from gome.optim.journal import Journal
 from gome.optim.memory import Memory
 from gome.optim.stepsize import resized
 from gome.optim.strategy import Strategy, tree_pick
+from gome.optim.veto import harness_flags
 from gome.schema import Attempt, AttemptKind, CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, Mode, Outcome, StepSize
 
 __all__ = ["TraceState"]
@@ -42,10 +44,20 @@ class TraceState:
     use_memory: bool = True  # False: the ablation without memory
     strategy: Strategy = field(default_factory=Strategy)
     mode: Mode = "directed"  # of the step in progress: directed (diagnosis -> plan -> code) or explore (tree)
+    accept_z: float = 2.0  # a gain must exceed this many standard errors of the paired dev estimate
+    references: dict[str, float] = field(default_factory=dict)  # the task's ladder (dummy, expert, ...), for vetoes
+    vetoed_codes: set[str] = field(default_factory=set)  # scripts vetoed once stay vetoed
 
     @property
     def done(self) -> bool:
-        return self.stopped or self.step >= self.max_steps
+        """Stopped, or the steps are spent and the last attempt, if accepted, has been diagnosed (every
+        candidate for the final submission is diagnosed, so that a veto can still reach it)."""
+        return self.stopped or (self.step >= self.max_steps and not self.awaits_diagnosis)
+
+    @property
+    def awaits_diagnosis(self) -> bool:
+        last = self.last
+        return self.strategy.name != "tree" and last is not None and last.accepted and last.diagnosis is None
 
     def attempt(self, attempt_id: str | None) -> Attempt | None:
         """An attempt of this trace, or another trace's that this one adopted."""
@@ -70,25 +82,55 @@ class TraceState:
         last = self.last
         return last is not None and last.outcome is None and bool(last.code) and self.debug_round < self.max_debug_rounds
 
-    def _outcome(self, report: ExecutionReport) -> Outcome:
-        if report.status != "ok" or report.score is None:
-            return "crash"
-        if report.evidence is not None and report.evidence.identical_to:
-            return "no-op"
-        if self.improves(report.score):
-            return "accepted"
+    def gain(self, report: ExecutionReport) -> tuple[float | None, float]:
+        """(gain over the best in the metric's direction, the margin it must exceed): accept_z standard
+        errors of the paired estimate when the harness measured one against this best, else 0."""
         best = self.best
-        return "tie" if best is not None and best.score == report.score else "worse"
+        if best is None or best.score is None or report.score is None:
+            return None, 0.0
+        gain = (best.score - report.score) if self.lower_is_better else (report.score - best.score)
+        ev = report.evidence
+        se = ev.gain_se if ev is not None and ev.vs_best == best.id and ev.gain_se is not None else 0.0
+        return gain, self.accept_z * se
+
+    def _outcome(self, report: ExecutionReport) -> tuple[Outcome, bool]:
+        """The attempt's outcome, and whether its gain passed the noise test (what success memory keeps).
+        Within noise is a tie, and a tie goes to the cheaper script (a fifth less run time)."""
+        if report.status != "ok" or report.score is None:
+            return "crash", False
+        if report.evidence is not None and report.evidence.identical_to:
+            return "no-op", False
+        gain, margin = self.gain(report)
+        if gain is None:
+            return "accepted", False
+        if gain > margin:
+            return "accepted", True
+        if gain < -margin:
+            return "worse", False
+        best_report = self.best.report if self.best is not None else None
+        cheaper = best_report is not None and gain >= 0 and report.duration_s < 0.8 * best_report.duration_s
+        return ("accepted" if cheaper else "tie"), False
+
+    def _veto_reasons(self, update: CodeUpdate, report: ExecutionReport) -> list[str]:
+        """Why the harness vetoes an attempt that would be accepted: its own signals, or a script vetoed before."""
+        if update.code.strip() in self.vetoed_codes:
+            return ["vetoed: this script was vetoed before"]
+        return ["vetoed: " + flag for flag in harness_flags(update.code, report, self.references, self.lower_is_better)]
 
     def record(self, update: CodeUpdate, report: ExecutionReport) -> Attempt:
         """Applies the update rule to an executed attempt and returns its journal record."""
         self.step += 1
-        outcome = self._outcome(report)
+        outcome, significant = self._outcome(report)
+        gain, margin = self.gain(report)
+        reasons = self._veto_reasons(update, report) if outcome == "accepted" else []
+        if reasons:
+            outcome, significant = "vetoed", False
+            self.vetoed_codes.add(update.code.strip())
+            update = update.model_copy(update={"note": "; ".join(filter(None, [update.note, *reasons]))})
         self.debug_round = self.debug_round + 1 if update.kind == "debug" else 0
-        best = self.best
         attempt = Attempt(
             id=update.attempt_id, trace=self.trace, step=self.step, parent_id=update.parent_id, kind=update.kind,
-            score=report.score, status=report.status, accepted=outcome == "accepted", outcome=outcome,
+            score=report.score, status=report.status, accepted=outcome == "accepted", outcome=outcome, gain=gain,
             mode=update.mode, code=update.code, plan=update.plan, cause=update.cause, report=report, note=update.note,
         )
         chain_open = outcome == "crash" and bool(update.code) and self.debug_round < self.max_debug_rounds
@@ -98,19 +140,21 @@ class TraceState:
         if attempt.accepted:
             self.history.append(self.best_id)
             self.best_id, self.failures, self.plateau, self.debug_round = attempt.id, 0, 0, 0
-            gain = 0.0 if best is None or best.score is None else abs(attempt.score - best.score)  # type: ignore[operator]
-            if gain > 0:
-                self._remember(attempt, "success", gain)
+            if significant:
+                se = report.evidence.gain_se if report.evidence is not None else None
+                self._remember(attempt, "success", gain or 0.0, se if margin > 0 else None)
             self._settle(attempt, "crash")
         elif not chain_open:
             self._close_chain(attempt, outcome)
         self.strategy.observe(attempt)
         self.mode = self.strategy.next_mode(self.trace, self.step, self.best_id is not None, self.needs_debug())
+        if self.step >= self.max_steps and self.awaits_diagnosis:
+            self.mode = "directed"  # the last word goes to the Diagnostician
         return attempt
 
     def _close_chain(self, attempt: Attempt, outcome: Outcome) -> None:
         """A direction that did not help: adapt the step size and remember the failure."""
-        if outcome in ("crash", "worse"):
+        if outcome in ("crash", "worse", "vetoed"):
             self.failures += 1
             self.step_size = resized(self.step_size, -1)
         else:  # no-op, tie: a plateau
@@ -128,7 +172,7 @@ class TraceState:
             if node.outcome is None:
                 self.journal.update(node.id, outcome=outcome)
 
-    def _remember(self, attempt: Attempt, outcome: Outcome | str, gain: float) -> None:
+    def _remember(self, attempt: Attempt, outcome: Outcome | str, gain: float, gain_se: float | None = None) -> None:
         plan = attempt.plan
         if plan is None or not self.use_memory:
             return
@@ -138,7 +182,7 @@ class TraceState:
         self.memory.add(MemoryEntry(
             id=f"{prefix}{self.trace}-{attempt.step}", trace=self.trace, step=attempt.step, direction=plan.direction,
             changes=list(plan.changes), gain=gain, score=attempt.score, outcome=outcome,  # type: ignore[arg-type]
-            step_size=plan.step_size, summary=summary,
+            step_size=plan.step_size, summary=summary, gain_se=gain_se,
         ))
 
     def diagnose(self, attempt_id: str, diagnosis: Diagnosis) -> Attempt:
@@ -152,13 +196,21 @@ class TraceState:
                          s.debug_prob, s.max_debug_depth)
 
     def veto(self, attempt_id: str) -> bool:
-        """Reverts the acceptance of `attempt_id` if it is the current best; True if reverted."""
-        if self.best_id != attempt_id:
+        """Vetoes an accepted attempt wherever it stands: it leaves the best (the latest earlier best not
+        vetoed takes its place) and the success memory, becomes a failure, and its script stays vetoed.
+        True if it had been accepted (the Coordinator must hear of it)."""
+        attempt = self.journal.get(attempt_id)
+        if attempt is None or not attempt.accepted:
             return False
-        self.best_id = self.history.pop() if self.history else None
-        step = self.journal[attempt_id].step
-        self.memory.remove(f"m{self.trace}-{step}")
-        self.journal.update(attempt_id, accepted=False, outcome="vetoed")
+        self.vetoed_codes.add(attempt.code.strip())
+        self.memory.remove(f"m{self.trace}-{attempt.step}")
+        vetoed = self.journal.update(attempt_id, accepted=False, outcome="vetoed")
+        self._remember(vetoed, "vetoed", 0.0)
+        if self.best_id == attempt_id:
+            self.best_id = None
+            while self.history and self.best_id is None:
+                previous = self.attempt(self.history.pop())
+                self.best_id = previous.id if previous is not None and previous.outcome != "vetoed" else None
         return True
 
     def adopt(self, attempt: Attempt) -> None:
@@ -173,6 +225,7 @@ class TraceState:
         return {
             "step": self.step, "debug_round": self.debug_round, "step_size": self.step_size.value,
             "failures": self.failures, "plateau": self.plateau, "best_id": self.best_id, "history": self.history,
+            "vetoed_codes": sorted(self.vetoed_codes),
             "journal": [a.model_dump(mode="json") for a in self.journal],
             "adopted": [a.model_dump(mode="json") for a in self.adopted.values()],
             "memory": [m.model_dump(mode="json") for m in self.memory.entries], "mode": self.mode,
@@ -184,6 +237,7 @@ class TraceState:
         self.step, self.debug_round = data["step"], data["debug_round"]
         self.step_size, self.failures, self.plateau = StepSize(data["step_size"]), data["failures"], data["plateau"]
         self.best_id, self.history = data["best_id"], list(data["history"])
+        self.vetoed_codes = set(data.get("vetoed_codes", []))
         self.journal = Journal([Attempt.model_validate(a) for a in data["journal"]])
         self.adopted = {a["id"]: Attempt.model_validate(a) for a in data["adopted"]}
         self.memory.entries = [MemoryEntry.model_validate(m) for m in data["memory"]]

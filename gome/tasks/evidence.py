@@ -231,8 +231,10 @@ def _reference(task: Task, answers: pd.DataFrame, path: Path) -> pd.DataFrame | 
 
 
 def submission_evidence(task: Task, split: DevSplit, submission: Path, references: dict[str, Path], stdout: str,
-                        parent: str | None = None, n_boot: int = 200, seed: int = 0) -> Evidence:
-    """Evidence about a dev-run submission; an invalid submission gives only the self-reported score."""
+                        parent: str | None = None, best: str | None = None, n_boot: int = 200,
+                        seed: int = 0) -> Evidence:
+    """Evidence about a dev-run submission; an invalid submission gives only the self-reported score. With
+    `best` (an id in `references`), the paired-bootstrap standard error of the gain over it, for acceptance."""
     self_score = self_reported_score(stdout)
     answers = read_table(split.answers_path, task.id_column).reset_index(drop=True)
     try:
@@ -244,5 +246,9 @@ def submission_evidence(task: Task, split: DevSplit, submission: Path, reference
     changed, size = prediction_change(task, aligned, old) if old is not None else (None, None)
     same = (r for r, o in loaded.items() if o is not None and prediction_change(task, aligned, o)[0] == 0.0)
     errors = error_breakdown(task, answers, aligned, _dev_features(task, split, answers))
+    top = loaded.get(best) if best is not None else None
+    gain_se = paired_gain(task, answers, aligned, top, n_boot, seed)[1] if top is not None else None
     return Evidence(noise=bootstrap_noise(task, answers, aligned, n_boot, seed), changed_share=changed,
-                    change_size=size, identical_to=next(same, ""), errors=errors, self_score=self_score)
+                    change_size=size, identical_to=next(same, ""), errors=errors, self_score=self_score,
+                    vs_best=best if gain_se is not None and math.isfinite(gain_se) else "",
+                    gain_se=gain_se if gain_se is not None and math.isfinite(gain_se) else None)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from gome.schema import (
-    AgentMessage, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
+    AgentMessage, Attempt, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
     Selection, StructuredFailure, SyncStep,
 )
 from gome.view.describe import code_head, fmt_score, fmt_tokens, one_line, payload_fields, payload_kind
@@ -115,11 +115,22 @@ class LogRenderer:
             lines += [self._s(one_line(line, 160), "dim") for line in ev.errors[:2]]
         return lines
 
+    def _verdict(self, a: Attempt) -> str:
+        """'better by X ± Y: accepted', 'within noise (…): rejected', or the outcome."""
+        ev = a.report.evidence if a.report is not None else None
+        se = f" ± {ev.gain_se:.2g}" if ev is not None and ev.gain_se is not None else ""
+        by = f"{a.gain:+.4g}{se}" if a.gain is not None else ""
+        if a.accepted:
+            return self._s(f"better by {by}: accepted" if by else "accepted", "ok")
+        if a.outcome == "tie" and by:
+            return self._s(f"within noise ({by}): rejected", "note")
+        if a.outcome == "worse" and by:
+            return self._s(f"worse by {by}: rejected", "note")
+        return self._s(f"rejected ({a.outcome or 'debugging'})", "note")
+
     def _optimizer(self, event: OptimizerStep) -> list[str]:
         a = event.attempt
-        verdict = self._s("accepted", "ok") if a.accepted else self._s("rejected", "note")
-        outcome = f" ({a.outcome})" if a.outcome and a.outcome != "accepted" else (" (debugging)" if a.outcome is None and not a.accepted else "")
-        lines = [f"▲ optimiser: {a.id} ({a.kind}) {verdict}{outcome}; trace best {fmt_score(event.best_score)}"
+        lines = [f"▲ optimiser: {a.id} ({a.kind}) {self._verdict(a)}; trace best {fmt_score(event.best_score)}"
                  f" ({event.best_attempt or '—'}); next step {event.step_size.value}; memory {event.memory_size}"
                  f" successes, {event.failure_size} failures; debug {event.debug_round}"]
         if a.note:

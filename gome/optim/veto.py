@@ -1,0 +1,58 @@
+"""The harness's own reasons to veto an attempt as leaky or overfit, beside the Diagnostician's flag:
+paths outside the input folder in the script, a dev score far better than the score the script printed
+for its own split, and a score the task's ladder calls implausible.
+
+The path check reads the script's string literals (absolute paths, `..`, `~`): a heuristic that names
+what it saw, not a proof; the sandbox is what keeps a script from reading private answers.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from gome.schema import ExecutionReport
+
+__all__ = ["harness_flags", "outside_paths", "IMPLAUSIBLE", "SELF_GAP_NOISES"]
+
+IMPLAUSIBLE = 1.5  # normalised score (dummy 0, expert 1) beyond which a score is implausible
+SELF_GAP_NOISES = 4.0  # how many dev-score standard errors the harness's score may beat the script's own
+
+
+def outside_paths(code: str) -> list[str]:
+    """String literals of the script that name a path outside its working folder."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value.strip()
+            if (len(text) > 1 and text.startswith("/") and text != "/dev/null") or "../" in text or text.startswith("~"):
+                found.append(text[:80])
+    return list(dict.fromkeys(found))
+
+
+def _better_by(a: float, b: float, lower_is_better: bool) -> float:
+    return b - a if lower_is_better else a - b
+
+
+def harness_flags(code: str, report: ExecutionReport, references: dict[str, float], lower_is_better: bool) -> list[str]:
+    """One line per reason the harness has to distrust this attempt's score; [] when none."""
+    flags = []
+    paths = outside_paths(code)
+    if paths:
+        flags.append(f"the script names paths outside its input folder: {', '.join(paths[:3])}")
+    ev, score = report.evidence, report.score
+    if score is not None and ev is not None and ev.self_score is not None and ev.noise:
+        gap = _better_by(score, ev.self_score, lower_is_better)
+        if gap > SELF_GAP_NOISES * ev.noise:
+            flags.append(f"the harness's dev score {score:.4g} beats the script's own validation score "
+                         f"{ev.self_score:.4g} by {gap:.3g}, more than {SELF_GAP_NOISES:g} standard errors")
+    dummy, expert = references.get("dummy"), references.get("expert")
+    if score is not None and dummy is not None and expert is not None and expert != dummy:
+        normalised = (score - dummy) / (expert - dummy)
+        if normalised > IMPLAUSIBLE:
+            flags.append(f"the dev score {score:.4g} lies far beyond the task's expert level {expert:.4g} "
+                         f"(normalised {normalised:.2f}): implausible without a leak")
+    return flags

@@ -1,0 +1,67 @@
+"""Noise-aware acceptance end to end: on the bundled hpc-jobs task a Coder that only changes the random
+seed of the same shallow forest (seeds 1-6 after a draft with seed 0; deterministic) gets no update
+accepted with the default test (gain > 2 paired standard errors), while strict comparison of dev scores
+(accept_z 0, the former rule) accepts seed noise as progress.
+
+The paired bootstrap resamples dev rows; it does not see the variance of the model itself. Seed-only
+changes here have paired z-scores spread over about ±2 (measured: +1.9, -1.4, -3.2, -2.5, -1.3, -0.9),
+so a long run of them can still pass now and then; repeated dev splits would catch that (not built)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+
+import pytest
+
+from gome.config import RunConfig
+from gome.events import read_events
+from gome.llm import ScriptedChatCompletionClient
+from gome.runner import run
+from gome.schema import OptimizerStep
+from gome.tasks import prepare_task
+from scripted_model import agent_of, policy
+
+FOREST = '''```python
+from sklearn.ensemble import RandomForestClassifier
+
+
+def make_model():
+    return RandomForestClassifier(n_estimators=15, max_depth=3, random_state={seed}, n_jobs=1)
+```
+'''
+
+
+def _seed_only_coder():
+    seeds = itertools.count()
+
+    def reply(texts: list[str]) -> str:
+        return FOREST.format(seed=next(seeds)) if agent_of(texts) == "coder" else policy(texts)
+
+    return reply
+
+
+@pytest.fixture(scope="module")
+def hpc(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return prepare_task("hpc-jobs", tmp_path_factory.mktemp("tasks") / "hpc-jobs")
+
+
+def _steps(task: Path, runs: Path, accept_z: float) -> list[OptimizerStep]:
+    reply = _seed_only_coder()
+    client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
+    config = RunConfig(task_dir=task, runs_dir=runs, steps=7, exec_timeout_s=120, final_seeds=0, accept_z=accept_z)
+    result = asyncio.run(run(config, client=client))
+    return [e for e in read_events(result.run_dir / "events.jsonl") if isinstance(e, OptimizerStep)]
+
+
+@pytest.mark.slow
+def test_seed_only_changes_are_not_accepted_as_gains(hpc: Path, tmp_path: Path) -> None:
+    steps = _steps(hpc, tmp_path / "noise-aware", accept_z=2.0)
+    improves = [s.attempt for s in steps if s.attempt.kind == "improve"]
+    assert len(improves) == 6 and all(a.report.evidence.gain_se > 0 for a in improves)
+    assert not any(a.accepted for a in improves) and {a.outcome for a in improves} <= {"tie", "worse"}
+    assert "tie" in {a.outcome for a in improves}  # a gain within the noise is said so
+    assert steps[-1].memory_size == 0  # nothing "verified" enters the success memory
+    strict = _steps(hpc, tmp_path / "strict", accept_z=0.0)
+    assert any(s.attempt.accepted for s in strict if s.attempt.kind == "improve")  # the old rule chases noise
