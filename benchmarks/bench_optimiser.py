@@ -47,6 +47,7 @@ from typing import Any, Iterator
 
 import numpy as np  # pandas' own dependency
 import pandas as pd
+from md_section import write_section as replace_section  # benchmarks/ is on sys.path when a script here runs
 
 FINISHED = (0, 1)  # gome run: 0 graded, 1 no valid solution; an error, interrupt or kill runs again
 WORD = re.compile(r"[a-z][a-z0-9_]{2,}")
@@ -403,12 +404,7 @@ def write_section(path: Path, table: str, out: Path) -> None:
                          f"Produced by `python benchmarks/bench_optimiser.py run …` per label and `… table` "
                          f"({setup}).",
                          "", definitions, "", table, "", END])
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, BEGIN, END, section)
 
 
 def cmd_table(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+from md_section import write_section  # benchmarks/ is on sys.path when a script here runs
 
 from gome.tasks import load_task
 from gome.tasks.suite import LEVELS, SUITE, LevelResult, prepare_suite_task
@@ -104,12 +105,7 @@ def write_markdown(path: Path, ladders: dict[str, Ladder], facts: dict[str, dict
         "shared the 2 cores (load average about 5), so they overstate an idle machine's. "
         f"Preparing all {len(ladders)} tasks took {prepare_all_s:.1f} s in total (the prepare s column).", "", table(ladders, facts), "", END,
     ])
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    write_section(path, BEGIN, END, section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # as when the script runs: its folder is on sys.path
 _spec = importlib.util.spec_from_file_location("bench_optimiser", ROOT / "benchmarks" / "bench_optimiser.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)

@@ -108,3 +108,14 @@ print(X.shape)
     exec(compile(merged, "merged", "exec"), {})
     own = reply.replace("X = features(train)", "train = pd.DataFrame({'id': [5]})\nX = features(train)")
     assert "train = pd.DataFrame({\"id\"" not in merge_functions(parent, own)[0]  # it binds train itself
+
+
+def test_the_starters_placeholder_note_goes_with_the_placeholder() -> None:
+    from gome.tasks.starter import PLACEHOLDER_NOTE, strip_placeholder
+
+    placeholder = f'from sklearn.dummy import DummyRegressor\n\n\ndef make_model():\n    return DummyRegressor(strategy="mean"){PLACEHOLDER_NOTE}\n'
+    assert strip_placeholder(placeholder) == placeholder  # still the placeholder: it says so
+    real = placeholder.replace('DummyRegressor(strategy="mean")', "RandomForestRegressor()")
+    real = "from sklearn.ensemble import RandomForestRegressor\n" + real
+    tidy = strip_placeholder(real)
+    assert "placeholder" not in tidy and "sklearn.dummy" not in tidy and "return RandomForestRegressor()\n" in tidy

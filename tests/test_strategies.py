@@ -99,7 +99,15 @@ def _steps(task: Path, runs: Path, strategy: str, reply, steps: int) -> list:
 
 
 def test_tree_search_uses_scalar_feedback_only(penguins: Path, tmp_path: Path) -> None:
-    events = _steps(penguins, tmp_path, "tree", corrupted_model(False), 5)
+    prompts: list[str] = []
+    inner = corrupted_model(False)
+
+    def reply(texts: list[str]) -> str:
+        prompts.append(texts[-1])
+        return inner(texts)
+
+    events = _steps(penguins, tmp_path, "tree", reply, 5)
+    assert "- 0-001: RandomForestClassifier" in prompts[1]  # the second draft is told what the first used
     assert {e.source for e in events if isinstance(e, AgentMessage)} == {"user", "coder", "executor"}
     steps = [e for e in events if isinstance(e, OptimizerStep)]
     assert [s.attempt.kind for s in steps[:2]] == ["draft", "draft"]
