@@ -17,9 +17,10 @@ from gome.llm.retry import CURRENT_AGENT
 from gome.llm.structured import CallRecord
 from gome.schema import AgentMessage, Attempt, LLMCall, OptimizerStep, StructuredFailure
 
-__all__ = ["GomeAgent", "latest"]
+__all__ = ["GomeAgent", "latest", "NO_USAGE"]
 
 M = TypeVar("M", bound=BaseModel)
+NO_USAGE = RequestUsage(prompt_tokens=0, completion_tokens=0)  # a reply that cost no model call
 
 
 def latest(messages: Sequence[BaseChatMessage], kind: type[M]) -> M | None:

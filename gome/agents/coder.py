@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_core.models import RequestUsage
 
-from gome.agents.base import GomeAgent, latest
+from gome.agents.base import NO_USAGE, GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.agents.views import diagnosis_text, diff_text, plan_text
 from gome.llm import StructuredOutputError, ask_code
@@ -104,7 +104,7 @@ class Coder(GomeAgent):
                                     on_call=self.record_call, repair=self.repair)
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
-            return CodeUpdate(**fields, code="", note=exc.error), RequestUsage(prompt_tokens=0, completion_tokens=0)  # type: ignore[arg-type]
+            return CodeUpdate(**fields, code="", note=exc.error), NO_USAGE  # type: ignore[arg-type]
         code, notes = merge_functions(base, answer.value, only_functions=kind == "draft" and bool(ctx.starter))
         code, fixed = fix_imports(strip_placeholder(code))  # a deterministic fix of the commonest small-model slip
         notes += fixed

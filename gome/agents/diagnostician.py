@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_core.models import RequestUsage
 
-from gome.agents.base import GomeAgent, latest
+from gome.agents.base import NO_USAGE, GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.agents.views import diff_text, evidence_text, failures_text, history_text, plan_text, report_text
 from gome.llm import StructuredOutputError, ask_structured
@@ -41,7 +41,7 @@ class Diagnostician(GomeAgent):
         attempt = state.journal.get(report.attempt_id) if report else state.last
         assert attempt is not None and attempt.report is not None, "the Diagnostician speaks only after an execution"
         if not ctx.diagnose:
-            diagnosis, usage = fallback_diagnosis(ctx.messages, attempt.report), RequestUsage(prompt_tokens=0, completion_tokens=0)
+            diagnosis, usage = fallback_diagnosis(ctx.messages, attempt.report), NO_USAGE
         else:
             diagnosis, usage = await self._ask(attempt)
         state.diagnose(attempt.id, diagnosis)
@@ -80,5 +80,5 @@ class Diagnostician(GomeAgent):
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             assert attempt.report is not None
-            diagnosis, usage = fallback_diagnosis(ctx.messages, attempt.report), RequestUsage(prompt_tokens=0, completion_tokens=0)
+            diagnosis, usage = fallback_diagnosis(ctx.messages, attempt.report), NO_USAGE
         return diagnosis, usage

@@ -12,7 +12,7 @@ from pathlib import Path
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_core.models import RequestUsage
 
-from gome.agents.base import GomeAgent, latest
+from gome.agents.base import NO_USAGE, GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.schema import Attempt, CodeUpdate, Evidence, ExecutionDone, ExecutionReport
 from gome.tools.harness import run_attempt
@@ -90,4 +90,4 @@ class Executor(GomeAgent):
         self.emit_step(attempt)
         if ctx.after_step is not None:
             await ctx.after_step(attempt)
-        return report, RequestUsage(prompt_tokens=0, completion_tokens=0)
+        return report, NO_USAGE

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_core.models import AssistantMessage, RequestUsage, UserMessage
 
-from gome.agents.base import GomeAgent, latest
+from gome.agents.base import NO_USAGE, GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.agents.views import failures_text, memories_text
 from gome.llm import StructuredOutputError, ask_structured
@@ -57,7 +57,7 @@ class MemoryKeeper(GomeAgent):
                                           repair=self.repair)
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
-            return default, RequestUsage(prompt_tokens=0, completion_tokens=0)
+            return default, NO_USAGE
         return answer.value, RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
 
     def _repeats(self, plan: UpdatePlan) -> MemoryEntry | None:
