@@ -6,29 +6,22 @@ import argparse
 import asyncio
 import logging
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from gome import cli_bench, cli_roles, cli_tasks, cli_view
+from gome.cli_endpoint import (
+    Endpoint,
+    announce,
+    check_sandbox,
+    model_arguments,
+    open_endpoint,
+    resolve,
+    sandbox_argument,
+)
 from gome.llm import ModelConfig
 
 __all__ = ["main"]
-
-
-def _model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", default=None,
-                        help="OpenAI-compatible endpoint (default: the embedded local model, no network or key needed)")
-    parser.add_argument("--model", default="gpt-4o-mini", help="model name at --base-url")
-    parser.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
-    parser.add_argument("--structured", default="json_object",
-                        choices=["json_schema", "json_object_schema", "json_object", "none"],
-                        help="the strongest JSON response_format --base-url accepts (default json_object)")
-    parser.add_argument("--no-json-mode", action="store_true", help="same as --structured none")
-    parser.add_argument("--max-tokens", type=int, default=4096,
-                        help="completion-token limit of one model reply (default 4096; small steps ask for less)")
-    parser.add_argument("--local-size", default="1.5b", choices=["1.5b", "0.5b"],
-                        help="embedded model used without --base-url: 1.5b (default) or 0.5b (fast, weaker)")
 
 
 def _run_arguments(run: argparse.ArgumentParser) -> None:
@@ -71,23 +64,27 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="optimise a solution for a task folder")
     _run_arguments(run)
-    _model_arguments(run)
+    model_arguments(run)
+    sandbox_argument(run)
     resume = sub.add_parser("resume", help="continue an interrupted run from its folder")
     resume.add_argument("run_dir", type=Path)
-    _model_arguments(cli_bench.register(sub))
+    sandbox_argument(resume)
+    bench = cli_bench.register(sub)
+    model_arguments(bench)
+    sandbox_argument(bench)
     cli_view.register(sub)
     cli_roles.register(sub)
     cli_tasks.register(sub)
     return parser
 
 
-def _config(args: argparse.Namespace, model: ModelConfig, local: bool) -> Any:
+def _config(args: argparse.Namespace, model: ModelConfig, local_size: str | None) -> Any:
     from gome.config import RunConfig
     from gome.tools.accounting import Prices
 
     extra = {"cpus": args.cpus} if args.cpus else {}
     return RunConfig(
-        task_dir=args.task_dir, runs_dir=args.runs_dir, model=model, local_size=args.local_size if local else None,
+        task_dir=args.task_dir, runs_dir=args.runs_dir, model=model, local_size=local_size,
         steps=args.steps, traces=args.traces, threads=args.threads, strategy=args.strategy,
         num_drafts=args.num_drafts, diagnosis=not args.no_diagnosis, memory=not args.no_memory,
         starter=not args.no_starter,
@@ -98,20 +95,6 @@ def _config(args: argparse.Namespace, model: ModelConfig, local: bool) -> Any:
         backend=args.backend, ray_address=args.ray_address, gpus_per_trace=args.gpus_per_trace,
         replay_from=args.replay, record_llm=not args.no_record, **extra,
     )
-
-
-@contextmanager
-def _endpoint(base_url: str | None, local_size: str | None, args: argparse.Namespace) -> Iterator[ModelConfig | None]:
-    """The model endpoint for the command: the given one, the embedded server, or none (replay)."""
-    from gome.llm.local_server import model_endpoint
-
-    if base_url is not None or local_size is None:
-        yield (ModelConfig(model=args.model, base_url=base_url, api_key_env=args.api_key_env,
-                           structured="none" if args.no_json_mode else args.structured) if base_url else None)
-        return
-    print(f"gome: starting the embedded {local_size} model", file=sys.stderr)
-    with model_endpoint(None, local_size) as model:  # the local server stops here, also on errors
-        yield model
 
 
 def _finish(coro: Any) -> int:
@@ -130,15 +113,25 @@ def _finish(coro: Any) -> int:
     return 0
 
 
+def _start(endpoint: Endpoint, warning: str, api_key_env: str = "OPENAI_API_KEY") -> None:
+    """The first line of a run names its endpoint and model; a root warning follows it."""
+    print(announce(endpoint, api_key_env), file=sys.stderr, flush=True)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+
+
 def _run(args: argparse.Namespace) -> int:
     from gome.roles import load_roles
     from gome.runner import run
     from gome.tasks import load_task
 
     load_task(args.task_dir), load_roles(args.roles)  # bad input fails before a model server starts
-    local = args.base_url is None and args.replay is None
-    with _endpoint(args.base_url, args.local_size if local else None, args) as model:
-        config = _config(args, (model or ModelConfig()).model_copy(update={"max_tokens": args.max_tokens}), local)
+    endpoint = resolve(args, args.replay)
+    warning = check_sandbox(args)  # refuses (one line) before the first model call
+    _start(endpoint, warning, args.api_key_env)
+    with open_endpoint(endpoint, args) as model:
+        config = _config(args, (model or ModelConfig()).model_copy(update={"max_tokens": args.max_tokens}),
+                         endpoint.local_size)
         return _finish(lambda view: run(config, listeners=(view,)))
 
 
@@ -155,6 +148,14 @@ def _resume(args: argparse.Namespace) -> int:
 
         raise GomeUserError(f"{args.run_dir}: not a gome run folder (no config.yaml)")
     config = RunConfig.model_validate(yaml.safe_load(config_file.read_text()))
+    warning = check_sandbox(args)
+    if config.replay_from is not None:
+        endpoint = Endpoint(replay=config.replay_from)
+    elif config.local_size is not None:
+        endpoint = Endpoint(local_size=config.local_size)
+    else:
+        endpoint = Endpoint(base_url=config.model.base_url, model=config.model.model, source="the run's config.yaml")
+    _start(endpoint, warning, config.model.api_key_env)
     if config.local_size is None:
         return _finish(lambda view: resume(args.run_dir, listeners=(view,)))
     from gome.llm.local_server import model_endpoint
@@ -163,16 +164,23 @@ def _resume(args: argparse.Namespace) -> int:
         return _finish(lambda view: resume(args.run_dir, client=make_client(model), listeners=(view,)))
 
 
+def _bench(args: argparse.Namespace) -> int:
+    plan = cli_bench.check(args)
+    endpoint = resolve(args)
+    warning = check_sandbox(args)
+    _start(endpoint, warning, args.api_key_env)
+    with open_endpoint(endpoint, args) as model:
+        label = endpoint.model if endpoint.local_size is None else f"embedded-{endpoint.local_size}"
+        return cli_bench.dispatch(args, plan, model, label)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "resume":
         return _resume(args)
     if args.command == "bench":
-        plan = cli_bench.check(args)
-        with _endpoint(args.base_url, args.local_size if args.base_url is None else None, args) as model:
-            label = args.model if args.base_url else f"embedded-{args.local_size}"
-            return cli_bench.dispatch(args, plan, model, label)
+        return _bench(args)
     if args.command in cli_view.COMMANDS:
         return cli_view.dispatch(args)
     if args.command == "roles":

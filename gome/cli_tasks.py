@@ -13,6 +13,13 @@ def _add_tasks_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("tasks"), help="folder of task folders (default ./tasks)")
 
 
+def _add_split_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--time-column", default=None, metavar="COL|none",
+                        help="a forecast: the dev split holds out train's latest rows by COL (default: detected)")
+    parser.add_argument("--group-column", default=None, metavar="COL|none",
+                        help="repeated entities: the dev split holds out whole groups of COL (default: detected)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Adds the `tasks` and `grade` commands to the top-level parser."""
     tasks = sub.add_parser("tasks", help="task suite, reference solutions, your own data")
@@ -39,14 +46,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     new.add_argument("--id", dest="id_column", default="", help="id column (default: random ids are added)")
     new.add_argument("--out", type=Path, default=None, help="task folder (default ./tasks/<train file stem>)")
     new.add_argument("--no-ladder", action="store_true", help="skip the reference levels (no meaningful medals)")
-    adopt = tasks_sub.add_parser("adopt", help="make a task folder from a prepared MLE-bench competition")
-    adopt.add_argument("competition_dir", type=Path, help="<mle-bench data>/<competition-id>")
-    adopt.add_argument("--metric", required=True)
-    adopt.add_argument("--target", required=True)
-    adopt.add_argument("--id", dest="id_column", default="id")
-    adopt.add_argument("--leaderboard", type=Path, default=None, help="default: mlebench's copy, if installed")
-    adopt.add_argument("--answers", default="answers.csv", help="answers file name in prepared/private/")
-    adopt.add_argument("--out", type=Path, required=True)
+    _add_split_options(new)
+    adopt = tasks_sub.add_parser("adopt", help="make task folders from prepared MLE-bench competitions")
+    adopt.add_argument("competition_dir", type=Path,
+                       help="<mle-bench data>/<competition-id>; with --all, the data folder itself")
+    adopt.add_argument("--all", action="store_true",
+                       help="adopt every competition under the data folder (or those --ids lists)")
+    adopt.add_argument("--ids", type=Path, default=None,
+                       help="with --all: a file of competition ids, one a line (e.g. MLE-bench Lite's low.txt)")
+    adopt.add_argument("--registry", type=Path, default=None,
+                       help="mlebench's competitions folder (or one competition's): config.yaml, leaderboard.csv, "
+                       "description.md; default: beside --leaderboard, or the installed mlebench's")
+    adopt.add_argument("--metric", default="", help="default: from the grader named in config.yaml")
+    adopt.add_argument("--target", default="", help="default: the sample submission's prediction columns")
+    adopt.add_argument("--id", dest="id_column", default="", help="default: the sample submission's first column")
+    adopt.add_argument("--leaderboard", type=Path, default=None, help="default: the registry folder's")
+    adopt.add_argument("--answers", default="", help="answers file name in prepared/private/ (default: config.yaml's)")
+    adopt.add_argument("--out", type=Path, default=None,
+                       help="task folder (default ./tasks/<id>); with --all, the folder of task folders (./tasks)")
+    _add_split_options(adopt)
     grade = sub.add_parser("grade", help="grade a submission against a task's private answers")
     grade.add_argument("task_dir", type=Path)
     grade.add_argument("submission", type=Path)
@@ -116,9 +134,11 @@ def _new(args: argparse.Namespace) -> int:
 
     out = args.out or Path("tasks") / args.train.stem
     path = tasks.new_task(args.train, args.target, args.metric, out, test_path=args.test,
-                          id_column=args.id_column, ladder=not args.no_ladder)
+                          id_column=args.id_column, ladder=not args.no_ladder, time_column=args.time_column,
+                          group_column=args.group_column)
     task = tasks.load_task(path)
     print(f"made task {task.name} in {path}; edit {task.public_dir / 'description.md'} to describe the data")
+    print(task.split_note)
     if task.reference_scores:
         print("reference scores: " + ", ".join(f"{k} {v}" for k, v in task.reference_scores.items())
               + (" (crowded)" if task.crowded else ""))
@@ -126,12 +146,48 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _adopt(args: argparse.Namespace) -> int:
-    from gome.tasks.mlebench import adopt_mlebench
+    from gome.errors import GomeUserError
+    from gome.tasks.mlebench import adopt_all, adopt_mlebench, mlebench_importable, read_ids
 
-    task = adopt_mlebench(args.competition_dir, args.out, args.metric, args.target, args.id_column,
-                          args.leaderboard, args.answers)
-    print(f"adopted MLE-bench competition {task.name} as {task.root}")
-    return 0
+    options = {"metric": args.metric, "target": args.target, "id_column": args.id_column,
+               "leaderboard": args.leaderboard, "answers": args.answers, "time_column": args.time_column,
+               "group_column": args.group_column}
+    if not args.all:
+        if args.ids is not None:
+            raise GomeUserError("--ids goes with --all")
+        src = args.competition_dir.resolve()
+        out = args.out or Path("tasks") / (src.parent.name if src.name == "prepared" else src.name)
+        task = adopt_mlebench(args.competition_dir, out, registry=args.registry, **options)
+        print(f"adopted MLE-bench competition {task.name} as {task.root} (metric {task.metric}, id {task.id_column}, "
+              f"target {', '.join(task.target_columns)})")
+        print(task.split_note)
+        return 0
+    if args.registry is None and not mlebench_importable():
+        raise GomeUserError("--all needs --registry (mlebench's competitions folder), or mlebench installed")
+    ids = read_ids(args.ids) if args.ids is not None else None
+    adopted, failed = adopt_all(args.competition_dir, args.out or Path("tasks"), args.registry, ids, **options)
+    for task in adopted:
+        print(f"adopted {task.name} as {task.root}: {task.split_note}")
+    for competition_id, why in failed:
+        print(f"not adopted {competition_id}: {why}")
+    print(f"adopted {len(adopted)} of {len(adopted) + len(failed)} competitions")
+    return 0 if adopted and not failed else 1
+
+
+def _grade(args: argparse.Namespace) -> int:
+    import sys
+
+    from gome import tasks
+
+    task = tasks.load_task(args.task_dir)
+    report = tasks.grade_submission(task, args.submission)
+    if report.grader.startswith("mlebench:"):
+        print(f"gome: graded by the competition's own grade function ({report.grader[len('mlebench:'):]}, "
+              "mlebench is installed)", file=sys.stderr)
+    elif task.mlebench_id:
+        print(f"gome: graded by gome's {task.metric} (mlebench is not installed here)", file=sys.stderr)
+    print(report.model_dump_json(indent=2))
+    return 0 if report.valid_submission else 1
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -139,9 +195,7 @@ def dispatch(args: argparse.Namespace) -> int:
     from gome import tasks
 
     if args.command == "grade":
-        report = tasks.grade_submission(tasks.load_task(args.task_dir), args.submission)
-        print(report.model_dump_json(indent=2))
-        return 0 if report.valid_submission else 1
+        return _grade(args)
     if args.tasks_command == "list":
         for name in sorted(tasks.BUNDLED):
             print(f"{name:18s} bundled")

@@ -50,8 +50,9 @@ def test_unreachable_endpoint_is_one_clear_error(tmp_path: Path, capsys) -> None
     task = prepare_task("penguins", tmp_path / "penguins")
     code = main(["run", str(task), "--base-url", "http://127.0.0.1:9/v1", "--steps", "1",
                  "--runs-dir", str(tmp_path / "runs")])
-    err = capsys.readouterr().err
-    assert code == 2 and err.startswith("gome: error:") and "Traceback" not in err
+    first, error = capsys.readouterr().err.strip().splitlines()  # the run's first line names its endpoint
+    assert first.startswith("gome: endpoint http://127.0.0.1:9/v1 (--base-url), model gpt-4o-mini")
+    assert code == 2 and error.startswith("gome: error:") and "cannot connect" in error
 
 
 def test_bad_api_key_is_one_clear_error(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -12,8 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from gome.sandbox import SandboxLimits, SandboxResult, isolation_layers, run_sandboxed
-from gome.sandbox.isolation import layers_for
+from gome.sandbox import (
+    ALLOW_ROOT_ENV,
+    SandboxLimits,
+    SandboxRefused,
+    SandboxResult,
+    check_sandbox,
+    isolation_layers,
+    run_sandboxed,
+)
+from gome.sandbox.isolation import can_run_as_nobody, layers_for
 from gome.sandbox.process import truncate_middle
 
 FAST = SandboxLimits(timeout_s=20, memory_mb=1024)
@@ -231,14 +240,138 @@ def test_input_is_read_only(tmp_path: Path) -> None:
     assert (work / "input" / "train.csv").read_text() == "a,b\n1,2\n"
 
 
-def test_unreachable_workdir_runs_as_current_user(tmp_path_factory) -> None:
-    _need("uid:nobody")
-    hidden = tmp_path_factory.mktemp("hidden")
-    os.chmod(hidden, 0o700)
-    res = _run(hidden / "work", "import os; print(os.getuid())")
+def _closed_folder() -> Path:
+    """A fresh 0700 root-owned folder outside the scratch folders (/tmp gets a private tmpfs), as
+    /root is: others may not search it."""
+    for parent in ("/var/cache", "/srv", "/opt", tempfile.gettempdir()):
+        if os.access(parent, os.W_OK):
+            closed = Path(tempfile.mkdtemp(prefix="gome-closed-", dir=parent))
+            os.chmod(closed, 0o700)
+            return closed
+    pytest.skip("no writable folder")
+
+
+def _need_root_and_pidns() -> None:
+    if os.geteuid() != 0 or "pidns" not in isolation_layers():
+        pytest.skip("needs root and a PID namespace (masks live in its mount namespace)")
+
+
+HUNT = """
+    import glob, os, sys
+    print("uid", os.getuid())
+    for path in sorted(set(ANSWERS + glob.glob(os.path.join(CLOSED, "**", "*.csv"), recursive=True))):
+        try:
+            print(path, open(path).read())
+        except OSError as exc:
+            print(path, type(exc).__name__)
+    for top in (CLOSED, "/root"):
+        try:
+            print(top, sorted(os.listdir(top)))
+        except OSError as exc:
+            print(top, type(exc).__name__)
+"""
+
+
+def _hunt(closed: Path, answers: list[Path]) -> str:
+    """A hostile script that looks for the private answers in and around ``closed``."""
+    return f"ANSWERS, CLOSED = {[str(a) for a in answers]!r}, {str(closed)!r}\n" + textwrap.dedent(HUNT)
+
+
+def _task_with_answers(closed: Path) -> list[Path]:
+    """A task folder in ``closed``: 0700 private answers, and a careless world-readable copy."""
+    private = closed / "task" / "prepared" / "private"
+    private.mkdir(parents=True)
+    os.chmod(private, 0o700)
+    answers = private / "answers.csv"
+    answers.write_text("id,label\n1,secret-label\n")
+    copy = closed / "task" / "answers-copy.csv"
+    copy.write_text("id,label\n1,secret-label\n")
+    os.chmod(copy, 0o644)
+    return [answers, copy]
+
+
+def test_unreachable_workdir_is_masked_and_runs_as_nobody() -> None:
+    _need_root_and_pidns()
+    closed = _closed_folder()
+    try:
+        answers = _task_with_answers(closed)
+        res = _run(closed / "work", _hunt(closed, answers))
+        assert res.exit_code == 0, res.stderr
+        assert "uid:nobody" in res.isolation and "masked-dirs" in res.isolation
+        assert "uid 65534" in res.stdout and "secret-label" not in res.stdout + res.stderr
+        assert f"{closed} ['work']" in res.stdout  # only the workdir is bound back
+    finally:
+        shutil.rmtree(closed, ignore_errors=True)
+
+
+def test_venv_under_a_closed_folder_runs_as_nobody_without_the_answers(tmp_path: Path) -> None:
+    """The issue's case: as root, a venv under a 0700 folder (as /root) with the task beside it."""
+    _need_root_and_pidns()
+    closed = _closed_folder()
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(closed / "venv")], check=True)
+        answers = _task_with_answers(closed)
+        python = str(closed / "venv" / "bin" / "python")
+        assert not can_run_as_nobody(python)  # the folder is closed: nobody cannot execute it as it is
+        (tmp_path / "solution.py").write_text(_hunt(closed, answers) + "print('prefix', sys.prefix)\n")
+        res = run_sandboxed([python, "solution.py"], tmp_path, FAST)
+        assert res.exit_code == 0, res.stderr
+        assert "uid:nobody" in res.isolation and "masked-dirs" in res.isolation
+        assert "uid 65534" in res.stdout and f"prefix {closed / 'venv'}" in res.stdout
+        assert "secret-label" not in res.stdout + res.stderr
+        assert f"{closed} ['venv']" in res.stdout and str(answers[0]) + " FileNotFoundError" in res.stdout
+    finally:
+        shutil.rmtree(closed, ignore_errors=True)
+
+
+def _rooted_python() -> str | None:
+    """An interpreter installed under a home that others may not search (pyenv's under /root)."""
+    home = Path.home()
+    if not home.is_dir() or os.stat(home).st_mode & 0o001:
+        return None
+    found = sorted(home.glob(".pyenv/versions/3*/bin/python3"))
+    return str(found[-1]) if found else None
+
+
+def test_pyenv_python_in_a_closed_home_runs_as_nobody(tmp_path: Path) -> None:
+    """This machine's python3 (pyenv's, under a 0700 /root): generated code still runs as nobody."""
+    _need_root_and_pidns()
+    python = _rooted_python()
+    if python is None:
+        pytest.skip("no Python under a closed home here")
+    subprocess.run([python, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True)
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "solution.py").write_text(
+        "import os, sys\nprint(os.getuid(), sys.base_prefix, sorted(os.listdir(os.path.expanduser('~root'))))\n")
+    res = run_sandboxed([str(tmp_path / "venv" / "bin" / "python"), "solution.py"], tmp_path / "work", FAST)
     assert res.exit_code == 0, res.stderr
-    assert "uid:nobody" not in res.isolation
-    assert res.stdout.strip() == str(os.getuid())
+    assert "uid:nobody" in res.isolation and "masked-dirs" in res.isolation
+    uid, base, listing = res.stdout.split(" ", 2)
+    assert uid == "65534" and python.startswith(base) and listing.strip() == "['.pyenv']"
+
+
+def test_refuses_to_run_as_root_unless_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An interpreter nobody cannot run even behind masks (its own folder is closed): no fallback."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    (closed / "python").symlink_to(os.path.realpath(PYTHON))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "solution.py").write_text("import os; print('uid', os.getuid())")
+    with pytest.raises(SandboxRefused) as refused:
+        run_sandboxed([str(closed / "python"), "solution.py"], work, FAST)
+    message = str(refused.value)
+    assert "\n" not in message and "would run as root" in message and "--allow-root-sandbox" in message
+    assert os.stat(work).st_uid == 0  # refused before the workdir was touched
+    with pytest.raises(SandboxRefused):
+        check_sandbox(str(closed / "python"))
+    allowed = run_sandboxed([str(closed / "python"), "solution.py"], work, FAST.model_copy(update={"allow_root": True}))
+    assert allowed.stdout.strip() == "uid 0" and "uid:nobody" not in allowed.isolation
+    monkeypatch.setenv(ALLOW_ROOT_ENV, "1")  # what --allow-root-sandbox sets
+    assert run_sandboxed([str(closed / "python"), "solution.py"], work, FAST).stdout.strip() == "uid 0"
+    assert check_sandbox(str(closed / "python")).reason
 
 
 def test_network_blocked(tmp_path: Path) -> None:

@@ -156,8 +156,14 @@ def test_regression_metrics() -> None:
 
 # ---------------------------------------------------------------- medal thresholds
 
-# n: (gold, silver, bronze positions) per kaggle.com/progression as implemented in mlebench
-POSITIONS = {10: (1, 2, 4), 50: (5, 10, 20), 150: (10, 30, 60), 500: (11, 50, 100), 2000: (14, 100, 200)}
+# n: (gold, silver, bronze positions) per kaggle.com/progression as mlebench's Grader.rank_score takes them,
+# worked out by hand at both ends of each band, 1-99, 100-249, 250-999 and 1000+ teams, and a little inside
+# the next band (110, 255, 1010), where the two bands' formulas differ: a band edge moved either way shows
+# (at the edges themselves, 100, 250 and 1000, both formulas give the same positions)
+POSITIONS = {1: (1, 1, 1), 5: (1, 1, 2), 10: (1, 2, 4), 50: (5, 10, 20), 99: (9, 19, 39), 100: (10, 20, 40),
+             110: (10, 22, 44), 150: (10, 30, 60), 249: (10, 49, 99), 250: (10, 50, 100), 255: (10, 50, 100),
+             500: (11, 50, 100), 999: (11, 50, 100), 1000: (12, 50, 100), 1010: (12, 50, 101),
+             2000: (14, 100, 200)}
 
 
 @pytest.mark.parametrize("n", sorted(POSITIONS))

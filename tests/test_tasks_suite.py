@@ -339,53 +339,7 @@ def test_dev_split_of_a_time_task_holds_out_the_latest_rows(tasks_dir: Path, tmp
     assert train["time"].max() < test["time"].min() and not split.stratified
 
 
-# ---------------------------------------------------------------- MLE-bench interop
-
-
-def _mlebench_folder(root: Path) -> Path:
-    comp = root / "data" / "toy-comp"
-    public, private = comp / "prepared" / "public", comp / "prepared" / "private"
-    public.mkdir(parents=True)
-    private.mkdir(parents=True)
-    ids = [f"t{k}" for k in range(20)]
-    pd.DataFrame({"id": [f"a{k}" for k in range(40)], "x": range(40), "y": [k % 2 for k in range(40)]}).to_csv(
-        public / "train.csv", index=False)
-    pd.DataFrame({"id": ids, "x": range(20)}).to_csv(public / "test.csv", index=False)
-    pd.DataFrame({"id": ids, "y": 0}).to_csv(public / "sample_submission.csv", index=False)
-    (public / "description.md").write_text("# toy\n")
-    pd.DataFrame({"id": ids, "y": [k % 2 for k in range(20)]}).to_csv(private / "answers.csv", index=False)
-    pd.DataFrame({"teamName": [f"t{k}" for k in range(50)], "score": np.linspace(0.4, 0.95, 50)}).to_csv(
-        root / "leaderboard.csv", index=False)
-    return comp
-
-
-def test_adopt_mlebench_folder_and_grade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
-
-    comp = _mlebench_folder(tmp_path)
-    assert main(["tasks", "adopt", str(comp), "--metric", "accuracy", "--target", "y",
-                 "--leaderboard", str(tmp_path / "leaderboard.csv"), "--out", str(tmp_path / "task")]) == 0
-    task = load_task(tmp_path / "task")
-    assert task.name == task.mlebench_id == "toy-comp" and verify_task(task.root) == 7
-    report = grade_submission(task, task.public_dir / "sample_submission.csv")
-    assert report.grader == "gome" and report.score == 0.5
-
-    calls = []
-
-    def grade_csv(path: Path, competition: object) -> dict:
-        calls.append((path, competition))
-        return {"competition_id": "toy-comp", "score": 0.9, "gold_threshold": 0.95, "silver_threshold": 0.9,
-                "bronze_threshold": 0.85, "median_threshold": 0.7, "any_medal": True, "gold_medal": False,
-                "silver_medal": True, "bronze_medal": False, "above_median": True, "submission_exists": True,
-                "valid_submission": True, "is_lower_better": False, "created_at": "now", "submission_path": str(path)}
-
-    registry = types.SimpleNamespace(get_competition=lambda cid: f"competition {cid}")
-    monkeypatch.setitem(sys.modules, "mlebench", types.ModuleType("mlebench"))
-    monkeypatch.setitem(sys.modules, "mlebench.grade", types.SimpleNamespace(grade_csv=grade_csv))
-    monkeypatch.setitem(sys.modules, "mlebench.registry", types.SimpleNamespace(registry=registry))
-    report = grade_submission(task, task.public_dir / "sample_submission.csv")
-    assert report.grader == "mlebench" and report.silver_medal and calls[0][1] == "competition toy-comp"
+# ---------------------------------------------------------------- MLE-bench interop (more in test_mlebench.py)
 
 
 def test_adopt_rejects_other_layouts(tmp_path: Path) -> None:

@@ -8,28 +8,22 @@ for the threat model.
 from __future__ import annotations
 
 import ctypes
-import functools
-import logging
 import os
-import pwd
 import re
 import resource
-import shutil
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
 
 from gome.sandbox.cgroup import cgroup_controllers
+from gome.sandbox.nobody import can_run_as_nobody, nobody_plan
+from gome.sandbox.probes import UNPRIVILEGED_USER, nobody_ids, pidns_available, unshare_path
 
 __all__ = ["build_env", "can_run_as_nobody", "isolation_layers", "layers_for", "make_preexec",
            "nobody_ids", "nproc_cap", "pidns_available", "prepare_workdir", "unshare_path",
            "workdir_reachable", "workspace_bytes"]
 
-log = logging.getLogger(__name__)
-
-UNPRIVILEGED_USER = "nobody"
 INPUT_DIRNAME = "input"
 _SECRET_KEY = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _THREAD_VARS = (
@@ -46,58 +40,6 @@ except OSError:  # pragma: no cover - no libc to load
     _LIBC = None
 
 
-def _probe(argv: list[str], **popen_kw: object) -> bool:
-    """True when ``argv`` runs and exits 0 within 15 s."""
-    try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, cwd="/", timeout=15,
-                              env={"PATH": os.environ.get("PATH", os.defpath)}, **popen_kw)
-    except (OSError, subprocess.SubprocessError, ValueError):
-        return False
-    return done.returncode == 0
-
-
-@functools.lru_cache(maxsize=None)
-def nobody_ids() -> tuple[int, int] | None:
-    """(uid, gid) of the unprivileged user, or None when it does not exist."""
-    try:
-        entry = pwd.getpwnam(UNPRIVILEGED_USER)
-    except KeyError:
-        return None
-    return entry.pw_uid, entry.pw_gid
-
-
-@functools.lru_cache(maxsize=None)
-def can_run_as_nobody(executable: str) -> bool:
-    """Whether we are root and ``nobody`` can execute ``executable`` (probed once)."""
-    ids = nobody_ids()
-    if os.geteuid() != 0 or ids is None:
-        return False
-    ok = _probe([executable, "--version"], user=ids[0], group=ids[1], extra_groups=[])
-    if not ok:
-        log.warning("sandbox: %s cannot execute %s (is it under /root?), so generated code runs as root "
-                    "and could read the run's held-out answers; make the venv from a Python that %s can "
-                    "execute, e.g. /usr/bin/python3", UNPRIVILEGED_USER, executable, UNPRIVILEGED_USER)
-    return ok
-
-
-@functools.lru_cache(maxsize=None)
-def unshare_path() -> str | None:
-    """Path of ``unshare`` when ``unshare -n`` works here (probed once), else None."""
-    exe = shutil.which("unshare")
-    if exe is None or not _probe([exe, "-n", "--", "true"]):
-        return None
-    return exe
-
-
-@functools.lru_cache(maxsize=None)
-def pidns_available() -> bool:
-    """Whether ``unshare --pid --fork --kill-child --mount-proc`` works here (probed once)."""
-    exe = shutil.which("unshare")
-    return exe is not None and _probe([exe, "--pid", "--fork", "--kill-child", "--mount-proc",
-                                       "--", "true"])
-
-
 def isolation_layers(network: bool = False) -> tuple[str, ...]:
     """The layers :func:`run_sandboxed` would use for ``sys.executable`` here.
 
@@ -109,16 +51,15 @@ def isolation_layers(network: bool = False) -> tuple[str, ...]:
 def layers_for(executable: str, network: bool, workdir: Path | None = None) -> tuple[str, ...]:
     """The layers a run of ``executable`` in ``workdir`` gets.
 
-    ``uid:nobody`` needs every parent of ``workdir`` to be searchable by others
-    (Python opens the script by absolute path); otherwise we run as ourselves.
+    ``uid:nobody`` as root (see :mod:`gome.sandbox.nobody`); ``masked-dirs`` when folders that others
+    may not search were masked so that ``nobody`` reaches the interpreter or the workdir.
     """
     layers = ["process-group", "rlimits", "scrubbed-env"]
-    if can_run_as_nobody(executable):
-        if workdir is None or workdir_reachable(workdir):
-            layers.append(f"uid:{UNPRIVILEGED_USER}")
-        else:
-            log.warning("sandbox: a parent of %s is not searchable by others, so %s could "
-                        "not reach it; running as the current user", workdir, UNPRIVILEGED_USER)
+    plan = nobody_plan(executable, workdir)
+    if plan.as_nobody:
+        layers.append(f"uid:{UNPRIVILEGED_USER}")
+        if plan.masks:
+            layers.append("masked-dirs")
     if not network and unshare_path() is not None:
         layers.append("netns")
     if pidns_available():

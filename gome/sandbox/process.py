@@ -19,11 +19,15 @@ What this protects against
   from scratch (never copied from ``os.environ``); secret-looking names in
   ``extra_env`` are refused. In a PID namespace with its own ``/proc`` the
   child cannot even see gome's processes.
-* Reading private files and tampering with the task data (only when we run
-  as root and ``nobody`` can execute the interpreter): the child runs as
-  ``nobody`` with no supplementary groups, so root-only files (e.g. the
-  held-out answers) are unreadable, and ``workdir/input`` stays root-owned
-  and read-only.
+* Reading private files and tampering with the task data (as root): the
+  child runs as ``nobody`` with no supplementary groups, so root-only files
+  (e.g. the held-out answers) are unreadable, and ``workdir/input`` stays
+  root-owned and read-only. Where ``nobody`` cannot reach the interpreter or
+  the workdir (a venv under a 0700 ``/root``), the folders in the way are
+  masked in the run's mount namespace and only the interpreter's folders and
+  the workdir are bound back (:mod:`.nobody`). Where even that is impossible
+  the run is refused (:class:`SandboxRefused`), unless running as root was
+  explicitly allowed: it never silently falls back to root.
 * Writing outside the workspace: as ``nobody`` only world-writable folders
   remain; with the PID namespace (which brings a mount namespace) ``/tmp``,
   ``/var/tmp``, ``/dev/shm`` and ``/run/lock`` are private, size-capped tmpfs
@@ -48,12 +52,11 @@ What it does NOT protect against
   are out of scope.
 * ``nobody`` can still read world-readable files anywhere on the machine.
 
-Preconditions for ``uid:nobody`` (otherwise the run silently falls back to
-the current user, and ``SandboxResult.isolation`` says so): we are root,
-``nobody`` can execute ``argv[0]`` (a venv whose base interpreter lives under
-a 0700 ``/root`` fails this), and every parent of ``workdir`` is searchable
-by others (Python opens the script by absolute path). Symlinks under
-``input/`` are left as they are; their targets must be readable by ``nobody``.
+Preconditions for ``uid:nobody`` as root: the user ``nobody`` exists, and
+either it can execute ``argv[0]`` and reach ``workdir`` as they are, or a
+PID namespace (with its mount namespace) can be made, in which the folders
+in the way are masked. Symlinks under ``input/`` are left as they are; their
+targets must be readable by ``nobody``.
 rlimits are set in a ``preexec_fn``, which CPython documents as unsafe when
 the calling process runs threads (it only calls ``setrlimit`` and writes the
 cgroup's ``cgroup.procs`` here).
@@ -84,12 +87,13 @@ from gome.sandbox.isolation import (
     unshare_path,
     workspace_bytes,
 )
+from gome.sandbox.nobody import SandboxRefused, enforce, nobody_plan
 from gome.sandbox.output import read_head_tail, truncate_middle
 from gome.sandbox.reaping import MARKER_VAR, kill_group, kill_marked
 from gome.sandbox.pidns import decode_status, init_argv
 
-__all__ = ["SandboxLimits", "SandboxResult", "read_head_tail", "run_sandboxed", "truncate_middle",
-           "workspace_bytes"]
+__all__ = ["SandboxLimits", "SandboxRefused", "SandboxResult", "read_head_tail", "run_sandboxed",
+           "truncate_middle", "workspace_bytes"]
 
 _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "bad_alloc", "std::bad_alloc",
                    "Unable to allocate", "out of memory")
@@ -113,6 +117,7 @@ class SandboxLimits(BaseModel):
     disk_mb: int = Field(default=4096, gt=0)  # workspace outside input/, checked every tick
     network: bool = False
     gpus: bool = False  # let the script see the GPUs (then no RLIMIT_DATA: CUDA maps pinned host memory)
+    allow_root: bool = False  # as root, run as root where nobody cannot be used (else: SandboxRefused)
 
 
 class SandboxResult(BaseModel):
@@ -153,12 +158,14 @@ def _plan(argv: list[str], limits: SandboxLimits, workdir: Path) -> _Plan:
     if not argv:
         raise ValueError("argv must not be empty")
     executable = shutil.which(argv[0]) or argv[0]
+    who = nobody_plan(executable, workdir)
+    enforce(who, limits.allow_root)  # SandboxRefused rather than root, unless explicitly allowed
     layers = layers_for(executable, limits.network, workdir)
-    ids = nobody_ids() if "uid:nobody" in layers else None
+    ids = nobody_ids() if who.as_nobody else None
     if "pidns" in layers:
         read, write = os.pipe()
         cmd = init_argv(list(argv), str(workdir), write, ids, limits.network,
-                        min(limits.disk_mb, _SCRATCH_MB))
+                        min(limits.disk_mb, _SCRATCH_MB), who.keep, who.masks)
         return _Plan(cmd, layers, ids, {"pass_fds": (write,)}, (read, write))
     unshare = unshare_path() if "netns" in layers else None
     if unshare is None:  # the preexec function drops to nobody itself

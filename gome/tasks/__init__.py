@@ -12,7 +12,9 @@ from gome.tasks.grading import (
     normalized_score,
     score_submission,
 )
+from gome.tasks.leaderboard import read_leaderboard
 from gome.tasks.metrics import METRICS, Metric, get_metric, prediction_columns
+from gome.tasks.shape import SplitShape, split_shape
 from gome.tasks.submission import read_submission, validate_submission
 from gome.tasks.suite import LEVELS, SUITE, prepare_suite_task, reference_submission
 from gome.tasks.summary import task_description, task_summary
@@ -35,6 +37,7 @@ __all__ = [
     "METRICS",
     "MedalThresholds",
     "Metric",
+    "SplitShape",
     "SubmissionError",
     "Task",
     "TaskConfig",
@@ -47,9 +50,11 @@ __all__ = [
     "medal_thresholds",
     "prediction_columns",
     "prepare_task",
+    "read_leaderboard",
     "read_submission",
     "score_dev",
     "score_submission",
+    "split_shape",
     "task_summary",
     "task_description",
     "validate_submission",

@@ -17,7 +17,8 @@ from gome.tasks.verify import write_checksums
 
 __all__ = ["BUNDLED", "TaskFiles", "prepare_task", "write_task"]
 
-_OPTIONAL = ("positive_class", "time_column", "crowded", "reference_scores", "mlebench_id")
+_OPTIONAL = ("positive_class", "time_column", "group_column", "split_note", "crowded", "reference_scores",
+             "mlebench_id", "grade_fn")
 
 
 class TaskFiles(BaseModel):

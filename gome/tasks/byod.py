@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from gome.tasks.bundled import TaskFiles, write_task
 from gome.tasks.errors import TaskError
 from gome.tasks.metrics import as_labels, get_metric
+from gome.tasks.shape import SplitShape, parse_times, split_shape
 from gome.tasks.suite.assemble import METRIC_TEXT, random_ids, sample_submission
 from gome.tasks.suite.ladder import Ladder, ladder_leaderboard
 from gome.tasks.task import TaskConfig, load_task
@@ -47,17 +48,33 @@ def _positive(metric: str, y: pd.Series) -> str:
     return "1" if set(labels) == {"0", "1"} else str(labels.value_counts().index[-1])
 
 
-def _split(train: pd.DataFrame, test: pd.DataFrame | None, target: str, metric: str,
-           seed: int) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """(train, labelled test, how the split was made): the user's test if it has labels, else a seeded 20%."""
-    if test is not None and target in test.columns:
-        return train, test, "The test rows are the ones you supplied in your test file."
+def _own_split(train: pd.DataFrame, target: str, metric: str, seed: int,
+               shape: SplitShape) -> tuple[np.ndarray, np.ndarray, str]:
+    """Row positions of train and test when gome makes the test set: shaped like `shape`, else random."""
+    rows = np.arange(len(train))
+    if shape.time_column:
+        order = np.argsort(parse_times(train[shape.time_column]).to_numpy(), kind="stable")
+        cut = int(round(len(rows) * 0.8))
+        return order[:cut], order[cut:], (f"The latest 20% of your training rows by `{shape.time_column}` "
+                                          "form the test set")
+    if shape.group_column:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=0.2, random_state=seed)
+        fit, held = next(splitter.split(rows, groups=train[shape.group_column].astype(str).to_numpy()))
+        return fit, held, f"Whole groups of `{shape.group_column}` (a seeded 20% of them) form the test set"
     strata = train[target] if get_metric(metric).kind != "regression" else None
     try:
-        fit, held = train_test_split(np.arange(len(train)), test_size=0.2, random_state=seed, stratify=strata)
+        fit, held = train_test_split(rows, test_size=0.2, random_state=seed, stratify=strata)
     except ValueError:
-        fit, held = train_test_split(np.arange(len(train)), test_size=0.2, random_state=seed)
-    note = "A seeded random 20% of your training rows form the test set"
+        fit, held = train_test_split(rows, test_size=0.2, random_state=seed)
+    return fit, held, "A seeded random 20% of your training rows form the test set"
+
+
+def _split(train: pd.DataFrame, test: pd.DataFrame | None, target: str, metric: str, seed: int,
+           shape: SplitShape) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(train, labelled test, how the split was made): the user's test if it has labels, else gome's."""
+    if test is not None and target in test.columns:
+        return train, test, "The test rows are the ones you supplied in your test file."
+    fit, held, note = _own_split(train, target, metric, seed, shape)
     note += " (your test file has no labels, so it is not used)." if test is not None else "."
     return train.iloc[np.sort(fit)], train.iloc[np.sort(held)], note
 
@@ -73,11 +90,12 @@ def _description(name: str, target: str, metric: str, id_column: str, train: pd.
 
 
 def _files(name: str, train: pd.DataFrame, test: pd.DataFrame, target: str, metric: str, id_column: str,
-           note: str, seed: int, board: pd.DataFrame, ladder: Ladder | None) -> TaskFiles:
+           note: str, seed: int, shape: SplitShape, board: pd.DataFrame, ladder: Ladder | None) -> TaskFiles:
     positive = _positive(metric, train[target])
     config = TaskConfig(name=name, metric=metric, id_column=id_column, target_columns=(target,), seed=seed,
                         positive_class=positive, crowded=bool(ladder and ladder.crowded),
-                        reference_scores=ladder.scores if ladder else {})
+                        reference_scores=ladder.scores if ladder else {}, time_column=shape.time_column,
+                        group_column=shape.group_column, split_note=shape.note)
     return TaskFiles(
         config=config, description=_description(name, target, metric, id_column, train, test, note),
         train=train, test=test.drop(columns=[target]), answers=test[[id_column, target]], leaderboard=board,
@@ -86,8 +104,12 @@ def _files(name: str, train: pd.DataFrame, test: pd.DataFrame, target: str, metr
 
 
 def new_task(train_path: Path, target: str, metric: str, out_dir: Path, test_path: Path | None = None,
-             id_column: str = "", name: str = "", seed: int = 0, ladder: bool = True) -> Path:
-    """Write a task folder from the user's CSVs; with `ladder`, measure the reference levels for its medals."""
+             id_column: str = "", name: str = "", seed: int = 0, ladder: bool = True,
+             time_column: str | None = None, group_column: str | None = None) -> Path:
+    """Write a task folder from the user's CSVs; with `ladder`, measure the reference levels for its medals.
+
+    `time_column`/`group_column`: a column, "none", or None to detect the shape of the test split from
+    the user's test file (see `gome.tasks.shape`); gome's own test split then has that shape too."""
     get_metric(metric)
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -98,13 +120,15 @@ def new_task(train_path: Path, target: str, metric: str, out_dir: Path, test_pat
     test_raw = _read(test_path) if test_path else None
     if test_raw is not None and id_column and id_column not in test_raw.columns:
         raise TaskError(f"{test_path}: id column {id_column!r} not found")
-    train, test, note = _split(raw, test_raw, target, metric, seed)
+    shape = split_shape(raw, test_raw, (id_column, target), time_column, group_column)
+    train, test, note = _split(raw, test_raw, target, metric, seed, shape)
     if not id_column:
         id_column = "id"
         ids = random_ids(len(train) + len(test), seed)
         train, test = train.assign(id=ids[: len(train)]), test.assign(id=ids[len(train):])
         train, test = train[["id", *raw.columns]], test[["id", *raw.columns]]
-    args = (name, train.reset_index(drop=True), test.reset_index(drop=True), target, metric, id_column, note, seed)
+    args = (name, train.reset_index(drop=True), test.reset_index(drop=True), target, metric, id_column, note, seed,
+            shape)
     board = pd.DataFrame({"teamName": ["none-yet"], "score": [0.0]})
     write_task(_files(*args, board, None), out_dir)
     if not ladder:

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from gome.tasks._io import read_header, read_text_table, write_table
 from gome.tasks.errors import TaskError
 from gome.tasks.grading import score_submission
+from gome.tasks.shape import parse_times
 from gome.tasks.task import Task
 
 __all__ = ["DevSplit", "make_dev_split", "score_dev"]
@@ -35,13 +36,20 @@ class DevSplit(BaseModel):
 
 
 def _split(task: Task, train: pd.DataFrame, seed: int, holdout: float) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Row positions of dev train and dev test: the latest rows when the task has a time column, else a
-    random draw, stratified on the label when the metric is a classification one."""
+    """Row positions of dev train and dev test, shaped like the real test: the latest rows when the task
+    has a time column; whole groups when it has a group column; else a random draw, stratified on the
+    label when the metric is a classification one."""
     rows = np.arange(len(train))
     if task.time_column:
-        order = np.argsort(train[task.time_column].to_numpy(dtype=str), kind="stable")
+        times = parse_times(train[task.time_column])
+        keys = times.to_numpy() if times.notna().all() else train[task.time_column].to_numpy(dtype=str)
+        order = np.argsort(keys, kind="stable")
         cut = int(round(len(rows) * (1 - holdout)))
         return np.sort(order[:cut]), np.sort(order[cut:]), False
+    if task.group_column and train[task.group_column].nunique() >= 2:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=holdout, random_state=seed)
+        fit, held = next(splitter.split(rows, groups=train[task.group_column].to_numpy()))
+        return np.sort(fit), np.sort(held), False
     classify = task.metric_spec.kind != "regression" and len(task.target_columns) == 1
     if classify:
         try:

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from gome.tasks._io import read_table
 from gome.tasks.errors import SubmissionError
+from gome.tasks.leaderboard import read_leaderboard
 from gome.tasks.submission import read_submission, validate_submission
 from gome.tasks.task import Task
 
@@ -52,11 +52,12 @@ class GradeReport(BaseModel):
     submission_path: str
     error: str = ""
     normalized_score: float | None = None
-    grader: str = "gome"
+    grader: str = "gome"  # or "mlebench:<module>:<function>", the competition's own grade function
 
 
 def _positions(n: int) -> tuple[int, int, int]:
-    """1-based leaderboard positions of the gold, silver and bronze thresholds (kaggle.com/progression)."""
+    """1-based leaderboard positions of the gold, silver and bronze thresholds, as mlebench's
+    `Grader.rank_score` takes them (kaggle.com/progression): 1-99, 100-249, 250-999 and 1000+ teams."""
     if n < 1:
         raise ValueError("a leaderboard needs at least one team")
     if n < 100:
@@ -111,34 +112,29 @@ def score_submission(task: Task, submission_path: Path | str, answers_path: Path
     return task.metric_spec.score(answers, aligned, task)
 
 
-def _external(task: Task, path: Path) -> GradeReport | None:
-    from gome.tasks.mlebench import mlebench_grade
+def _score(task: Task, path: Path) -> tuple[float | None, str, str]:
+    """(score, error, grader): the competition's own grade function when mlebench can run it, else gome's."""
+    from gome.tasks.mlebench import mlebench_score
 
-    report = mlebench_grade(task, path)
-    if report is None:
-        return None
-    fields = {k: report[k] for k in GradeReport.model_fields if k in report}
-    fields.update(created_at=str(report.get("created_at", "")), submission_path=str(path), grader="mlebench",
-                  normalized_score=normalized_score(task, report.get("score")))
-    return GradeReport(**fields)
+    external = mlebench_score(task, path)
+    if external is not None:
+        score, error, grade_fn = external
+        return score, error, f"mlebench:{grade_fn}"
+    try:
+        return round(score_submission(task, path, task.answers_path), 5), "", "gome"
+    except SubmissionError as exc:
+        return None, str(exc), "gome"
 
 
 def grade_submission(task: Task, submission_path: Path | str) -> GradeReport:
     """Grade a submission against private/answers.csv; an invalid one gives score None, not an error.
 
-    An adopted MLE-bench competition is graded by mlebench's own grader when that package is installed."""
+    An adopted MLE-bench competition is scored by its own grade function when mlebench is importable
+    (`grader` then says `mlebench:<module>:<function>`); medals follow mlebench's rank rules either way."""
     path = Path(submission_path)
-    external = _external(task, path)
-    if external is not None:
-        return external
-    board = pd.read_csv(task.leaderboard_path)
-    thresholds = medal_thresholds(board["score"].astype(float).tolist(), task.lower_is_better)
-    score: float | None = None
-    error = ""
-    try:
-        score = round(score_submission(task, path, task.answers_path), 5)
-    except SubmissionError as exc:
-        error = str(exc)
+    board = read_leaderboard(task.leaderboard_path)
+    thresholds = medal_thresholds(board["score"].tolist(), task.lower_is_better)
+    score, error, grader = _score(task, path)
     medals = _medals(score, thresholds, task.lower_is_better)
     return GradeReport(
         competition_id=task.name,
@@ -155,5 +151,6 @@ def grade_submission(task: Task, submission_path: Path | str) -> GradeReport:
         submission_path=str(path),
         error=error,
         normalized_score=normalized_score(task, score),
+        grader=grader,
         **medals,
     )

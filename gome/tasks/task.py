@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from gome.tasks._io import read_header, read_table
 from gome.tasks.errors import TaskError
+from gome.tasks.leaderboard import read_leaderboard
 from gome.tasks.metrics import Metric, as_labels, get_metric, positive_label
 
 __all__ = ["Task", "TaskConfig", "load_task"]
@@ -30,10 +31,13 @@ class TaskConfig(BaseModel):
     seed: int = 0
     submission: str = ""
     positive_class: str = ""
-    time_column: str = ""
+    time_column: str = ""  # a forecast: the dev split holds out train's latest rows by this column
+    group_column: str = ""  # repeated entities: the dev split holds out whole groups of this column
+    split_note: str = ""  # how the dev split is shaped and why (said at adopt / new time)
     crowded: bool = False
     reference_scores: dict[str, float] = {}
     mlebench_id: str = ""
+    grade_fn: str = ""  # the competition's own grade function (`module:function`), used when importable
     # holdout: the harness holds back part of train.csv and scores it (the default); self_reported: the
     # layout allows no generic split (e.g. labels outside train.csv), so the script's own printed
     # `validation_score: X` is used during the search, labelled "self-reported" wherever it is shown
@@ -64,9 +68,12 @@ class Task(BaseModel):
     submission_note: str = ""
     positive_class: str = ""
     time_column: str = ""
+    group_column: str = ""
+    split_note: str = ""
     crowded: bool = False
     reference_scores: dict[str, float] = {}
     mlebench_id: str = ""
+    grade_fn: str = ""
     validation: Literal["holdout", "self_reported"] = "holdout"
 
     @property
@@ -112,7 +119,7 @@ def _ids(path: Path, id_column: str) -> pd.Series:
 def _check_columns(root: Path, cfg: TaskConfig, public: Path) -> None:
     train = read_header(public / "train.csv")
     needed = () if cfg.validation == "self_reported" else (cfg.id_column, *cfg.target_columns)
-    for col in (*needed, *([cfg.time_column] if cfg.time_column else [])):
+    for col in (*needed, *(c for c in (cfg.time_column, cfg.group_column) if c)):
         if col not in train:
             raise TaskError(f"{public / 'train.csv'}: column {col!r} from config.yaml is missing")
     test = read_header(public / "test.csv")
@@ -169,16 +176,6 @@ def _check_ids(root: Path, cfg: TaskConfig) -> None:
             raise TaskError(f"{path}: ids differ from the ids of test.csv")
 
 
-def _check_leaderboard(path: Path) -> None:
-    if not path.is_file():
-        raise TaskError(f"{path}: file not found")
-    board = pd.read_csv(path)
-    if not {"teamName", "score"} <= set(board.columns) or board.empty:
-        raise TaskError(f"{path}: needs columns teamName, score and at least one row")
-    if pd.to_numeric(board["score"], errors="coerce").isna().any():
-        raise TaskError(f"{path}: column 'score' must hold numbers only")
-
-
 def load_task(path: Path | str) -> Task:
     """Load and validate a task folder; TaskError with one line naming the problem otherwise."""
     root = Path(path).resolve()
@@ -197,7 +194,7 @@ def load_task(path: Path | str) -> Task:
     columns = _check_submission_format(cfg, public / "sample_submission.csv", metric)
     _check_ids(root, cfg)
     _check_classes(root, cfg, columns, metric)
-    _check_leaderboard(root / "leaderboard.csv")
+    read_leaderboard(root / "leaderboard.csv")
     return Task(
         name=cfg.name,
         root=root,
@@ -213,8 +210,11 @@ def load_task(path: Path | str) -> Task:
         submission_note=cfg.submission,
         positive_class=cfg.positive_class,
         time_column=cfg.time_column,
+        group_column=cfg.group_column,
+        split_note=cfg.split_note,
         crowded=cfg.crowded,
         reference_scores=dict(cfg.reference_scores),
         mlebench_id=cfg.mlebench_id,
+        grade_fn=cfg.grade_fn,
         validation=cfg.validation,
     )
