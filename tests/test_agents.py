@@ -121,3 +121,24 @@ def test_a_plan_drawn_from_a_rejected_attempt_says_what_it_changed(penguins: Pat
     seen = recorder.prompts["coder"][-1]
     assert "0-002 was not accepted (worse)" in seen and "-model = RandomForestClassifier" in seen
     assert "change at most about 20 lines" in seen  # the step size's line budget
+
+
+def test_a_leak_flag_vetoes_only_with_the_harness_evidence_behind_it(penguins: Path, tmp_path: Path) -> None:
+    import json
+
+    class Flagging(Recorder):
+        def __call__(self, messages) -> str:
+            reply = super().__call__(messages)
+            if sm.agent_of([str(m.content) for m in messages]) != "diagnostician":
+                return reply
+            return json.dumps({**json.loads(reply), "leak_or_overfit": True})
+
+    ctx = _context(penguins, tmp_path, Flagging())
+    honest = sm.DEBUGGED_WEAK.replace('print("weak tree fitted")', 'print("validation_score: 0.99")')
+    report = _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=honest))
+    asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
+    assert ctx.state.best_id == "0-001" and "not vetoed" in ctx.state.journal["0-001"].note  # own score is higher
+    modest = sm.IMPROVED_FOREST.replace('print("forest fitted")', 'print("validation_score: 0.5")')
+    report = _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=modest))
+    asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
+    assert ctx.state.journal["0-002"].outcome == "vetoed" and ctx.state.best_id == "0-001"  # the harness beats it

@@ -206,3 +206,17 @@ def test_a_dev_score_far_above_the_scripts_own_is_flagged() -> None:
     assert flags(0.95, 0.80) and "beats the script's own validation score" in flags(0.95, 0.80)[0]
     assert flags(0.83, 0.80) == []  # within four standard errors
     assert flags(0.20, 0.50, lower=True) and flags(0.50, 0.20, lower=True) == []  # direction-aware
+
+
+def test_a_model_flag_needs_the_harness_evidence_behind_it() -> None:
+    from gome.optim.veto import supports_flag
+
+    def report(score: float, own: float | None) -> ExecutionReport:
+        return ExecutionReport(attempt_id="0-001", status="ok", exit_code=0, duration_s=1.0, stdout_tail="",
+                               stderr_tail="", score=score, evidence=Evidence(noise=0.02, self_score=own))
+
+    ladder = {"dummy": 0.5, "expert": 0.73}
+    assert not supports_flag(report(0.54, 0.64), ladder, False)  # an ordinary draft, its own validation optimistic
+    assert supports_flag(report(0.70, 0.60), ladder, False)  # the harness's score beats the script's own
+    assert supports_flag(report(0.80, None), ladder, False)  # beyond the expert level
+    assert supports_flag(report(0.54, None), {}, False)  # nothing to judge by: the flag stands

@@ -13,6 +13,7 @@ from gome.agents.context import TraceContext
 from gome.agents.views import diff_text, evidence_text, failures_text, history_text, plan_text, report_text
 from gome.llm import StructuredOutputError, ask_structured
 from gome.llm.structured import schema_hint
+from gome.optim.veto import supports_flag
 from gome.roles import Messages
 from gome.schema import Attempt, Diagnosis, ExecutionReport
 
@@ -46,12 +47,23 @@ class Diagnostician(GomeAgent):
             diagnosis, usage = await self._ask(attempt)
         state.diagnose(attempt.id, diagnosis)
         ctx.rundir.write_model(ctx.rundir.step_dir(state.trace, attempt.step) / "diagnosis.json", diagnosis)
-        if diagnosis.leak_or_overfit and state.veto(attempt.id):
-            vetoed = state.journal[attempt.id]
-            self.emit_step(vetoed)
-            if ctx.after_step is not None:
-                await ctx.after_step(vetoed)  # retract it from the candidates, the global best and shared memory
+        if diagnosis.leak_or_overfit and attempt.accepted:
+            await self._veto(attempt)
         return diagnosis, usage
+
+    async def _veto(self, attempt: Attempt) -> None:
+        """Vetoes an accepted attempt the diagnosis flags, when the harness's evidence backs the flag."""
+        ctx, state = self.ctx, self.ctx.state
+        assert attempt.report is not None
+        if not supports_flag(attempt.report, state.references, state.lower_is_better):
+            note = ctx.messages.render("flag_unsupported")
+            self.emit_step(state.journal.update(attempt.id, note="; ".join(filter(None, [attempt.note, note]))))
+            return
+        state.veto(attempt.id)
+        vetoed = state.journal[attempt.id]
+        self.emit_step(vetoed)
+        if ctx.after_step is not None:
+            await ctx.after_step(vetoed)  # retract it from the candidates, the global best and shared memory
 
     def _values(self, attempt: Attempt) -> dict[str, object]:
         ctx, state = self.ctx, self.ctx.state
@@ -62,7 +74,7 @@ class Diagnostician(GomeAgent):
         return dict(
             task=ctx.task_brief, metric=ctx.metric, direction="lower" if state.lower_is_better else "higher",
             attempt=attempt.id, kind=attempt.kind, report=report_text(attempt.report, out_chars=800),
-            evidence=evidence_text(ctx.messages, attempt), code=attempt.code or "(no script)\n",
+            evidence=evidence_text(ctx.messages, attempt, state.lower_is_better), code=attempt.code or "(no script)\n",
             plan=plan_text(attempt.plan), parent=parent.id if parent else "",
             parent_score=parent.score if parent else "none", diff=diff_text(parent.code, attempt.code, limit=1500) if parent else "",
             note=attempt.note, history=history_text(state.journal.tail(8)), failures=failures_text(ctx.messages, failures),

@@ -59,7 +59,16 @@ def report_text(report: ExecutionReport, out_chars: int = 1200) -> str:
     return "\n".join(lines)
 
 
-def evidence_text(messages: Messages, attempt: Attempt) -> str:
+def _self_verdict(attempt: Attempt, lower_is_better: bool) -> str:
+    """suspicious (the harness's score beats the script's own by > 2 SE), optimistic (the reverse), agree."""
+    report = attempt.report
+    assert report is not None and report.evidence is not None and report.score is not None
+    own, noise = report.evidence.self_score, report.evidence.noise or 0.0
+    gap = (own - report.score) if lower_is_better else (report.score - own)  # type: ignore[operator]
+    return "suspicious" if gap > 2 * noise else "optimistic" if gap < -2 * noise else "agree"
+
+
+def evidence_text(messages: Messages, attempt: Attempt, lower_is_better: bool) -> str:
     """A few numbers from the harness, one line each with what they mean."""
     report, ev = attempt.report, attempt.report.evidence if attempt.report else None
     if report is None or report.score is None:
@@ -76,7 +85,7 @@ def evidence_text(messages: Messages, attempt: Attempt) -> str:
         lines += [messages.render("evidence_errors", line=line) for line in ev.errors]
         if ev.self_score is not None:
             lines.append(messages.render("evidence_self_score", self_score=_score(ev.self_score),
-                                         score=_score(report.score)))
+                                         score=_score(report.score), verdict=_self_verdict(attempt, lower_is_better)))
     lines.append(messages.render("evidence_time", seconds=f"{report.duration_s:.1f}"))
     return "\n".join(f"- {line}" for line in lines)
 

@@ -12,7 +12,7 @@ import ast
 
 from gome.schema import ExecutionReport
 
-__all__ = ["harness_flags", "outside_paths", "IMPLAUSIBLE", "SELF_GAP_NOISES"]
+__all__ = ["harness_flags", "outside_paths", "supports_flag", "IMPLAUSIBLE", "SELF_GAP_NOISES"]
 
 IMPLAUSIBLE = 1.5  # normalised score (dummy 0, expert 1) beyond which a score is implausible
 SELF_GAP_NOISES = 4.0  # how many dev-score standard errors the harness's score may beat the script's own
@@ -56,3 +56,20 @@ def harness_flags(code: str, report: ExecutionReport, references: dict[str, floa
             flags.append(f"the dev score {score:.4g} lies far beyond the task's expert level {expert:.4g} "
                          f"(normalised {normalised:.2f}): implausible without a leak")
     return flags
+
+
+def supports_flag(report: ExecutionReport, references: dict[str, float], lower_is_better: bool) -> bool:
+    """Whether the harness's evidence backs a leak/overfit flag of the model: the dev score beats the
+    script's own validation score by more than two standard errors, or lies beyond the task's expert
+    level; with neither a printed score nor a ladder to judge by, the flag stands. A small model flags
+    ordinary drafts (its own validation being optimistic is no sign that the harness's score is)."""
+    ev, score = report.evidence, report.score
+    if score is None:
+        return False
+    own = ev.self_score if ev is not None else None
+    dummy, expert = references.get("dummy"), references.get("expert")
+    if own is None and (dummy is None or expert is None or expert == dummy):
+        return True
+    if own is not None and ev is not None and _better_by(score, own, lower_is_better) > 2 * (ev.noise or 0.0):
+        return True
+    return dummy is not None and expert is not None and expert != dummy and (score - dummy) / (expert - dummy) > 1.0
