@@ -142,3 +142,17 @@ def test_a_leak_flag_vetoes_only_with_the_harness_evidence_behind_it(penguins: P
     report = _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=modest))
     asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
     assert ctx.state.journal["0-002"].outcome == "vetoed" and ctx.state.best_id == "0-001"  # the harness beats it
+
+
+def test_a_plan_whose_direction_is_only_a_step_size_takes_the_diagnosis_direction(penguins: Path, tmp_path: Path) -> None:
+    import json
+
+    class SizeOnly(Recorder):
+        def __call__(self, messages) -> str:
+            super().__call__(messages)  # keeps the prompt
+            return json.dumps({"direction": "rewrite", "step_size": "rewrite", "changes": ["x"]})
+
+    ctx = _context(penguins, tmp_path, SizeOnly())
+    diagnosis = Diagnosis(summary="ran", problems=["one feature"], direction="add the flipper length feature")
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
+    assert plan.direction == "add the flipper length feature" and plan.changes == ["x"]

@@ -14,9 +14,12 @@ from gome.agents.views import failures_text, memories_text
 from gome.llm import StructuredOutputError, ask_structured
 from gome.llm.structured import schema_hint
 from gome.optim import STEP_SIZES
+from gome.optim.memory import words
 from gome.schema import Diagnosis, MemoryEntry, UpdatePlan
 
 __all__ = ["MemoryKeeper"]
+
+_SIZES = frozenset(size.value for size in STEP_SIZES)
 
 
 class MemoryKeeper(GomeAgent):
@@ -36,6 +39,8 @@ class MemoryKeeper(GomeAgent):
                              memories=memories_text(ctx.messages, memories), failures=failures_text(ctx.messages, failures),
                              step_size=state.step_size.value, schema=schema_hint(UpdatePlan))
         plan, usage = await self._ask(prompt, UpdatePlan(direction=diagnosis.direction, step_size=state.step_size))
+        if len(words(plan.direction) - _SIZES) < 2:  # e.g. "rewrite": a step size where the direction belongs
+            plan = plan.model_copy(update={"direction": diagnosis.direction})
         repeated = self._repeats(plan)
         if repeated is not None:  # ask once more, naming the failure; then fall back without the model
             retry = [*prompt, AssistantMessage(content=plan.model_dump_json(), source="memory_keeper"),
