@@ -23,7 +23,8 @@ Definitions (per run; an attempt is the last `optimizer_step` event of its id, s
   does, else `traces/<k>/<step-1>/plan.json`, the plan made after the attempt before it) has a word-Jaccard
   of at least 0.5 (lower-cased words matching `[a-z][a-z0-9_]{2,}`) with the direction of an earlier
   directed update of the same trace that was not accepted.
-- accepted directed update: a directed update whose accepted flag is true.
+- accepted directed update: a directed update whose accepted flag is true, or one of whose debug rounds (the
+  `debug` attempts descending from it through crashed parents, which carry its plan) was accepted.
 - first-draft normalised dev: (score - dummy) / (expert - dummy) of the run's first draft's dev score, with
   the task's `reference_scores`; "–" without them or without a score.
 - final normalised test: `normalized_score` of the run's final grade (`run_finished`, else
@@ -322,6 +323,19 @@ def _final_grade(run_dir: Path, grade: dict[str, Any] | None) -> dict[str, Any] 
     return grade if isinstance(grade, dict) else None
 
 
+def _fixed_by_debug(update: dict[str, Any], attempts: dict[str, dict[str, Any]]) -> bool:
+    """Whether a debug round descending from this (crashed) update was accepted."""
+    for attempt in attempts.values():
+        node = attempt
+        while node.get("kind") == "debug" and node.get("parent_id") in attempts:
+            node = attempts[node["parent_id"]]
+            if node is update:
+                if attempt.get("accepted") is True:
+                    return True
+                break
+    return False
+
+
 def analyse(run_dir: Path, task_dir: Path) -> dict[str, Any]:
     """The counts and scores of one run folder, with each directed update's verdicts in `updates`."""
     attempts, grade = read_attempts(run_dir)
@@ -329,7 +343,7 @@ def analyse(run_dir: Path, task_dir: Path) -> dict[str, Any]:
     directed = [a for a in attempts.values() if is_directed(a)]
     noops = {str(a["id"]) for a in directed if is_noop(run_dir, a, attempts)}
     repeated = set(repeated_failures(run_dir, directed))
-    accepted = {str(a["id"]) for a in directed if a.get("accepted") is True}
+    accepted = {str(a["id"]) for a in directed if a.get("accepted") is True or _fixed_by_debug(a, attempts)}
     draft = next((a for a in attempts.values() if a.get("kind") == "draft"), None)
     grade = _final_grade(run_dir, grade)
     final = grade.get("normalized_score") if grade else None

@@ -230,3 +230,14 @@ def test_real_gome_accepts_the_arguments(tmp_path):
         tmp_path / "t", 8, tmp_path / "runs", "1.5b", 1800.0, 2)
     parsed = _parser().parse_args(["tasks", "prepare", "diamonds-cut", "--out", str(tmp_path)])
     assert (parsed.name, parsed.out) == ("diamonds-cut", tmp_path)
+
+
+def test_an_update_fixed_by_its_debug_round_counts_as_accepted(tmp_path):
+    events = [attempt("0-001", "draft", None, accepted=True), attempt("0-002", "improve", "0-001", score=None, status="crashed"),
+              attempt("0-003", "debug", "0-002", score=None, status="crashed"), attempt("0-004", "debug", "0-003", accepted=True),
+              attempt("0-005", "improve", "0-004", score=None, status="crashed"), attempt("0-006", "debug", "0-005")]
+    write_run(tmp_path / "run", events, {"0-001": P, "0-004": Q, "0-006": R}, {})
+    (tmp_path / "task").mkdir()
+    (tmp_path / "task" / "config.yaml").write_text(CONFIG.format(name="t"))
+    stats = bench.analyse(tmp_path / "run", tmp_path / "task")
+    assert stats["directed updates"] == 2 and stats["accepted directed updates"] == 1
