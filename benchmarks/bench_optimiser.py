@@ -22,7 +22,7 @@ Definitions (per run; an attempt is the last `optimizer_step` event of its id, s
 - repeated failed direction: a directed update whose plan direction (the plan the attempt records where it
   does, else `traces/<k>/<step-1>/plan.json`, the plan made after the attempt before it) has a word-Jaccard
   of at least 0.5 (lower-cased words matching `[a-z][a-z0-9_]{2,}`) with the direction of an earlier
-  directed update of the same trace that was not accepted.
+  directed update of the same trace that was not accepted (accepted: as below, a debug round included).
 - accepted directed update: a directed update whose accepted flag is true, or one of whose debug rounds (the
   `debug` attempts descending from it through crashed parents, which carry its plan) was accepted.
 - first-draft normalised dev: (score - dummy) / (expert - dummy) of the run's first draft's dev score, with
@@ -277,14 +277,15 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
-def repeated_failures(run_dir: Path, directed: list[dict[str, Any]]) -> list[str]:
-    """Ids of directed updates whose direction repeats that of an earlier unaccepted one of the same trace."""
+def repeated_failures(run_dir: Path, directed: list[dict[str, Any]], failed: set[str]) -> list[str]:
+    """Ids of directed updates whose direction repeats that of an earlier failed one (`failed`: not
+    accepted, nor fixed by an accepted debug round) of the same trace."""
     located = sorted(((_location(str(a["id"])), a) for a in directed if _location(str(a["id"]))), key=lambda p: p[0])
     bags = {str(a["id"]): words(direction(run_dir, a)) for _, a in located}
     repeated = []
     for loc, a in located:
         earlier = [b for loc_b, b in located
-                   if loc_b[0] == loc[0] and loc_b[1] < loc[1] and b.get("accepted") is not True]
+                   if loc_b[0] == loc[0] and loc_b[1] < loc[1] and str(b["id"]) in failed]
         mine = bags[str(a["id"])]
         if mine and any(jaccard(mine, bags[str(b["id"])]) >= 0.5 for b in earlier):
             repeated.append(str(a["id"]))
@@ -342,8 +343,8 @@ def analyse(run_dir: Path, task_dir: Path) -> dict[str, Any]:
     refs = reference_scores(task_dir)
     directed = [a for a in attempts.values() if is_directed(a)]
     noops = {str(a["id"]) for a in directed if is_noop(run_dir, a, attempts)}
-    repeated = set(repeated_failures(run_dir, directed))
     accepted = {str(a["id"]) for a in directed if a.get("accepted") is True or _fixed_by_debug(a, attempts)}
+    repeated = set(repeated_failures(run_dir, directed, {str(a["id"]) for a in directed} - accepted))
     draft = next((a for a in attempts.values() if a.get("kind") == "draft"), None)
     grade = _final_grade(run_dir, grade)
     final = grade.get("normalized_score") if grade else None
