@@ -115,11 +115,11 @@ async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletion
     from gome.view.plots import best_score_plot
 
     several = len({r.get("model") for r in results.values()}) > 1
-    for task in {r["task"] for r in results.values()}:
-        cells = [r for r in results.values() if r["task"] == task]
-        curves = {f"{r['model'] + ' ' if several else ''}{r['variant']} s{r['seed']}": r["curve"] for r in cells}
-        lower = any(r.get("lower_is_better", False) for r in cells)
-        atomic_write(spec.out / f"{task}.svg", best_score_plot(task, curves, lower))
+    for task_name in {r["task"] for r in results.values()}:
+        task_cells = [r for r in results.values() if r["task"] == task_name]
+        curves = {f"{r['model'] + ' ' if several else ''}{r['variant']} s{r['seed']}": r["curve"] for r in task_cells}
+        task_lower = any(r.get("lower_is_better", False) for r in task_cells)
+        atomic_write(spec.out / f"{task_name}.svg", best_score_plot(task_name, curves, task_lower))
     return {"cells": results, "table": table}
 
 

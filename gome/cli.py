@@ -20,6 +20,7 @@ from gome.cli_endpoint import (
     sandbox_argument,
 )
 from gome.llm import ModelConfig
+from gome.llm.embedded import LocalSize
 
 __all__ = ["main"]
 
@@ -78,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config(args: argparse.Namespace, model: ModelConfig, local_size: str | None) -> Any:
+def _config(args: argparse.Namespace, model: ModelConfig, local_size: LocalSize | None) -> Any:
     from gome.config import RunConfig
     from gome.tools.accounting import Prices
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gome.errors import GomeUserError
 from gome.llm import ModelConfig
+from gome.llm.embedded import LocalSize
 
 __all__ = ["Endpoint", "OPENAI_API", "announce", "check_sandbox", "model_arguments", "open_endpoint",
            "resolve", "sandbox_argument"]
@@ -25,7 +26,7 @@ __all__ = ["Endpoint", "OPENAI_API", "announce", "check_sandbox", "model_argumen
 OPENAI_API = "https://api.openai.com/v1"
 BASE_URL_ENV = "OPENAI_BASE_URL"
 DEFAULT_MODEL = "gpt-4o-mini"  # with --base-url and no --model
-DEFAULT_LOCAL = "1.5b"
+DEFAULT_LOCAL: LocalSize = "1.5b"
 
 
 class Endpoint(BaseModel):
@@ -36,7 +37,7 @@ class Endpoint(BaseModel):
     base_url: str | None = None
     model: str = ""
     source: str = ""  # where base_url came from: --base-url, $OPENAI_BASE_URL, the OpenAI API
-    local_size: str | None = None
+    local_size: LocalSize | None = None
     replay: Path | None = None
 
 

@@ -6,7 +6,7 @@ folder must be on a filesystem that every node sees (always true for a local clu
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from autogen_core.models import ChatCompletionClient
 
@@ -18,6 +18,9 @@ from gome.tasks import DevSplit, load_task
 from gome.team import run_trace, stop_reason
 from gome.tools.rundir import RunDir
 from gome.trace import RayHandle, TraceLink
+
+if TYPE_CHECKING:
+    from ray.actor import ActorHandle
 
 __all__ = ["run_ray"]
 
@@ -50,7 +53,8 @@ async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit | None, low
     if not ray.is_initialized():
         ray.init(address=config.ray_address, num_cpus=None if config.ray_address else config.cpus,
                  include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
-    actor = ray.remote(Coordinator).options(num_cpus=0).remote(lower_is_better)
+    # Ray types ActorClass.remote() as a handle or the class itself; at run time it is always a handle.
+    actor = cast("ActorHandle[Coordinator]", ray.remote(Coordinator).options(num_cpus=0).remote(lower_is_better))
     remote = ray.remote(_trace_task).options(num_cpus=config.exec_threads, num_gpus=config.gpus_per_trace)
     refs = [remote.remote(config, k, rundir, split, client, actor) for k in range(config.traces)]
     try:

@@ -4,6 +4,7 @@ around the Coordinator, select the final candidate, run it on the full public da
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import shutil
@@ -105,13 +106,17 @@ def _trace_client(config: RunConfig, client: ChatCompletionClient | None, rundir
     return RecordingClient(client, rundir.root / "llm_calls.jsonl", trace) if config.record_llm else client
 
 
+def _state_of(ctx: TraceContext) -> TraceState:
+    return ctx.state
+
+
 async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None, client: ChatCompletionClient | None,
                      log: EventLog, coordinator: Coordinator, accounting: Accounting) -> str:
     slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
     contexts = []
     for trace in range(config.traces):
         ctx = build_context(config, task, trace, rundir, split, client, log.emit)  # type: ignore[arg-type]
-        ctx.client = _trace_client(config, client, rundir, trace, log.emit, lambda ctx=ctx: ctx.state)
+        ctx.client = _trace_client(config, client, rundir, trace, log.emit, functools.partial(_state_of, ctx))
         ctx.exec_slots = slots
         link = TraceLink(ctx, LocalHandle(coordinator, rundir.root / "coordinator.json"),
                          config.sync_margin, config.sync_patience)

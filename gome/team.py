@@ -35,7 +35,8 @@ def build_team(ctx: TraceContext, time_budget_s: float | None = None) -> Selecto
         model_client=ctx.client,
         selector_func=select,
         termination_condition=termination,
-        custom_message_types=[StructuredMessage[t] for t in (Diagnosis, UpdatePlan, CodeUpdate, ExecutionReport)],  # type: ignore[misc]
+        custom_message_types=[StructuredMessage[Diagnosis], StructuredMessage[UpdatePlan], StructuredMessage[CodeUpdate],
+                              StructuredMessage[ExecutionReport]],
     )
 
 

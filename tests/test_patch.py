@@ -40,6 +40,13 @@ def test_partial_reply_replaces_functions_and_adds_imports() -> None:
     exec(compile(merged, "merged", "exec"), {})  # it runs: the rest of the parent is intact
 
 
+def test_a_partial_reply_with_a_docstring_is_merged() -> None:  # it raised AttributeError (found by mypy)
+    reply = '"""A better model."""\nfrom sklearn.ensemble import RandomForestClassifier\n\ndef make_model():\n    return RandomForestClassifier()\n'
+    merged, notes = merge_functions(PARENT, reply)
+    assert "return RandomForestClassifier()" in merged and "A better model." not in merged
+    assert notes == ["merged the reply's make_model into the parent script"]
+
+
 def test_partial_reply_may_add_a_helper() -> None:
     reply = "def helper():\n    return 3\n\n\ndef make_model():\n    return DummyClassifier(constant=helper())\n"
     merged, notes = merge_functions(PARENT, reply)

@@ -63,7 +63,7 @@ class GomeAgent(BaseChatAgent):
             content=getattr(payload, "code", "") or payload.model_dump_json(), structured=payload.model_dump(mode="json"),
             prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
         ))
-        return StructuredMessage[type(payload)](content=payload, source=self.name, models_usage=usage)  # type: ignore[misc]
+        return StructuredMessage[type(payload)](content=payload, source=self.name, models_usage=usage)  # type: ignore[misc, operator]
 
     def prompt(self, role: str, **values: object) -> list[SystemMessage | UserMessage]:
         system, user = self.ctx.roles[role].render(**values)

@@ -5,6 +5,7 @@ again: its report is reused and the update counts as a no-op."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,12 +40,12 @@ class Executor(GomeAgent):
                                      stdout_tail="", stderr_tail="", score=None,
                                      error=f"the Coder produced no script: {update.note}"[:300])
             return report, []
-        args = (run_attempt, update.attempt_id, update.code, ctx.input_dir, out_dir, ctx.scorer, ctx.limits)
+        call = functools.partial(run_attempt, update.attempt_id, update.code, ctx.input_dir, out_dir, ctx.scorer, ctx.limits)
         if ctx.exec_slots is None:
-            report, result = await asyncio.to_thread(*args)
+            report, result = await asyncio.to_thread(call)
         else:
             async with ctx.exec_slots:
-                report, result = await asyncio.to_thread(*args)
+                report, result = await asyncio.to_thread(call)
         return report, list(result.isolation)
 
     def _references(self, update: CodeUpdate) -> dict[str, Path]:
@@ -80,6 +81,7 @@ class Executor(GomeAgent):
         assert update is not None, "the Executor speaks after the Coder"
         out_dir = ctx.rundir.step_dir(state.trace, state.step + 1)
         same = state.journal.same_code(update.code) if update.code else None
+        isolation: list[str]
         if same is not None:
             report, isolation = self._rerun(update, same, out_dir), []
         else:

@@ -45,7 +45,7 @@ class DelegatingClient(ChatCompletionClient):
         return 100_000 - self.count_tokens(messages)
 
     @property
-    def capabilities(self) -> ModelInfo:  # type: ignore[override]
+    def capabilities(self) -> ModelInfo:
         return self.model_info
 
     @property

@@ -20,9 +20,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from gome.errors import GomeUserError
 from gome.llm.client import ModelConfig
@@ -229,7 +231,7 @@ def model_endpoint(config: ModelConfig | None, local_size: str = "1.5b") -> Iter
             signal.signal(signal.SIGTERM, previous)
 
 
-def _exit_on_sigterm() -> object:
+def _exit_on_sigterm() -> Callable[[int, FrameType | None], Any] | int | None:
     """Turns SIGTERM into SystemExit (so the server is stopped); returns the handler to restore."""
     if not _in_main_thread():
         return None

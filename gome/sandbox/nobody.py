@@ -129,7 +129,7 @@ def nobody_plan(executable: str, workdir: Path | None = None) -> NobodyPlan:
         return NobodyPlan(as_nobody=False, keep=keep)
     if nobody_ids() is None:
         return NobodyPlan(as_nobody=False, keep=keep, reason=f"there is no user {UNPRIVILEGED_USER!r} to run it as")
-    work = () if workdir is None else (str(Path(workdir).resolve()),)
+    work: tuple[str, ...] = () if workdir is None else (str(Path(workdir).resolve()),)
     direct = can_run_as_nobody(executable)
     if direct and not hidden_ancestors(work):
         return NobodyPlan(as_nobody=True, keep=keep)

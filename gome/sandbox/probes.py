@@ -13,12 +13,14 @@ __all__ = ["UNPRIVILEGED_USER", "nobody_ids", "pidns_available", "probe", "unsha
 UNPRIVILEGED_USER = "nobody"
 
 
-def probe(argv: list[str], **popen_kw: object) -> bool:
-    """True when ``argv`` runs and exits 0 within 15 s."""
+def probe(argv: list[str], *, user: int | None = None, group: int | None = None, extra_groups: list[int] | None = None,
+          pass_fds: tuple[int, ...] = ()) -> bool:
+    """True when ``argv`` runs (as ``user``/``group`` when given) and exits 0 within 15 s."""
     try:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, cwd="/", timeout=15,
-                              env={"PATH": os.environ.get("PATH", os.defpath)}, **popen_kw)
+                              env={"PATH": os.environ.get("PATH", os.defpath)}, user=user, group=group,
+                              extra_groups=extra_groups, pass_fds=pass_fds)
     except (OSError, subprocess.SubprocessError, ValueError):
         return False
     return done.returncode == 0

@@ -250,5 +250,5 @@ def submission_evidence(task: Task, split: DevSplit, submission: Path, reference
     gain_se = paired_gain(task, answers, aligned, top, n_boot, seed)[1] if top is not None else None
     return Evidence(noise=bootstrap_noise(task, answers, aligned, n_boot, seed), changed_share=changed,
                     change_size=size, identical_to=next(same, ""), errors=errors, self_score=self_score,
-                    vs_best=best if gain_se is not None and math.isfinite(gain_se) else "",
+                    vs_best=best if best is not None and gain_se is not None and math.isfinite(gain_se) else "",
                     gain_se=gain_se if gain_se is not None and math.isfinite(gain_se) else None)

@@ -18,6 +18,7 @@ __all__ = ["Metric", "METRICS", "get_metric", "as_labels", "positive_label", "pr
 
 _EPS = 1e-15
 ScoreFn = Callable[[pd.DataFrame, pd.DataFrame, "Task"], float]
+MetricKind = Literal["label", "regression", "probability"]
 
 
 class Metric(BaseModel):
@@ -27,7 +28,7 @@ class Metric(BaseModel):
 
     name: str
     lower_is_better: bool
-    kind: Literal["label", "regression", "probability"]
+    kind: MetricKind
     numeric: bool
     fn: Callable[..., float] = Field(exclude=True, repr=False)
 
@@ -162,7 +163,7 @@ def _log_loss(answers: pd.DataFrame, submission: pd.DataFrame, task: "Task") -> 
     return float(-np.mean(np.log(probs[np.arange(len(truth)), truth])))
 
 
-def _metric(name: str, lower: bool, kind: str, numeric: bool, fn: ScoreFn) -> Metric:
+def _metric(name: str, lower: bool, kind: MetricKind, numeric: bool, fn: ScoreFn) -> Metric:
     return Metric(name=name, lower_is_better=lower, kind=kind, numeric=numeric, fn=fn)
 
 

@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 import pandas as pd
 import yaml
@@ -28,6 +29,9 @@ from gome.tasks.metrics import METRICS
 from gome.tasks.shape import split_shape
 from gome.tasks.task import Task, TaskConfig, load_task
 from gome.tasks.verify import write_checksums
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+
 
 __all__ = ["GRADERS", "adopt_all", "adopt_mlebench", "mlebench_importable", "mlebench_score", "read_ids"]
 
@@ -256,8 +260,20 @@ def read_ids(path: Path) -> list[str]:
     return [line for line in lines if line]
 
 
+class AdoptOptions(TypedDict, total=False):
+    """The keyword arguments of adopt_mlebench that adopt_all passes on to it."""
+
+    metric: str
+    target: str
+    id_column: str
+    leaderboard: Path | None
+    answers: str
+    time_column: str | None
+    group_column: str | None
+
+
 def adopt_all(data_dir: Path, out_dir: Path, registry: Path, ids: list[str] | None = None,
-              **options: str | None) -> tuple[list[Task], list[tuple[str, str]]]:
+              **options: Unpack[AdoptOptions]) -> tuple[list[Task], list[tuple[str, str]]]:
     """Adopt `ids` (default: every prepared competition under `data_dir`) into `out_dir/<id>`; returns
     the tasks adopted and (id, why) for each one that could not be."""
     data = Path(data_dir)

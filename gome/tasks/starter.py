@@ -91,7 +91,7 @@ def starter_script(task: Task, train: pd.DataFrame | None = None) -> str:
     if target not in train.columns:
         return ""
     columns = prediction_columns(task)
-    values: dict[str, object] = dict(id=task.id_column, target=target, constants="", y="train[TARGET]", clip="")
+    values: dict[str, str] = dict(id=task.id_column, target=target, constants="", y="train[TARGET]", clip="")
     if kind == "probability":
         classes = sorted(set(as_labels(train[target].dropna())))
         try:
@@ -123,7 +123,7 @@ def strip_placeholder(code: str) -> str:
     nothing stale tells a reader that the script still fits a placeholder."""
     if PLACEHOLDER_NOTE not in code and "from sklearn.dummy import" not in code:
         return code
-    kept = []
+    kept: list[str] = []
     for line in code.splitlines():
         if line.endswith(PLACEHOLDER_NOTE) and "Dummy" not in line:
             line = line[: -len(PLACEHOLDER_NOTE)]

@@ -74,7 +74,7 @@ def _restore_dropped(parent: ast.Module, parent_lines: list[str], reply: str, tr
     known = set(dir(builtins))
     bound, module_bound = _names(tree, loads=False) | known, _names(tree, loads=False, into_defs=False) | known
     used = _names(tree)
-    wanted = []
+    wanted: list[tuple[set[str], ast.stmt]] = []
     for node in parent.body:
         if isinstance(node, _DEFS) and node.name in used and node.name not in bound:
             wanted.append(({node.name}, node))
@@ -111,11 +111,11 @@ def merge_functions(parent: str, reply: str, *, only_functions: bool = False) ->
         return reply, []
     lines = parent.splitlines()
     defs = {n.name: n for n in base.body if isinstance(n, _DEFS)}
-    nodes = tree.body
-    if not _is_partial(tree):
-        if not only_functions:
-            return _restore_dropped(base, lines, reply, tree)
-        nodes = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, *_DEFS))]
+    partial = _is_partial(tree)
+    if not partial and not only_functions:
+        return _restore_dropped(base, lines, reply, tree)
+    # A partial reply holds only these (and docstrings); a whole script with `only_functions` gives only these.
+    nodes = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, *_DEFS))]
     reply_lines = reply.splitlines()
     imports, edits, new_defs = [], {}, {}  # a name defined twice: the last definition wins, as in Python
     for node in nodes:
@@ -136,5 +136,5 @@ def merge_functions(parent: str, reply: str, *, only_functions: bool = False) ->
     at = _first_code_line(lines)
     lines[at:at] = imports
     notes = [f"merged the reply's {', '.join(replaced + added)} into the "
-             + ("starter script (the reply's other code is not used)" if nodes is not tree.body else "parent script")]
+             + ("starter script (the reply's other code is not used)" if not partial else "parent script")]
     return "\n".join(lines) + "\n", notes

@@ -56,7 +56,8 @@ def bootstrap_scores(task: Task, answers: pd.DataFrame, aligned: dict[str, pd.Da
                      seed: int = 0) -> dict[str, np.ndarray]:
     """Metric scores of each submission on the same BOOTSTRAP resamples of the test rows."""
     rng = np.random.default_rng(seed)
-    n, scores = len(answers), {name: [] for name in aligned}
+    n = len(answers)
+    scores: dict[str, list[float]] = {name: [] for name in aligned}
     for _ in range(BOOTSTRAP):
         rows = rng.integers(0, n, size=n)
         truth = answers.iloc[rows].reset_index(drop=True)

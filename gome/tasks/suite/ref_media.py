@@ -25,7 +25,7 @@ def _proba(problem: Problem, model: object, x: object) -> np.ndarray:
     return proba[:, [list(model.classes_).index(c) for c in problem.classes]]  # type: ignore[attr-defined]
 
 
-def _vectorizer(rich: bool) -> object:
+def _vectorizer(rich: bool) -> TfidfVectorizer | FeatureUnion:
     word = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=200_000)
     if not rich:
         return word
@@ -70,7 +70,7 @@ def text_level(problem: Problem, level: str) -> np.ndarray:
     for c in (1.0, 4.0, 16.0):
         pred = _linear(problem, texts[fit], problem.y[fit], [texts[val]], c, rich=True)[0]
         scores[c] = problem.score(problem.y[val], pred)
-    best_c = (min if problem.task.lower_is_better else max)(scores, key=scores.get)
+    best_c = (min if problem.task.lower_is_better else max)(scores, key=scores.__getitem__)
     tuned = _linear(problem, texts, problem.y, [test], best_c, rich=True)[0]
     if level == "tuned":
         return tuned
@@ -112,7 +112,7 @@ def image_level(problem: Problem, level: str) -> np.ndarray:
     fit, val = holdout(problem)
     scores = {c: problem.score(y[val], _svc_scores(problem, SVC(C=c).fit(x[fit], y[fit]), x[val]))
               for c in (1.0, 5.0)}
-    best_c = max(scores, key=scores.get)
+    best_c = max(scores, key=scores.__getitem__)
     if level == "tuned":
         return _svc_scores(problem, SVC(C=best_c).fit(x, y), x_test)
     x_aug, y_aug = _shifted(x, y)
