@@ -220,3 +220,11 @@ def test_a_model_flag_needs_the_harness_evidence_behind_it() -> None:
     assert supports_flag(report(0.70, 0.60), ladder, False)  # the harness's score beats the script's own
     assert supports_flag(report(0.80, None), ladder, False)  # beyond the expert level
     assert supports_flag(report(0.54, None), {}, False)  # nothing to judge by: the flag stands
+
+
+def test_a_flag_is_not_backed_by_a_gap_of_two_standard_errors() -> None:
+    from gome.optim.veto import supports_flag
+
+    report = ExecutionReport(attempt_id="0-001", status="ok", exit_code=0, duration_s=1.0, stdout_tail="", stderr_tail="",
+                             score=1.588, evidence=Evidence(noise=0.0459, self_score=1.681))  # a food-delivery draft
+    assert not supports_flag(report, {"dummy": 3.0, "expert": 1.4}, True)  # MAE: 2.03 SE better than its own split

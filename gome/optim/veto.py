@@ -12,10 +12,13 @@ import ast
 
 from gome.schema import ExecutionReport
 
-__all__ = ["harness_flags", "outside_paths", "supports_flag", "IMPLAUSIBLE", "SELF_GAP_NOISES"]
+__all__ = ["harness_flags", "outside_paths", "supports_flag", "IMPLAUSIBLE", "SELF_GAP_NOISES", "SUPPORT_NOISES"]
 
 IMPLAUSIBLE = 1.5  # normalised score (dummy 0, expert 1) beyond which a score is implausible
 SELF_GAP_NOISES = 4.0  # how many dev-score standard errors the harness's score may beat the script's own
+# ... and beyond how many a Diagnostician's leak flag is backed (two independent estimates differ by about
+# 1.4 standard errors as a rule: at 2, a food-delivery draft 2.03 SE better than its own split was vetoed)
+SUPPORT_NOISES = 3.0
 
 
 def outside_paths(code: str) -> list[str]:
@@ -60,7 +63,7 @@ def harness_flags(code: str, report: ExecutionReport, references: dict[str, floa
 
 def supports_flag(report: ExecutionReport, references: dict[str, float], lower_is_better: bool) -> bool:
     """Whether the harness's evidence backs a leak/overfit flag of the model: the dev score beats the
-    script's own validation score by more than two standard errors, or lies beyond the task's expert
+    script's own validation score by more than three standard errors, or lies beyond the task's expert
     level; with neither a printed score nor a ladder to judge by, the flag stands. A small model flags
     ordinary drafts (its own validation being optimistic is no sign that the harness's score is)."""
     ev, score = report.evidence, report.score
@@ -70,6 +73,6 @@ def supports_flag(report: ExecutionReport, references: dict[str, float], lower_i
     dummy, expert = references.get("dummy"), references.get("expert")
     if own is None and (dummy is None or expert is None or expert == dummy):
         return True
-    if own is not None and ev is not None and _better_by(score, own, lower_is_better) > 2 * (ev.noise or 0.0):
+    if own is not None and ev is not None and _better_by(score, own, lower_is_better) > SUPPORT_NOISES * (ev.noise or 0.0):
         return True
     return dummy is not None and expert is not None and expert != dummy and (score - dummy) / (expert - dummy) > 1.0
