@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from gome.agents import TraceContext
 from gome.coordinator import Coordinator, GlobalState, Push, PushReply
+from gome.errors import GomeUserError
 from gome.schema import Attempt, SyncStep
 from gome.tools.patch import summarize_code
 from gome.tools.rundir import atomic_write
@@ -91,6 +92,9 @@ class TraceLink:
         if not self.checkpoint.is_file():
             return False
         data = json.loads(self.checkpoint.read_text())
+        if "journal" not in data["state"] or "best_id" not in data["state"]:
+            raise GomeUserError(f"{self.checkpoint}: this run was made by an older gome (before the optimiser's "
+                                "journal); it cannot be resumed by this version")
         self.ctx.state.restore(data["state"])
         self.version, self.lag, self.pushed = data["link"]["version"], data["link"]["lag"], set(data["link"]["pushed"])
         return True

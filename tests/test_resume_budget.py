@@ -113,3 +113,18 @@ def test_event_log_drops_a_torn_tail(tmp_path: Path) -> None:
     log.emit(RunFinished(best_attempt=None, best_score=None, grade=None, reason="x"))
     log.close()
     assert [type(e).__name__ for e in read_events(path)] == ["RunStarted", "RunFinished"]
+
+
+def test_resume_names_a_checkpoint_of_an_older_gome(penguins: Path, tmp_path: Path) -> None:
+    import json
+
+    config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=1, exec_timeout_s=120, final_seeds=0)
+    result = asyncio.run(run(config, client=scripted()))
+    events = result.run_dir / "events.jsonl"
+    events.write_text("".join(line + "\n" for line in events.read_text().splitlines() if '"run_finished"' not in line))
+    state = result.run_dir / "traces" / "0" / "state.json"
+    data = json.loads(state.read_text())
+    data["state"] = {k: v for k, v in data["state"].items() if k not in ("journal", "best_id")} | {"best": None}
+    state.write_text(json.dumps(data))
+    with pytest.raises(Exception, match="made by an older gome"):
+        asyncio.run(resume(result.run_dir, client=scripted()))
