@@ -156,3 +156,12 @@ def test_a_plan_whose_direction_is_only_a_step_size_takes_the_diagnosis_directio
     diagnosis = Diagnosis(summary="ran", problems=["one feature"], direction="add the flipper length feature")
     plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
     assert plan.direction == "add the flipper length feature" and plan.changes == ["x"]
+
+    class Heading(Recorder):  # the 1.5B model once copied a heading of its prompt as the direction
+        def __call__(self, messages) -> str:
+            super().__call__(messages)
+            return json.dumps({"direction": "Tried, did not help", "step_size": "moderate"})
+
+    ctx = _context(penguins, tmp_path / "heading", Heading())
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
+    assert plan.direction == "add the flipper length feature"

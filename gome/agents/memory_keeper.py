@@ -22,6 +22,13 @@ __all__ = ["MemoryKeeper"]
 _SIZES = frozenset(size.value for size in STEP_SIZES)
 
 
+def _says_something(direction: str, prompt: str) -> bool:
+    """False for what a small model puts where a direction belongs: a step size ("rewrite") or a heading
+    of its own prompt ("Tried, did not help")."""
+    headings = {line.lstrip("# ").split("(")[0].strip(" .:").lower() for line in prompt.splitlines() if line.startswith("#")}
+    return len(words(direction) - _SIZES) >= 2 and direction.strip(" .:").lower() not in headings
+
+
 class MemoryKeeper(GomeAgent):
     output_type = UpdatePlan
 
@@ -39,7 +46,7 @@ class MemoryKeeper(GomeAgent):
                              memories=memories_text(ctx.messages, memories), failures=failures_text(ctx.messages, failures),
                              step_size=state.step_size.value, schema=schema_hint(UpdatePlan))
         plan, usage = await self._ask(prompt, UpdatePlan(direction=diagnosis.direction, step_size=state.step_size))
-        if len(words(plan.direction) - _SIZES) < 2:  # e.g. "rewrite": a step size where the direction belongs
+        if not _says_something(plan.direction, str(prompt[-1].content)):
             plan = plan.model_copy(update={"direction": diagnosis.direction})
         repeated = self._repeats(plan)
         if repeated is not None:  # ask once more, naming the failure; then fall back without the model
