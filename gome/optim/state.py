@@ -20,7 +20,9 @@ from gome.optim.strategy import Strategy, tree_pick
 from gome.optim.veto import harness_flags
 from gome.schema import Attempt, AttemptKind, CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, Mode, Outcome, StepSize
 
-__all__ = ["TraceState"]
+__all__ = ["TraceState", "CHEAPER_S"]
+
+CHEAPER_S = 5.0  # seconds a tie must save to count as the cheaper script
 
 
 @dataclass
@@ -95,7 +97,8 @@ class TraceState:
 
     def _outcome(self, report: ExecutionReport) -> tuple[Outcome, bool]:
         """The attempt's outcome, and whether its gain passed the noise test (what success memory keeps).
-        Within noise is a tie, and a tie goes to the cheaper script (a fifth less run time)."""
+        Within noise is a tie, and a tie goes to the cheaper script: a fifth less run time and at least
+        CHEAPER_S seconds saved (the run time of a short script is mostly noise on a busy machine)."""
         if report.status != "ok" or report.score is None:
             return "crash", False
         if report.evidence is not None and report.evidence.identical_to:
@@ -108,7 +111,8 @@ class TraceState:
         if gain < -margin:
             return "worse", False
         best_report = self.best.report if self.best is not None else None
-        cheaper = best_report is not None and gain >= 0 and report.duration_s < 0.8 * best_report.duration_s
+        saved = best_report.duration_s - report.duration_s if best_report is not None else 0.0
+        cheaper = best_report is not None and gain >= 0 and saved >= max(CHEAPER_S, 0.2 * best_report.duration_s)
         return ("accepted" if cheaper else "tie"), False
 
     def _veto_reasons(self, update: CodeUpdate, report: ExecutionReport) -> list[str]:
