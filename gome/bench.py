@@ -76,17 +76,29 @@ async def _cell(spec: BenchSpec, task: Path, variant: str, seed: int,
     return run_dir
 
 
+def _updates(events: list) -> dict[str, Any]:
+    """Directed updates (improve steps made from a diagnosis), how many the acceptance test took and how
+    many changed nothing; each attempt as its last optimizer_step (a veto re-emits it)."""
+    attempts = {e.attempt.id: e.attempt for e in events if isinstance(e, OptimizerStep)}
+    directed = [a for a in attempts.values() if a.kind == "improve" and a.mode == "directed"]
+    return {"directed": len(directed), "improved": sum(a.accepted for a in directed),
+            "noops": sum(a.outcome == "no-op" for a in directed)}
+
+
 def cell_result(run_dir: Path) -> dict[str, Any]:
-    """One cell's figures from its events: grade, tokens, wall time, and the best-score curve."""
+    """One cell's figures from its events: grade, tokens, wall time, updates, the ensemble stage's gain
+    on the test (normalised; 0 when no blend was chosen), and the best-score curve."""
     events = list(read_events(run_dir / "events.jsonl"))
     start = next(e.ts for e in events if isinstance(e, RunStarted))
     finished = next(e for e in reversed(events) if isinstance(e, RunFinished))
     grade = finished.grade or {}
     curve = [(round(e.ts - start, 2), e.best_score) for e in events if isinstance(e, OptimizerStep)]
+    gain = (finished.ensemble or {}).get("normalized_gain")
     return {"run": run_dir.name, "valid": bool(grade.get("valid_submission")), "score": grade.get("score"),
             "normalized": grade.get("normalized_score"), "medal": bool(grade.get("any_medal")),
             "above_median": bool(grade.get("above_median")), "tokens": finished.usage.get("total_tokens", 0),
-            "wall_s": round(finished.ts - start, 1), "curve": curve}
+            "wall_s": round(finished.ts - start, 1), "curve": curve, **_updates(events),
+            "ensemble_gain": gain if gain is not None else 0.0}
 
 
 async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletionClient] | None = None,
@@ -136,10 +148,14 @@ def bench_table(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for key in sorted({(c["task"], c.get("model", ""), c["variant"]) for c in cells}):
         group = [c for c in cells if (c["task"], c.get("model", ""), c["variant"]) == key]
         row: dict[str, Any] = {"task": key[0], "model": key[1], "variant": key[2], "seeds": len(group)}
-        for name in ("score", "normalized", "tokens", "wall_s"):
-            row[name] = _mean_se([float(c[name]) for c in group if c[name] is not None])
+        for name in ("score", "normalized", "tokens", "wall_s", "ensemble_gain"):
+            row[name] = _mean_se([float(c[name]) for c in group if c.get(name) is not None])
         for flag in ("valid", "medal", "above_median"):
             row[f"{flag}_rate"] = sum(c[flag] for c in group) / len(group)
+        directed = sum(c.get("directed", 0) for c in group)
+        row["directed"] = directed
+        row["improvement_rate"] = sum(c.get("improved", 0) for c in group) / directed if directed else None
+        row["noop_rate"] = sum(c.get("noops", 0) for c in group) / directed if directed else None
         rows.append(row)
     return rows
 
@@ -149,11 +165,16 @@ def _fmt(pair: tuple[float | None, float | None], digits: int = 4) -> str:
     return "–" if mean is None else f"{mean:.{digits}g} ± {se:.2g}"
 
 
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
 def markdown(rows: list[dict[str, Any]], spec: BenchSpec) -> str:
-    head = ("| task | model | variant | seeds | score | normalised | valid | medal | ≥ median | tokens | wall s |\n"
-            "|---|---|---|---|---|---|---|---|---|---|---|\n")
+    head = ("| task | model | variant | seeds | score | normalised | valid | medal | ≥ median | directed updates | "
+            "improvement rate | no-op rate | ensemble gain | tokens | wall s |\n" + "|---" * 15 + "|\n")
     body = "".join(
         f"| {r['task']} | {r['model']} | {r['variant']} | {r['seeds']} | {_fmt(r['score'])} | {_fmt(r['normalized'], 3)} | "
-        f"{r['valid_rate']:.0%} | {r['medal_rate']:.0%} | {r['above_median_rate']:.0%} | {_fmt(r['tokens'], 6)} | "
-        f"{_fmt(r['wall_s'], 4)} |\n" for r in rows)
+        f"{r['valid_rate']:.0%} | {r['medal_rate']:.0%} | {r['above_median_rate']:.0%} | {r.get('directed', 0)} | "
+        f"{_rate(r.get('improvement_rate'))} | {_rate(r.get('noop_rate'))} | {_fmt(r.get('ensemble_gain', (None, None)), 3)} | "
+        f"{_fmt(r['tokens'], 6)} | {_fmt(r['wall_s'], 4)} |\n" for r in rows)
     return f"Last model: {spec.model_label}; settings: {json.dumps(spec.base, default=str)}\n\n{head}{body}"

@@ -41,6 +41,10 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     add("--sync-margin", type=float, default=0.0, help="how far it may trail, in metric units")
     add("--final-top-k", type=int, default=3, help="candidates re-scored in the final selection")
     add("--final-seeds", type=int, default=2, help="extra dev splits per candidate in the final selection")
+    add("--blend-size", type=int, default=6,
+        help="ensemble stage: blend up to this many of the best valid attempts at the end (0: no blend)")
+    add("--ensemble-after", type=float, default=0.7,
+        help="share of the budget after which directed steps draft other models for the blend (1: never)")
     add("--accept-z", type=float, default=2.0,
         help="accept an update when its dev gain exceeds this many paired standard errors (default 2; 0: any gain)")
     add("--time-budget", type=float, default=None, help="wall-clock budget of the search in seconds")
@@ -90,7 +94,8 @@ def _config(args: argparse.Namespace, model: ModelConfig, local_size: LocalSize 
         num_drafts=args.num_drafts, diagnosis=not args.no_diagnosis, memory=not args.no_memory,
         starter=not args.no_starter,
         sync_patience=args.sync_patience, sync_margin=args.sync_margin, final_top_k=args.final_top_k,
-        final_seeds=args.final_seeds, accept_z=args.accept_z, time_budget_s=args.time_budget, token_budget=args.token_budget,
+        final_seeds=args.final_seeds, accept_z=args.accept_z, blend_size=args.blend_size,
+        ensemble_after=args.ensemble_after, time_budget_s=args.time_budget, token_budget=args.token_budget,
         cost_budget=args.cost_budget, prices=Prices(input_per_mtok=args.price_in, output_per_mtok=args.price_out),
         exec_timeout_s=args.exec_timeout, memory_mb=args.memory_mb, seed=args.seed, roles_dir=args.roles,
         backend=args.backend, ray_address=args.ray_address, gpus_per_trace=args.gpus_per_trace,

@@ -40,6 +40,10 @@ class RunConfig(BaseModel):
     sync_patience: int = Field(default=3, ge=1, description="... for how many steps before it adopts it")
     final_top_k: int = Field(default=3, ge=1, description="candidates re-scored in the final selection")
     final_seeds: int = Field(default=2, ge=0, description="extra dev splits per candidate in the final selection")
+    blend_size: int = Field(default=6, ge=0, description="ensemble stage: the best valid attempts the blend may use "
+                            "(0 or 1: no blend)")
+    ensemble_after: float = Field(default=0.7, ge=0, le=1, description="share of the budget (steps or time) after "
+                                  "which directed steps draft other kinds of model for the blend (1: never)")
     strategy: Literal["gradient", "tree", "hybrid"] = "gradient"
     num_drafts: int = Field(default=3, ge=1, description="tree search: drafts before improving")
     debug_prob: float = Field(default=0.5, ge=0, le=1, description="tree search: chance to debug a buggy leaf")

@@ -16,13 +16,16 @@ __all__ = ["Coordinator", "GlobalState", "Push", "PushReply", "Candidate"]
 
 
 class Candidate(Frozen):
-    """An accepted attempt of any trace, kept for the final selection."""
+    """An attempt of any trace kept for the final selection or for a blend; or a blend of such attempts
+    (`members`, each with its weight in `weights`; no code of its own)."""
 
     attempt: str
     trace: int
     score: float
     code: str
     step: int = 0
+    members: tuple[Candidate, ...] = ()
+    weights: tuple[float, ...] = ()
 
 
 class GlobalState(Frozen):
@@ -57,6 +60,7 @@ class Coordinator:
         self.memory: list[MemoryEntry] = []
         self.drafts: dict[int, str] = {}
         self.candidates: dict[str, Candidate] = {}
+        self.pool: dict[str, Candidate] = {}  # every valid, distinct, not vetoed attempt: what a blend may use
         self.stopped = False
 
     def _better(self, score: float) -> bool:
@@ -74,15 +78,18 @@ class Coordinator:
         attempt, best_changed = push.attempt, False
         if push.draft_summary and push.trace not in self.drafts:
             self.drafts[push.trace] = push.draft_summary
-        if attempt.accepted and attempt.score is not None:
-            candidate = Candidate(attempt=attempt.id, trace=push.trace, score=attempt.score, code=attempt.code,
-                                  step=attempt.step)
+        candidate = None if attempt.score is None else Candidate(
+            attempt=attempt.id, trace=push.trace, score=attempt.score, code=attempt.code, step=attempt.step)
+        if candidate is not None and attempt.status == "ok" and attempt.outcome in ("accepted", "worse", "tie"):
+            self.pool[attempt.id] = candidate
+        if attempt.accepted and candidate is not None:
             self.candidates[attempt.id] = candidate
-            if self._better(attempt.score):
+            if self._better(candidate.score):
                 self.previous.append(self.best)
                 self.best, best_changed = candidate, True
         elif attempt.outcome == "vetoed":  # a retraction (leak/overfit veto): no candidate, no success, no best
             self.candidates.pop(attempt.id, None)
+            self.pool.pop(attempt.id, None)
             self.memory = [m for m in self.memory if not (m.outcome == "success" and m.trace == attempt.trace
                                                           and m.step == attempt.step)]
             if self.best is not None and self.best.attempt == attempt.id:
@@ -104,6 +111,10 @@ class Coordinator:
         ranked = sorted(self.candidates.values(), key=lambda c: c.score, reverse=not self.lower_is_better)
         return ranked[:k]
 
+    def blend_pool(self, k: int) -> list[Candidate]:
+        """The k best valid attempts across traces, accepted or not, best first: the members a blend may use."""
+        return sorted(self.pool.values(), key=lambda c: c.score, reverse=not self.lower_is_better)[:k]
+
     def snapshot(self) -> dict:
         """The Coordinator's whole state as JSON-ready data (for resume)."""
         return {
@@ -111,6 +122,7 @@ class Coordinator:
             "previous": [c.model_dump() if c else None for c in self.previous],
             "memory": [m.model_dump(mode="json") for m in self.memory], "drafts": self.drafts,
             "candidates": [c.model_dump() for c in self.candidates.values()],
+            "pool": [c.model_dump() for c in self.pool.values()],
         }
 
     @classmethod
@@ -122,6 +134,7 @@ class Coordinator:
         coord.memory = [MemoryEntry.model_validate(m) for m in data["memory"]]
         coord.drafts = {int(k): v for k, v in data["drafts"].items()}
         coord.candidates = {c["attempt"]: Candidate.model_validate(c) for c in data["candidates"]}
+        coord.pool = {c["attempt"]: Candidate.model_validate(c) for c in data.get("pool", [])}  # older checkpoints: none
         return coord
 
     def stop(self) -> GlobalState:

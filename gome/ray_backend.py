@@ -46,8 +46,8 @@ def _trace_task(*args: Any) -> str:
 
 
 async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit | None, lower_is_better: bool,
-                  client: ChatCompletionClient | None) -> tuple[str, list[Candidate]]:
-    """Runs the trace teams on Ray; returns the stop reasons and the final candidates."""
+                  client: ChatCompletionClient | None) -> tuple[str, list[Candidate], list[Candidate]]:
+    """Runs the trace teams on Ray; returns the stop reasons, the final candidates and the blend pool."""
     import ray
 
     if not ray.is_initialized():
@@ -60,6 +60,7 @@ async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit | None, low
     try:
         results = await asyncio.gather(*refs, return_exceptions=True)
         candidates = await actor.top_candidates.remote(config.final_top_k)
+        pool = await actor.blend_pool.remote(config.blend_size)
     finally:
         ray.kill(actor)
-    return stop_reason(results), candidates
+    return stop_reason(results), candidates, pool

@@ -27,10 +27,12 @@ from gome.llm.record import RecordingClient, ReplayClient
 from gome.llm.retry import CURRENT_AGENT, RetryingClient
 from gome.roles import load_messages, load_roles
 from gome.sandbox import SandboxLimits
-from gome.schema import Event, LLMCall, RunFinished, RunStarted
+from gome.schema import Event, ExecutionReport, LLMCall, RunFinished, RunStarted
+from gome.ensemble import BLEND_ID, blend_submissions, ensemble_summary, try_blend
 from gome.selection import select_final
 from gome.tasks import DevSplit, GradeReport, SubmissionError, Task, grade_submission, load_task, make_dev_split
-from gome.tasks import score_dev, task_description, task_summary
+from gome.tasks import normalized_score, score_dev, task_description, task_summary
+from gome.tasks._io import read_table
 from gome.tasks.evidence import submission_evidence
 from gome.tasks.starter import starter_script
 from gome.team import run_trace, stop_reason
@@ -88,6 +90,7 @@ def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, spl
         libraries=library_versions(), structured=config.model.structured, tries=config.tries,
         max_tokens=config.model.max_tokens, evidence=evidence,
         diagnose=config.diagnosis, starter=starter_script(task) if config.starter else "",
+        ensemble_after=config.ensemble_after if config.blend_size > 1 and split else 1.0,
     )
 
 
@@ -106,6 +109,10 @@ def _trace_client(config: RunConfig, client: ChatCompletionClient | None, rundir
     return RecordingClient(client, rundir.root / "llm_calls.jsonl", trace) if config.record_llm else client
 
 
+def _time_share(accounting: Accounting, budget_s: float) -> float:
+    return accounting.elapsed_s / budget_s
+
+
 def _state_of(ctx: TraceContext) -> TraceState:
     return ctx.state
 
@@ -118,6 +125,8 @@ async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSp
         ctx = build_context(config, task, trace, rundir, split, client, log.emit)  # type: ignore[arg-type]
         ctx.client = _trace_client(config, client, rundir, trace, log.emit, functools.partial(_state_of, ctx))
         ctx.exec_slots = slots
+        if config.time_budget_s:
+            ctx.time_share = functools.partial(_time_share, accounting, config.time_budget_s)
         link = TraceLink(ctx, LocalHandle(coordinator, rundir.root / "coordinator.json"),
                          config.sync_margin, config.sync_patience)
         link.load()  # a resumed run continues from the trace's last checkpoint
@@ -135,13 +144,9 @@ async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSp
     return accounting.exhausted or stop_reason(results or ["steps done"])
 
 
-def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfig) -> GradeReport:
-    """Runs the chosen script on the real public data and grades its submission against private/.
-
-    Everything is written to best.partial/ first, which then replaces best/ by renames: a crash
-    leaves either the old best/ or the new one, never a mix."""
-    best, grades = rundir.root / "best.partial", []
-    shutil.rmtree(best, ignore_errors=True)
+def _run_final(task: Task, script: Candidate, out: Path, config: RunConfig) -> tuple[ExecutionReport, GradeReport]:
+    """Runs one script on the real public data into `out` and grades its submission against private/."""
+    grades: list[GradeReport] = []
 
     def grade(path: Path) -> float:
         grades.append(grade_submission(task, path))
@@ -149,11 +154,44 @@ def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfi
             raise SubmissionError(grades[-1].error or "invalid submission")
         return grades[-1].score
 
-    report, _ = run_attempt(chosen.attempt, chosen.code, task.public_dir, best, grade, limits_of(config))
-    report_grade = grades[-1] if grades else grade_submission(task, best / "submission.csv")
+    report, _ = run_attempt(script.attempt, script.code, task.public_dir, out, grade, limits_of(config))
+    return report, grades[-1] if grades else grade_submission(task, out / "submission.csv")
+
+
+def _final_blend(task: Task, blend: Candidate, best: Path, config: RunConfig) -> tuple[dict, dict[str, float | None]]:
+    """Runs every member of a blend on the real public data and blends the submissions of those that
+    succeeded (their weights renormalised). Returns final_run.json's data and the members' test scores."""
+    runs = {m.attempt: _run_final(task, m, best / "members" / m.attempt, config) for m in blend.members}
+    ok = [(m, w) for m, w in zip(blend.members, blend.weights) if runs[m.attempt][1].valid_submission]
+    ids = read_table(task.public_dir / "sample_submission.csv", task.id_column).reset_index(drop=True)
+    if ok:
+        blend_submissions(task, ids, [best / "members" / m.attempt / "submission.csv" for m, _ in ok],
+                          [w for _, w in ok], best / "submission.csv")
+    final = {"blend": blend.attempt, "weights": dict(zip([m.attempt for m in blend.members], blend.weights)),
+             "failed": [m for m, (_, grade) in runs.items() if not grade.valid_submission],
+             "members": {m: report.model_dump(mode="json") for m, (report, _) in runs.items()}}
+    return final, {m: grade.score for m, (_, grade) in runs.items()}
+
+
+def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfig) -> tuple[GradeReport, dict | None]:
+    """Runs the chosen script (or each member of the chosen blend) on the real public data and grades the
+    submission against private/. Returns the grade and, for a blend, what the ensemble stage added.
+
+    Everything is written to best.partial/ first, which then replaces best/ by renames: a crash
+    leaves either the old best/ or the new one, never a mix."""
+    best, ensemble = rundir.root / "best.partial", None
+    shutil.rmtree(best, ignore_errors=True)
+    if chosen.members:
+        final, member_scores = _final_blend(task, chosen, best, config)
+        report_grade = grade_submission(task, best / "submission.csv")
+        ensemble = ensemble_summary(task, chosen, member_scores, report_grade.score,
+                                    functools.partial(normalized_score, task))
+        atomic_write(best / "final_run.json", json.dumps({**final, "ensemble": ensemble}, indent=2))
+    else:
+        report, report_grade = _run_final(task, chosen, best, config)
+        atomic_write(best / "final_run.json", report.model_dump_json(indent=2))
     report_grade = report_grade.model_copy(update={"submission_path": str(rundir.best / "submission.csv")})
     atomic_write(best / "grade.json", report_grade.model_dump_json(indent=2))
-    atomic_write(best / "final_run.json", report.model_dump_json(indent=2))
     if rundir.best.exists():
         old = rundir.root / "best.old"
         shutil.rmtree(old, ignore_errors=True)
@@ -162,7 +200,11 @@ def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfi
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(best, rundir.best)
-    return report_grade
+    return report_grade, ensemble
+
+
+def _dev_submission(rundir: RunDir, candidate: Candidate) -> Path:
+    return rundir.root / "traces" / str(candidate.trace) / f"{candidate.step:03d}" / "submission.csv"
 
 
 def _open_log(rundir: RunDir, listeners: Sequence[Callable[[Event], None]]) -> EventLog:
@@ -218,29 +260,36 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
                              client: ChatCompletionClient | None, accounting: Accounting) -> RunResult:
     split = None if task.validation == "self_reported" else make_dev_split(
         task, rundir.root / "dev", seed=config.seed, holdout=config.holdout)
-    grade, chosen = None, None
+    grade, chosen, ensemble = None, None, None
     try:
         if config.backend == "ray":
             from gome.ray_backend import run_ray
 
-            reason, candidates = await run_ray(config, rundir, split, task.lower_is_better, client)
+            reason, candidates, pool = await run_ray(config, rundir, split, task.lower_is_better, client)
         else:
             checkpoint = rundir.root / "coordinator.json"
             coordinator = (Coordinator.restore(task.lower_is_better, json.loads(checkpoint.read_text()))
                            if checkpoint.is_file() else Coordinator(task.lower_is_better))
             reason = await _run_local(config, task, rundir, split, client, log, coordinator, accounting)
-            candidates = coordinator.top_candidates(config.final_top_k)
+            candidates, pool = coordinator.top_candidates(config.final_top_k), coordinator.blend_pool(config.blend_size)
+        if split is not None and candidates and config.blend_size > 1:
+            blend, blended = await asyncio.to_thread(
+                try_blend, task, split, pool, functools.partial(_dev_submission, rundir), rundir.root / BLEND_ID,
+                config.accept_z, config.seed)
+            log.emit(blended)
+            candidates += [blend] if blend is not None else []
         if candidates:
             seeds = [config.seed + 1 + i for i in range(config.final_seeds)] if split else []
             slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
             chosen, selection = await select_final(task, candidates, seeds, rundir.root / "selection",
                                                    limits_of(config), slots)
             log.emit(selection)
-            grade = await asyncio.to_thread(_grade_final, task, chosen, rundir, config)
+            grade, ensemble = await asyncio.to_thread(_grade_final, task, chosen, rundir, config)
         summary = accounting.summary()
         atomic_write(rundir.root / "summary.json", json.dumps(summary, indent=2))
         log.emit(RunFinished(best_attempt=chosen.attempt if chosen else None, best_score=chosen.score if chosen else None,
-                             grade=grade.model_dump(mode="json") if grade else None, reason=reason, usage=summary))
+                             grade=grade.model_dump(mode="json") if grade else None, reason=reason, usage=summary,
+                             ensemble=ensemble))
     finally:
         log.close()
     return RunResult(rundir.root, chosen.attempt if chosen else None, chosen.score if chosen else None, grade, reason)

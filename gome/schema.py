@@ -37,6 +37,7 @@ __all__ = [
     "CoordinatorMerge",
     "SyncStep",
     "Selection",
+    "Blended",
     "RunFinished",
     "EVENT_TYPES",
 ]
@@ -246,6 +247,22 @@ class SyncStep(_Event):
     adopted_score: float
 
 
+class Blended(_Event):
+    """The ensemble stage: the best valid attempts of all traces blended on the dev split, and whether the
+    blend's out-of-fold gain over the best single script passed the acceptance test."""
+
+    kind: Literal["blend"] = "blend"
+    attempt: str = "blend"
+    weights: dict[str, float]  # member attempt -> weight (only members with a weight above zero)
+    tried: list[str]  # the attempts the weight search could use, best first
+    best_single: str | None
+    score: float | None  # the blend's out-of-fold dev score (None: nothing to blend)
+    gain: float | None = None  # over the best single script, in the metric's direction
+    gain_se: float | None = None
+    accepted: bool = False
+    reason: str = ""
+
+
 class Selection(_Event):
     """Final selection: top candidates re-scored on dev splits with several seeds."""
 
@@ -261,16 +278,17 @@ class RunFinished(_Event):
     grade: dict[str, Any] | None  # GradeReport fields, None when there was nothing to grade
     reason: str
     usage: dict[str, Any] = Field(default_factory=dict)  # tokens, cost and wall time per run, trace and agent
+    ensemble: dict[str, Any] | None = None  # a chosen blend: its members' test scores and its gain over the best one
 
 
 Event = Annotated[
     Union[
         RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep,
-        CoordinatorMerge, SyncStep, Selection, RunFinished,
+        CoordinatorMerge, SyncStep, Blended, Selection, RunFinished,
     ],
     Field(discriminator="kind"),
 ]
 EVENT_TYPES = (
     RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep,
-    CoordinatorMerge, SyncStep, Selection, RunFinished,
+    CoordinatorMerge, SyncStep, Blended, Selection, RunFinished,
 )

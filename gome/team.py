@@ -25,7 +25,7 @@ def build_team(ctx: TraceContext, time_budget_s: float | None = None) -> Selecto
     participants = [Diagnostician(ctx), MemoryKeeper(ctx), Coder(ctx), Executor(ctx)]
 
     def select(thread: Sequence[BaseAgentEvent | BaseChatMessage]) -> str:
-        return next_speaker(ctx.state, thread[-1].source if thread else "user")
+        return next_speaker(ctx.state, thread[-1].source if thread else "user", ctx.ensemble_phase())
 
     termination: TerminationCondition = FunctionalTermination(lambda _messages: ctx.state.done)
     if time_budget_s is not None:

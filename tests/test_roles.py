@@ -19,7 +19,7 @@ VALUES = {
                           step_size="moderate", schema="SCHEMA"),
     "coder": dict(task="TASK", libraries="LIBS", timeout_min=10, threads=1, mode="improve", code="CODE",
                   plan="PLAN", diagnosis="DIAGNOSIS", output="OUTPUT", rejected="REJECTED", error="", others="",
-                  starter="", functions="", step_size="targeted", budget=20),
+                  starter="", functions="", step_size="targeted", budget=20, ensemble=""),
 }
 
 
@@ -40,6 +40,8 @@ def test_every_coder_mode_renders() -> None:
     draft = coder.render(**{**VALUES["coder"], "mode": "draft", "starter": "STARTER\n"})[1]
     assert "# Starter script" in draft and "STARTER\n```" in draft
     assert "STARTER" not in coder.render(**{**VALUES["coder"], "mode": "improve", "starter": "STARTER\n"})[1]
+    ensemble = coder.render(**{**VALUES["coder"], "mode": "draft", "others": "- 0-003: forest", "ensemble": "ENSEMBLE"})[1]
+    assert "ENSEMBLE\nAlready tried:\n- 0-003: forest" in ensemble and "Other traces" not in ensemble
     for mode in ("improve", "debug"):
         user = coder.render(**{**VALUES["coder"], "mode": mode, "functions": "make_model, features"})[1]
         assert "only the functions you change (of make_model, features)" in user

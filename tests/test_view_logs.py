@@ -19,9 +19,9 @@ from test_view_common import ARTIFACTS, view_run
 from gome.cli_view import main
 from gome.errors import GomeUserError
 from gome.events import EVENT_ADAPTER
-from gome.schema import AgentMessage, LLMCall, OptimizerStep, RunFinished, RunStarted, Selection
+from gome.schema import AgentMessage, LLMCall, OptimizerStep, RunFinished, RunStarted
 from gome.view.live import LiveView, PlainView, make_view
-from gome.view.load import agents_of, follow_events, load_events
+from gome.view.load import RUN_LEVEL, agents_of, follow_events, load_events
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +44,8 @@ def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> list:
 def test_filters_by_trace_agent_and_step(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     every = load_events(run_dir)
     trace1 = _json(capsys, str(run_dir), "--trace", "1")
-    assert {e.trace for e in trace1 if not isinstance(e, (RunStarted, Selection, RunFinished))} == {1}
-    assert len(trace1) == sum(1 for e in every if e.trace == 1 or isinstance(e, (RunStarted, Selection, RunFinished)))
+    assert {e.trace for e in trace1 if not isinstance(e, RUN_LEVEL)} == {1}
+    assert len(trace1) == sum(1 for e in every if e.trace == 1 or isinstance(e, RUN_LEVEL))
     diag = _json(capsys, str(run_dir), "--agent", "diagnostician")
     assert diag and all("diagnostician" in agents_of(e) for e in diag)
     pairs = {(e.source, e.target) for e in diag if isinstance(e, AgentMessage)}
@@ -73,7 +73,7 @@ def test_text_shows_the_conversation_readably(run_dir: Path, capsys: pytest.Capt
 def test_json_round_trips(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _json(capsys, str(run_dir)) == load_events(run_dir)
     by_id = _json(capsys, "v1", "--runs-dir", str(run_dir.parent), "--step", "3")
-    assert by_id and all(e.step == 3 or isinstance(e, (RunStarted, Selection, RunFinished)) for e in by_id)
+    assert by_id and all(e.step == 3 or isinstance(e, RUN_LEVEL) for e in by_id)
 
 
 def test_follow_reads_a_growing_file_until_the_run_finishes(run_dir: Path, tmp_path: Path) -> None:

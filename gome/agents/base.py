@@ -59,7 +59,7 @@ class GomeAgent(BaseChatAgent):
         """Emits the message as an event, addressed to the next speaker of the cycle, and returns it."""
         state = self.ctx.state
         self.ctx.emit(AgentMessage(
-            trace=state.trace, step=state.step, source=self.name, target=next_speaker(state, self.name),
+            trace=state.trace, step=state.step, source=self.name, target=next_speaker(state, self.name, self.ctx.ensemble_phase()),
             content=getattr(payload, "code", "") or payload.model_dump_json(), structured=payload.model_dump(mode="json"),
             prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
         ))

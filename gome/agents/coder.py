@@ -38,15 +38,23 @@ class Coder(GomeAgent):
             return kind, state.attempt(parent_id)
         if state.needs_debug():
             return "debug", state.last
-        if state.best is None:
+        if state.best is None or self.ctx.ensemble_phase():
             return "draft", None
         return "improve", state.best
 
     async def _others(self) -> str:
-        """What earlier drafts (other traces', this trace's) used, so that this draft tries another."""
+        """What earlier drafts (other traces', this trace's) and the best script used, so that this draft tries another."""
         lines = [await self.ctx.others()] if self.ctx.others else []
-        lines += [f"- {a.id}: {summarize_code(a.code)} (score {a.score})" for a in self.ctx.state.journal.drafts()]
+        state = self.ctx.state
+        mine = {a.id: a for a in [*state.journal.drafts(), *([state.best] if state.best is not None else [])]}
+        lines += [f"- {a.id}: {summarize_code(a.code)} (score {a.score})" for a in mine.values()]
         return "\n".join(line for line in lines if line)
+
+    def _ensemble(self) -> str:
+        best = self.ctx.state.best
+        if best is None or not self.ctx.ensemble_phase():
+            return ""
+        return self.ctx.messages.render("ensemble_draft", best=best.id, score=best.score)
 
     def _rejected(self, best: Attempt) -> str:
         """What the diagnosed attempt changed, when it was not accepted and the plan goes onto the best script."""
@@ -77,6 +85,7 @@ class Coder(GomeAgent):
             others=await self._others() if kind == "draft" else "", starter=ctx.starter,
             functions=", ".join(top_level_functions(parent.code if parent else "")),
             step_size=size.value, budget=LINE_BUDGET[size] if improve else None,
+            ensemble=self._ensemble() if kind == "draft" else "",
         )
 
     def _plan(self, kind: AttemptKind, parent: Attempt | None,
@@ -86,6 +95,8 @@ class Coder(GomeAgent):
         state = self.ctx.state
         if kind == "debug":
             return (parent.plan, parent.cause) if parent else (None, "")
+        if kind == "draft" and state.best is not None:  # an ensemble-stage draft carries out no plan
+            return None, ""
         plan = latest(messages, UpdatePlan) if state.mode == "directed" else None
         return plan, state.last.id if plan is not None and state.last else ""
 

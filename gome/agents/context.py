@@ -48,13 +48,29 @@ class TraceContext:
     after_step: Callable[[Attempt], Awaitable[None]] | None = None  # push to the Coordinator
     others: Callable[[], Awaitable[str]] | None = None  # what the other traces drafted
     exec_slots: asyncio.Semaphore | None = None  # CPU budget shared by parallel traces
+    ensemble_after: float = 1.0  # share of the budget after which directed steps draft blend members (1: never)
+    time_share: Callable[[], float] | None = None  # share of the time budget spent, when there is one
+
+    def ensemble_phase(self) -> bool:
+        """The last part of the budget (steps or time, whichever is further): a directed step then drafts
+        another kind of model for the final blend instead of improving the best script."""
+        state = self.state
+        if self.ensemble_after >= 1 or state.mode != "directed" or state.best is None or state.needs_debug():
+            return False
+        share = state.step / state.max_steps
+        if self.time_share is not None:
+            share = max(share, self.time_share())
+        return share >= self.ensemble_after and state.step < state.max_steps
 
 
-def next_speaker(state: TraceState, last_source: str) -> str:
+def next_speaker(state: TraceState, last_source: str, ensemble: bool = False) -> str:
     """The fixed conversation cycle, with an immediate debug round after a crash. A team that starts
-    (or resumes) after an execution begins with the debug round or the diagnosis it would have had."""
+    (or resumes) after an execution begins with the debug round or the diagnosis it would have had.
+    In the ensemble phase the Coder drafts after the diagnosis, with no plan to ask the Memory Keeper for."""
     if last_source in ("executor", "user"):
         if state.mode == "explore" or state.last is None or state.needs_debug():
             return "coder"
         return "diagnostician"
+    if last_source == "diagnostician" and ensemble:
+        return "coder"
     return {"diagnostician": "memory_keeper", "memory_keeper": "coder", "coder": "executor"}[last_source]

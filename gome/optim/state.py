@@ -126,7 +126,8 @@ class TraceState:
         self.step += 1
         outcome, significant = self._outcome(report)
         gain, margin = self.gain(report)
-        reasons = self._veto_reasons(update, report) if outcome == "accepted" else []
+        # a valid attempt may join the final blend even when not accepted: the harness's flags reach it too
+        reasons = self._veto_reasons(update, report) if outcome in ("accepted", "worse", "tie") else []
         if reasons:
             outcome, significant = "vetoed", False
             self.vetoed_codes.add(update.code.strip())

@@ -22,7 +22,7 @@ from rich.text import Text
 from gome.console import ConsoleView
 from gome.schema import (
     AgentMessage, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
-    Selection, SyncStep,
+    Blended, Selection, SyncStep,
 )
 from gome.view.describe import fmt_score, payload_kind
 from gome.view.logs import LogRenderer
@@ -113,6 +113,8 @@ class LiveView:
             self.global_best = event.global_best
         elif isinstance(event, SyncStep):
             self._trace(event.trace).last = f"synced to {event.adopted_attempt}"
+        elif isinstance(event, Blended):
+            self.phase = "ensemble stage: " + ("blend accepted, final selection" if event.accepted else "no blend, final selection")
         elif isinstance(event, Selection):
             self.phase = f"final run of {event.chosen}"
         elif isinstance(event, RunFinished):

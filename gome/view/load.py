@@ -17,12 +17,12 @@ from gome.errors import GomeUserError
 from gome.events import EVENT_ADAPTER
 from gome.schema import (
     AgentMessage, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
-    Selection, StructuredFailure, SyncStep,
+    Blended, Selection, StructuredFailure, SyncStep,
 )
 
 __all__ = ["EventFilter", "resolve_run", "load_events", "follow_events", "agents_of", "RUN_LEVEL"]
 
-RUN_LEVEL = (RunStarted, Selection, RunFinished)
+RUN_LEVEL = (RunStarted, Blended, Selection, RunFinished)
 """Events of the whole run, not of one trace or step: trace and step filters let them through."""
 
 
@@ -98,7 +98,7 @@ def agents_of(event: Event) -> set[str]:
         return {"executor"}
     if isinstance(event, OptimizerStep):
         return {"optimizer"}
-    if isinstance(event, (CoordinatorMerge, SyncStep, Selection)):
+    if isinstance(event, (CoordinatorMerge, SyncStep, Blended, Selection)):
         return {"coordinator"}
     return set()
 

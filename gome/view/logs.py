@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from gome.schema import (
     AgentMessage, Attempt, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
-    Selection, StructuredFailure, SyncStep,
+    Blended, Selection, StructuredFailure, SyncStep,
 )
 from gome.view.describe import code_head, fmt_score, fmt_tokens, one_line, payload_fields, payload_kind
 from gome.view.load import RUN_LEVEL
@@ -153,6 +153,8 @@ class LogRenderer:
             model = (c.get("model") or {}).get("model", "?")
             return [self._s(f"run {event.run_id} · task {event.task} · {c.get('traces', 1)} trace(s) × "
                             f"{c.get('steps', '?')} steps · model {model}", "head")]
+        if isinstance(event, Blended):
+            return [self._s("ensemble: ", "head") + blend_line(event)]
         if isinstance(event, Selection):
             cands = "; ".join(f"{k}: {', '.join(fmt_score(s) for s in v)}" for k, v in event.candidates.items())
             return [self._s("selection: ", "head") + f"chose {event.chosen} from {cands or 'no candidates'}"]
@@ -160,10 +162,23 @@ class LogRenderer:
             grade = event.grade or {}
             medal = next((m for m in ("gold", "silver", "bronze") if grade.get(f"{m}_medal")), "no medal")
             tokens = ", ".join(f"{agent} {n:,}" for agent, n in sorted(self.tokens.items()))
-            return [self._s("finished: ", "head") + f"{one_line(event.reason, 120)}; best {event.best_attempt or '—'}"
-                    f" dev {fmt_score(event.best_score)}; final score {fmt_score(grade.get('score'))} ({medal})",
-                    f"model tokens: {tokens or 'none recorded'}"]
+            lines = [self._s("finished: ", "head") + f"{one_line(event.reason, 120)}; best {event.best_attempt or '—'}"
+                     f" dev {fmt_score(event.best_score)}; final score {fmt_score(grade.get('score'))} ({medal})"]
+            if event.ensemble:
+                e = event.ensemble
+                members = ", ".join(f"{k} {fmt_score(v.get('test_score'))}" for k, v in e.get("members", {}).items())
+                lines.append(f"blend on the test: members {members}; gain over {e.get('best_member')}: {fmt_score(e.get('gain'))}")
+            return [*lines, f"model tokens: {tokens or 'none recorded'}"]
         return []
+
+
+def blend_line(event: Blended) -> str:
+    """The ensemble stage in one line: what was blended, with which weights, and the verdict."""
+    if not event.weights:
+        return f"no blend ({event.reason}; tried {', '.join(event.tried) or 'nothing'})"
+    weights = ", ".join(f"{k} ×{w:.2f}" for k, w in event.weights.items())
+    return (f"blend of {weights} (from {len(event.tried)} scripts): out-of-fold dev {fmt_score(event.score)} "
+            f"against {event.best_single} alone: {event.reason}")
 
 
 def render_lines(events: Iterable[Event], color: bool = False) -> Iterator[str]:

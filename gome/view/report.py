@@ -14,7 +14,7 @@ from gome.errors import GomeUserError
 from gome.view.report_assets import CSS, JS
 from gome.view.report_charts import grade_section, graph_section, optimizer_section, scores_section
 from gome.view.report_data import RunData, load_run_data
-from gome.view.report_text import conversation_section, diffs_section, overview_section, roles_section, usage_section
+from gome.view.report_text import conversation_section, diffs_section, overview_section, roles_section, selection_section, usage_section
 from gome.view.svg import esc
 
 __all__ = ["render_report", "write_report", "SECTIONS"]
@@ -22,6 +22,7 @@ __all__ = ["render_report", "write_report", "SECTIONS"]
 SECTIONS = [
     ("overview", "Overview", overview_section),
     ("grade", "Final grade", grade_section),
+    ("selection", "Ensemble and selection", selection_section),
     ("scores", "Scores", scores_section),
     ("optimizer", "Optimiser", optimizer_section),
     ("graph", "Attempt graph", graph_section),

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gome.schema import (
-    AgentMessage, Attempt, CoordinatorMerge, Event, LLMCall, OptimizerStep, RunFinished, RunStarted, Selection,
+    AgentMessage, Attempt, Blended, CoordinatorMerge, Event, LLMCall, OptimizerStep, RunFinished, RunStarted, Selection,
     StructuredFailure, SyncStep,
 )
 from gome.view.describe import payload_kind
@@ -26,6 +26,7 @@ class RunData:
     started: RunStarted | None = None
     finished: RunFinished | None = None
     selection: Selection | None = None
+    blend: Blended | None = None
     steps: dict[int, list[OptimizerStep]] = field(default_factory=lambda: defaultdict(list))  # per trace
     merges: list[CoordinatorMerge] = field(default_factory=list)
     syncs: list[SyncStep] = field(default_factory=list)
@@ -51,7 +52,7 @@ class RunData:
         """Trace -> step -> the trace's events of that step, in order."""
         out: dict[int, dict[int, list[Event]]] = defaultdict(lambda: defaultdict(list))
         for event in self.events:
-            if not isinstance(event, (RunStarted, Selection, RunFinished)):
+            if not isinstance(event, (RunStarted, Blended, Selection, RunFinished)):
                 out[event.trace][event.step].append(event)
         return out
 
@@ -84,6 +85,8 @@ def _index(data: RunData, event: Event) -> None:
         data.finished = event
     elif isinstance(event, Selection):
         data.selection = event
+    elif isinstance(event, Blended):
+        data.blend = event
     elif isinstance(event, OptimizerStep):
         data.steps[event.trace].append(event)
     elif isinstance(event, CoordinatorMerge):

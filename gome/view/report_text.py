@@ -12,11 +12,11 @@ from collections import defaultdict
 
 from gome.schema import AgentMessage, Event, LLMCall, OptimizerStep
 from gome.view.describe import code_head, fmt_score, fmt_tokens, payload_fields, payload_kind
-from gome.view.logs import LogRenderer
+from gome.view.logs import LogRenderer, blend_line
 from gome.view.report_data import RunData
 from gome.view.svg import esc
 
-__all__ = ["overview_section", "conversation_section", "diffs_section", "usage_section", "roles_section"]
+__all__ = ["selection_section", "overview_section", "conversation_section", "diffs_section", "usage_section", "roles_section"]
 
 _AGENTS = ("user", "coder", "executor", "diagnostician", "memory_keeper")
 
@@ -34,6 +34,27 @@ def overview_section(data: RunData) -> str:
     config = esc(json.dumps(c, indent=2, sort_keys=True))
     return (f'<section id="overview"><h2>Overview</h2><table>{table}</table>'
             f"<details><summary>resolved configuration</summary><pre>{config}</pre></details></section>")
+
+
+def selection_section(data: RunData) -> str:
+    """The ensemble stage's blend and verdict, and the final selection's scores per candidate and split."""
+    parts = []
+    if data.blend is not None:
+        parts.append(f"<p>{esc(blend_line(data.blend))}</p>")
+    ensemble = data.finished.ensemble if data.finished else None
+    if ensemble:
+        members = ", ".join(f"{k}: {fmt_score(v.get('test_score'))}" for k, v in ensemble.get("members", {}).items())
+        line = f"the blend on the test: members {members}; gain over {ensemble.get('best_member')}: {fmt_score(ensemble.get('gain'))}"
+        parts.append(f"<p>{esc(line)}</p>")
+    if data.selection is not None:
+        width = max((len(v) for v in data.selection.candidates.values()), default=1)
+        head = "<tr><th>candidate</th>" + "".join(f"<th>split {i}</th>" for i in range(width)) + "<th></th></tr>"
+        rows = "".join(
+            f"<tr><td>{esc(k)}</td>" + "".join(f"<td>{esc(fmt_score(x))}</td>" for x in v)
+            + f"<td>{'chosen' if k == data.selection.chosen else ''}</td></tr>" for k, v in data.selection.candidates.items())
+        parts.append(f"<table>{head}{rows}</table>")
+    body = "".join(parts) or "<p>no selection (nothing was accepted)</p>"
+    return f'<section id="selection"><h2>Ensemble and final selection</h2>{body}</section>'
 
 
 def _fields_html(structured: dict) -> str:

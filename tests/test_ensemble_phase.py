@@ -1,0 +1,65 @@
+"""The schedule over the budget: after 70 % of the steps a directed step drafts another kind of model for
+the blend (no plan, no Memory Keeper), and after the search the ensemble stage blends the pool."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from gome.config import RunConfig
+from gome.events import read_events
+from gome.llm import ScriptedChatCompletionClient
+from gome.runner import run
+from gome.schema import AgentMessage, Blended, OptimizerStep, Selection
+from gome.tasks import prepare_task
+from scripted_model import agent_of, policy
+
+KNN = '''```python
+from sklearn.neighbors import KNeighborsClassifier
+
+
+def make_model():
+    return KNeighborsClassifier(n_neighbors=7)
+```
+'''
+
+
+@pytest.fixture(scope="module")
+def ensemble_run(tmp_path_factory: pytest.TempPathFactory):
+    prompts: list[str] = []
+
+    def reply(texts: list[str]) -> str:
+        if agent_of(texts) == "coder" and "Ensemble stage" in texts[-1]:
+            prompts.append(texts[-1])
+            return KNN
+        return policy(texts)
+
+    task = prepare_task("penguins", tmp_path_factory.mktemp("tasks") / "penguins")
+    client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
+    config = RunConfig(task_dir=task, runs_dir=tmp_path_factory.mktemp("runs"), steps=4, exec_timeout_s=120,
+                       final_seeds=1)
+    result = asyncio.run(run(config, client=client))
+    return list(read_events(result.run_dir / "events.jsonl")), prompts
+
+
+def test_the_last_part_of_the_budget_drafts_another_model(ensemble_run) -> None:
+    events, prompts = ensemble_run
+    attempts = [e.attempt for e in events if isinstance(e, OptimizerStep)]
+    assert [(a.kind, a.status) for a in attempts] == [("draft", "crashed"), ("debug", "ok"), ("improve", "ok"), ("draft", "ok")]
+    last = attempts[-1]
+    assert last.plan is None and last.parent_id is None and "KNeighborsClassifier" in last.code
+    assert len(prompts) == 1 and "0-003" in prompts[0] and "RandomForestClassifier" in prompts[0]  # names the best's model
+    plans = [e for e in events if isinstance(e, AgentMessage) and e.source == "memory_keeper"]
+    assert [p.step for p in plans] == [2]  # asked for the improvement's plan only
+    assert ("diagnostician", "coder") in {(e.source, e.target) for e in events if isinstance(e, AgentMessage)}
+
+
+def test_the_ensemble_stage_blends_the_pool_and_the_verdict_decides_the_candidates(ensemble_run) -> None:
+    events, _ = ensemble_run
+    blended = next(e for e in events if isinstance(e, Blended))
+    assert blended.tried[0] == "0-003" and "0-004" in blended.tried  # the best first, the draft among them
+    assert blended.reason and (blended.accepted == bool(blended.weights and len(blended.weights) > 1 and blended.gain
+                                                         and blended.gain > 2 * (blended.gain_se or 0)))
+    selection = next(e for e in events if isinstance(e, Selection))
+    assert ("blend" in selection.candidates) == blended.accepted
