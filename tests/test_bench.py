@@ -28,6 +28,10 @@ def test_bench_runs_cells_and_resumes(tmp_path: Path) -> None:
     rows = {r["variant"]: r for r in result["table"]}
     assert set(rows) == {"gradient", "tree"} and all(r["seeds"] == 2 for r in rows.values())
     assert rows["gradient"]["valid_rate"] == 1.0 and rows["gradient"]["score"][0] > 0.9
+    # per cell: a crashed draft, its debug round, one directed update (the forest), accepted by the test
+    assert rows["gradient"]["directed"] == 2 and rows["gradient"]["improvement_rate"] == 1.0
+    assert rows["gradient"]["noop_rate"] == 0.0 and rows["tree"]["improvement_rate"] is None
+    assert "| improvement rate | no-op rate | ensemble gain |" in (tmp_path / "bench" / "bench.md").read_text()
     assert json.loads((tmp_path / "bench" / "bench.json").read_text())["table"][0]["task"] == "penguins"
     assert "| penguins | model | gradient | 2 |" in (tmp_path / "bench" / "bench.md").read_text()
     assert (tmp_path / "bench" / "penguins.svg").read_text().count("<path") >= 4

@@ -46,6 +46,20 @@ def test_merge_rules() -> None:
     assert coord.pull().drafts == {0: "tree"} and coord.stop().stopped
 
 
+def test_the_blend_pool_holds_every_valid_distinct_attempt_not_vetoed() -> None:
+    coord = Coordinator(lower_is_better=False)
+    pushes = [_attempt(0, 1, 0.6, True, "a"), _attempt(0, 2, 0.5, False, "b"),  # worse: still a blend member
+              _attempt(1, 1, 0.55, False, "c", "no-op"), _attempt(1, 2, None, False, "d", "crash"),
+              _attempt(1, 3, 0.58, False, "e", "tie"), _attempt(1, 4, 0.9, False, "f", "vetoed")]
+    for k, attempt in enumerate(pushes):
+        coord.push(Push(trace=attempt.trace, base_version=k, attempt=attempt))
+    assert [c.attempt for c in coord.blend_pool(6)] == ["0-001", "1-003", "0-002"]
+    assert [c.attempt for c in coord.blend_pool(2)] == ["0-001", "1-003"]
+    coord.push(Push(trace=0, base_version=6, attempt=_attempt(0, 1, 0.6, False, "a", "vetoed")))  # a later veto
+    restored = Coordinator.restore(False, coord.snapshot())
+    assert [c.attempt for c in restored.blend_pool(6)] == ["1-003", "0-002"] and restored.top_candidates(3) == []
+
+
 def test_lower_is_better_merge() -> None:
     coord = Coordinator(lower_is_better=True)
     coord.push(Push(trace=0, base_version=0, attempt=_attempt(0, 1, 3.0, True, "a")))

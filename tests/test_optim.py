@@ -195,6 +195,8 @@ def test_harness_signals_veto_and_a_vetoed_script_stays_vetoed() -> None:
     assert state.best_id == "0-001" and not state.memory.successes and state.journal[good.id].outcome == "vetoed"
     again = _step(state, 0.74, code="fine = 1\n")  # the same script, accepted again later
     assert again.outcome == "vetoed" and "vetoed before" in again.note
+    worse = _step(state, 0.60, code='x = open("/data/private/answers.csv")\n')  # not accepted, but a blend could use it
+    assert worse.outcome == "vetoed" and "/data/private/answers.csv" in worse.note
     assert {e.outcome for e in state.memory.failures} == {"vetoed"}
 
 
