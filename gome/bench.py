@@ -103,7 +103,7 @@ def cell_result(run_dir: Path) -> dict[str, Any]:
 
 async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletionClient] | None = None,
                     progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
-    """Runs (or resumes) every cell, then writes bench.json, bench.md and one SVG plot per task."""
+    """Runs (or resumes) every cell; after each one writes bench.json, bench.md and one SVG plot per task."""
     cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in range(spec.seeds)]
     gate = asyncio.Semaphore(spec.parallel)
     lower = {task: load_task(task).lower_is_better for task in spec.tasks}
@@ -114,10 +114,17 @@ async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletion
             run_dir = await _cell(spec, task, variant, seed, client_factory)
             results[run_dir.name] = {"task": task.name, "model": spec.model_label, "variant": variant, "seed": seed,
                                      "lower_is_better": lower[task], **cell_result(run_dir)}
+            write_tables(spec, results)
             progress(f"{len(results)}/{len(cells)} {run_dir.name}: score {results[run_dir.name]['score']}")
 
     await asyncio.gather(*(one(*cell) for cell in cells))
-    previous = spec.out / "bench.json"  # cells of other models (or tasks) benched into the same folder stay
+    return write_tables(spec, results)
+
+
+def write_tables(spec: BenchSpec, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """bench.json, bench.md and the plots from the cells finished so far (and those of other models or
+    tasks already in the folder); called after every cell, so an interrupted bench keeps its table."""
+    previous = spec.out / "bench.json"
     if previous.is_file():
         results = {**json.loads(previous.read_text())["cells"], **results}
     table = bench_table(list(results.values()))

@@ -23,8 +23,10 @@ def test_bench_runs_cells_and_resumes(tmp_path: Path) -> None:
 
     spec = BenchSpec(tasks=[task], variants=["gradient", "tree"], seeds=2, out=tmp_path / "bench",
                      base={"steps": 3, "final_seeds": 0, "exec_timeout_s": 120, "num_drafts": 1}, parallel=2)
-    result = asyncio.run(run_bench(spec, client_factory=factory))
-    assert len(result["cells"]) == 4 and len(calls) == 4
+    tables: list[int] = []  # cells in bench.json each time a cell finishes: an interrupted bench keeps its table
+    progress = lambda _: tables.append(len(json.loads((tmp_path / "bench" / "bench.json").read_text())["cells"]))  # noqa: E731
+    result = asyncio.run(run_bench(spec, client_factory=factory, progress=progress))
+    assert len(result["cells"]) == 4 and len(calls) == 4 and tables == [1, 2, 3, 4]
     rows = {r["variant"]: r for r in result["table"]}
     assert set(rows) == {"gradient", "tree"} and all(r["seeds"] == 2 for r in rows.values())
     assert rows["gradient"]["valid_rate"] == 1.0 and rows["gradient"]["score"][0] > 0.9
