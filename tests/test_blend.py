@@ -76,6 +76,18 @@ def test_a_member_that_only_adds_noise_never_gets_a_blend_accepted(regression) -
     assert fitted_in_sample >= 1  # the in-sample search did chase the noise at least once
 
 
+def test_the_log_line_names_members_weights_and_verdict(regression) -> None:
+    from gome.view.logs import blend_line
+
+    n = len(regression[2])
+    rng = np.random.default_rng(1)
+    _, event = _blend(regression, [rng.normal(0, 40, n), rng.normal(0, 40, n)], "logline")
+    line = blend_line(event)
+    assert line.startswith("blend of m") and "×0." in line and "against m" in line and line.endswith(": accepted")
+    _, single = _blend(regression, [rng.normal(0, 40, n)], "single")
+    assert blend_line(single).startswith("no blend: fewer than two")
+
+
 def test_identical_predictions_are_one_member(regression) -> None:
     n = len(regression[2])
     noise = np.random.default_rng(3).normal(0, 40, n)

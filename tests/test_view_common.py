@@ -65,4 +65,4 @@ def view_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_shared_run_has_every_kind_of_event(tmp_path_factory: pytest.TempPathFactory) -> None:
     kinds = {json.loads(line)["kind"] for line in (view_run(tmp_path_factory) / "events.jsonl").read_text().splitlines()}
     assert kinds >= {"run_started", "agent_message", "llm_call", "execution", "optimizer_step", "merge", "sync",
-                     "selection", "run_finished"}
+                     "blend", "selection", "run_finished"}

@@ -41,6 +41,9 @@ def test_report_has_every_section(report: tuple[Path, str]) -> None:
     assert "medal <span class=\"medal\">gold</span>" in html and "bronze_threshold" in html
     assert "packaged default (gome/roles/coder.md)" in html
     assert "trace 1 at step" in html and "adopted 0-00" in html
+    selection = html[html.index('<section id="selection">'):]
+    assert "no blend: " in selection or "blend of " in selection  # the ensemble stage's verdict
+    assert "<th>candidate</th><th>split 0</th>" in selection and "<td>chosen</td>" in selection
 
 
 def test_report_escapes_model_text_and_loads_nothing(report: tuple[Path, str]) -> None:

@@ -174,8 +174,8 @@ class LogRenderer:
 
 def blend_line(event: Blended) -> str:
     """The ensemble stage in one line: what was blended, with which weights, and the verdict."""
-    if not event.weights:
-        return f"no blend ({event.reason}; tried {', '.join(event.tried) or 'nothing'})"
+    if len(event.weights) < 2:
+        return f"no blend: {event.reason} (tried {', '.join(event.tried) or 'nothing'})"
     weights = ", ".join(f"{k} ×{w:.2f}" for k, w in event.weights.items())
     return (f"blend of {weights} (from {len(event.tried)} scripts): out-of-fold dev {fmt_score(event.score)} "
             f"against {event.best_single} alone: {event.reason}")
