@@ -60,13 +60,30 @@ def _cell_id(task: Path, variant: str, seed: int, label: str) -> str:
     return f"{task.name}--{variant}--{label}--s{seed}"
 
 
+def _finished(run_dir: Path) -> bool:
+    events = run_dir / "events.jsonl"
+    return events.is_file() and any(isinstance(e, RunFinished) for e in read_events(events))
+
+
+def _row(spec: BenchSpec, task: Path, variant: str, seed: int, run_dir: Path) -> dict[str, Any]:
+    return {"task": task.name, "model": spec.model_label, "variant": variant, "seed": seed,
+            "lower_is_better": load_task(task).lower_is_better, **cell_result(run_dir)}
+
+
+def finished_cells(spec: BenchSpec) -> dict[str, dict[str, Any]]:
+    """The figures of the spec's cells that have finished (a bench may still be running the others)."""
+    cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in range(spec.seeds)]
+    dirs = {cell: spec.out / "runs" / _cell_id(cell[0], cell[1], cell[2], spec.model_label) for cell in cells}
+    return {run_dir.name: _row(spec, *cell, run_dir) for cell, run_dir in dirs.items() if _finished(run_dir)}
+
+
 async def _cell(spec: BenchSpec, task: Path, variant: str, seed: int,
                 client_factory: Callable[[], ChatCompletionClient] | None) -> Path:
     from gome.runner import resume, run
 
     run_dir = spec.out / "runs" / _cell_id(task, variant, seed, spec.model_label)
     events = run_dir / "events.jsonl"
-    if events.is_file() and any(isinstance(e, RunFinished) for e in read_events(events)):
+    if _finished(run_dir):
         return run_dir
     client = client_factory() if client_factory else None
     if events.is_file():
@@ -106,14 +123,12 @@ async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletion
     """Runs (or resumes) every cell; after each one writes bench.json, bench.md and one SVG plot per task."""
     cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in range(spec.seeds)]
     gate = asyncio.Semaphore(spec.parallel)
-    lower = {task: load_task(task).lower_is_better for task in spec.tasks}
     results: dict[str, dict[str, Any]] = {}
 
     async def one(task: Path, variant: str, seed: int) -> None:
         async with gate:
             run_dir = await _cell(spec, task, variant, seed, client_factory)
-            results[run_dir.name] = {"task": task.name, "model": spec.model_label, "variant": variant, "seed": seed,
-                                     "lower_is_better": lower[task], **cell_result(run_dir)}
+            results[run_dir.name] = _row(spec, task, variant, seed, run_dir)
             write_tables(spec, results)
             progress(f"{len(results)}/{len(cells)} {run_dir.name}: score {results[run_dir.name]['score']}")
 

@@ -173,10 +173,12 @@ def _resume(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     plan = cli_bench.check(args)
     endpoint = resolve(args)
+    label = endpoint.model if endpoint.local_size is None else f"embedded-{endpoint.local_size}"
+    if args.table:
+        return cli_bench.table(args, plan, label)
     warning = check_sandbox(args)
     _start(endpoint, warning, args.api_key_env)
     with open_endpoint(endpoint, args) as model:
-        label = endpoint.model if endpoint.local_size is None else f"embedded-{endpoint.local_size}"
         return cli_bench.dispatch(args, plan, model, label)
 
 

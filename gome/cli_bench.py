@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     bench.add_argument("--exec-timeout", type=float, default=300.0)
     bench.add_argument("--parallel", type=int, default=1, help="cells at once")
     bench.add_argument("--out", type=Path, default=Path("bench"))
+    bench.add_argument("--table", action="store_true",
+                       help="run nothing: write OUT/bench.md and bench.json from the cells finished so far")
     return bench
 
 
@@ -59,15 +61,35 @@ def check(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
     return tasks, variants
 
 
-def dispatch(args: argparse.Namespace, plan: tuple[list[Path], list[str]], model, label: str) -> int:
-    from gome.bench import BenchSpec, run_bench
-    from gome.llm import make_client
+def _spec(args: argparse.Namespace, plan: tuple[list[Path], list[str]], model, label: str):
+    from gome.bench import BenchSpec
 
     tasks, variants = plan
     base = {"steps": args.steps, "traces": args.traces, "time_budget_s": args.time_budget,
             "exec_timeout_s": args.exec_timeout}
-    spec = BenchSpec(tasks=tasks, variants=variants, seeds=args.seeds, out=args.out, base=base, model=model,
-                     model_label=label, parallel=args.parallel)
+    return BenchSpec(tasks=tasks, variants=variants, seeds=args.seeds, out=args.out, base=base,
+                     model_label=label, parallel=args.parallel, **({"model": model} if model is not None else {}))
+
+
+def table(args: argparse.Namespace, plan: tuple[list[Path], list[str]], label: str) -> int:
+    """Writes the table of the finished cells; prints it, or says that none has finished."""
+    from gome.bench import finished_cells, write_tables
+
+    spec = _spec(args, plan, None, label)
+    cells = finished_cells(spec)
+    if not cells:
+        print(f"no finished cell under {args.out / 'runs'} yet", file=sys.stderr)
+        return 1
+    write_tables(spec, cells)
+    print((args.out / "bench.md").read_text())
+    return 0
+
+
+def dispatch(args: argparse.Namespace, plan: tuple[list[Path], list[str]], model, label: str) -> int:
+    from gome.bench import run_bench
+    from gome.llm import make_client
+
+    spec = _spec(args, plan, model, label)
     progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     # the current endpoint for new and resumed cells alike (an embedded model gets a new port each time)
     result = asyncio.run(run_bench(spec, client_factory=lambda: make_client(model), progress=progress))

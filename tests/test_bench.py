@@ -8,7 +8,7 @@ from pathlib import Path
 
 from scripted_model import policy
 
-from gome.bench import BenchSpec, run_bench
+from gome.bench import BenchSpec, finished_cells, run_bench
 from gome.llm import ScriptedChatCompletionClient
 from gome.tasks import prepare_task
 
@@ -37,6 +37,8 @@ def test_bench_runs_cells_and_resumes(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "bench" / "bench.json").read_text())["table"][0]["task"] == "penguins"
     assert "| penguins | model | gradient | 2 |" in (tmp_path / "bench" / "bench.md").read_text()
     assert (tmp_path / "bench" / "penguins.svg").read_text().count("<path") >= 4
+    more = spec.model_copy(update={"seeds": 3})  # `gome bench --table`: only the cells that have finished
+    assert set(finished_cells(more)) == set(result["cells"]) and len(calls) == 4
     again = asyncio.run(run_bench(spec, client_factory=factory))  # finished cells are read back, not re-run
     assert again["table"] == result["table"] and len(calls) == 4
     other = spec.model_copy(update={"variants": ["gradient"], "seeds": 1, "model_label": "other"})
