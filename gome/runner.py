@@ -1,13 +1,12 @@
 """One gome run from task folder to graded submission: set up the run folder, run the trace teams
-around the Coordinator, select the final candidate, run it on the full public data and grade it."""
+around the Coordinator, blend the best attempts, select the final candidate, run it on the full public
+data and grade it (gome.final)."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import json
-import os
-import shutil
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -27,18 +26,18 @@ from gome.llm.record import RecordingClient, ReplayClient
 from gome.llm.retry import CURRENT_AGENT, RetryingClient
 from gome.roles import load_messages, load_roles
 from gome.sandbox import SandboxLimits
-from gome.schema import Event, ExecutionReport, LLMCall, RunFinished, RunStarted
-from gome.ensemble import BLEND_ID, blend_submissions, ensemble_summary, try_blend
+from gome.schema import Event, LLMCall, RunFinished, RunStarted
+from gome.ensemble import BLEND_ID, try_blend
+from gome.final import grade_final
 from gome.selection import select_final
-from gome.tasks import DevSplit, GradeReport, SubmissionError, Task, grade_submission, load_task, make_dev_split
-from gome.tasks import normalized_score, score_dev, task_description, task_summary
-from gome.tasks._io import read_table
+from gome.tasks import DevSplit, GradeReport, Task, load_task, make_dev_split
+from gome.tasks import score_dev, task_description, task_summary
 from gome.tasks.evidence import submission_evidence
 from gome.tasks.starter import starter_script
 from gome.team import run_trace, stop_reason
 from gome.tools.accounting import Accounting
 from gome.tools.env_info import library_versions
-from gome.tools.harness import run_attempt, self_reported
+from gome.tools.harness import self_reported
 from gome.optim import Memory, Strategy, TraceState
 from gome.tools.rundir import RunDir, atomic_write
 from gome.trace import LocalHandle, TraceLink
@@ -144,65 +143,6 @@ async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSp
     return accounting.exhausted or stop_reason(results or ["steps done"])
 
 
-def _run_final(task: Task, script: Candidate, out: Path, config: RunConfig) -> tuple[ExecutionReport, GradeReport]:
-    """Runs one script on the real public data into `out` and grades its submission against private/."""
-    grades: list[GradeReport] = []
-
-    def grade(path: Path) -> float:
-        grades.append(grade_submission(task, path))
-        if not grades[-1].valid_submission or grades[-1].score is None:
-            raise SubmissionError(grades[-1].error or "invalid submission")
-        return grades[-1].score
-
-    report, _ = run_attempt(script.attempt, script.code, task.public_dir, out, grade, limits_of(config))
-    return report, grades[-1] if grades else grade_submission(task, out / "submission.csv")
-
-
-def _final_blend(task: Task, blend: Candidate, best: Path, config: RunConfig) -> tuple[dict, dict[str, float | None]]:
-    """Runs every member of a blend on the real public data and blends the submissions of those that
-    succeeded (their weights renormalised). Returns final_run.json's data and the members' test scores."""
-    runs = {m.attempt: _run_final(task, m, best / "members" / m.attempt, config) for m in blend.members}
-    ok = [(m, w) for m, w in zip(blend.members, blend.weights) if runs[m.attempt][1].valid_submission]
-    ids = read_table(task.public_dir / "sample_submission.csv", task.id_column).reset_index(drop=True)
-    if ok:
-        blend_submissions(task, ids, [best / "members" / m.attempt / "submission.csv" for m, _ in ok],
-                          [w for _, w in ok], best / "submission.csv")
-    final = {"blend": blend.attempt, "weights": dict(zip([m.attempt for m in blend.members], blend.weights)),
-             "failed": [m for m, (_, grade) in runs.items() if not grade.valid_submission],
-             "members": {m: report.model_dump(mode="json") for m, (report, _) in runs.items()}}
-    return final, {m: grade.score for m, (_, grade) in runs.items()}
-
-
-def _grade_final(task: Task, chosen: Candidate, rundir: RunDir, config: RunConfig) -> tuple[GradeReport, dict | None]:
-    """Runs the chosen script (or each member of the chosen blend) on the real public data and grades the
-    submission against private/. Returns the grade and, for a blend, what the ensemble stage added.
-
-    Everything is written to best.partial/ first, which then replaces best/ by renames: a crash
-    leaves either the old best/ or the new one, never a mix."""
-    best, ensemble = rundir.root / "best.partial", None
-    shutil.rmtree(best, ignore_errors=True)
-    if chosen.members:
-        final, member_scores = _final_blend(task, chosen, best, config)
-        report_grade = grade_submission(task, best / "submission.csv")
-        ensemble = ensemble_summary(task, chosen, member_scores, report_grade.score,
-                                    functools.partial(normalized_score, task))
-        atomic_write(best / "final_run.json", json.dumps({**final, "ensemble": ensemble}, indent=2))
-    else:
-        report, report_grade = _run_final(task, chosen, best, config)
-        atomic_write(best / "final_run.json", report.model_dump_json(indent=2))
-    report_grade = report_grade.model_copy(update={"submission_path": str(rundir.best / "submission.csv")})
-    atomic_write(best / "grade.json", report_grade.model_dump_json(indent=2))
-    if rundir.best.exists():
-        old = rundir.root / "best.old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(rundir.best, old)
-        os.replace(best, rundir.best)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(best, rundir.best)
-    return report_grade, ensemble
-
-
 def _dev_submission(rundir: RunDir, candidate: Candidate) -> Path:
     return rundir.root / "traces" / str(candidate.trace) / f"{candidate.step:03d}" / "submission.csv"
 
@@ -284,7 +224,7 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
             chosen, selection = await select_final(task, candidates, seeds, rundir.root / "selection",
                                                    limits_of(config), slots)
             log.emit(selection)
-            grade, ensemble = await asyncio.to_thread(_grade_final, task, chosen, rundir, config)
+            grade, ensemble = await asyncio.to_thread(grade_final, task, chosen, rundir, limits_of(config))
         summary = accounting.summary()
         atomic_write(rundir.root / "summary.json", json.dumps(summary, indent=2))
         log.emit(RunFinished(best_attempt=chosen.attempt if chosen else None, best_score=chosen.score if chosen else None,

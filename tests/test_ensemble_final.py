@@ -12,7 +12,8 @@ import pytest
 
 from gome.config import RunConfig
 from gome.coordinator import Candidate
-from gome.runner import _grade_final, limits_of
+from gome.final import grade_final
+from gome.runner import limits_of
 from gome.selection import select_final
 from gome.tasks import grade_submission, load_task, make_dev_split, new_task, score_dev
 from gome.tasks._io import read_table
@@ -70,7 +71,7 @@ def test_the_blend_competes_in_selection_with_its_members_runs(task, tmp_path: P
 def test_the_final_run_of_a_blend_reruns_its_members_and_blends_their_submissions(task, tmp_path: Path) -> None:
     ridge, knn, blend = _members()
     rundir = RunDir(tmp_path / "run")
-    grade, ensemble = _grade_final(task, blend, rundir, RunConfig(task_dir=task.root, exec_timeout_s=120))
+    grade, ensemble = grade_final(task, blend, rundir, limits_of(RunConfig(task_dir=task.root, exec_timeout_s=120)))
     members = [rundir.best / "members" / m / "submission.csv" for m in ("0-001", "1-002")]
     assert all(p.is_file() for p in members) and grade.valid_submission
     ids = read_table(task.public_dir / "sample_submission.csv", task.id_column).reset_index(drop=True)
