@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
-from gome.schema import Event
+from gome.errors import GomeUserError
+from gome.schema import Event, RunFinished
 
-__all__ = ["EventLog", "read_events", "EVENT_ADAPTER"]
+__all__ = ["EventLog", "read_events", "follow_events", "parse_event", "EVENT_ADAPTER"]
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
@@ -66,3 +68,41 @@ def read_events(path: Path) -> Iterator[Event]:
             if not line.endswith("\n"):
                 return
             yield EVENT_ADAPTER.validate_json(line)
+
+
+def parse_event(line: str, path: Path, number: int) -> Event:
+    try:
+        return EVENT_ADAPTER.validate_json(line)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "line"
+        raise GomeUserError(f"{path}:{number} is not a gome event ({where}: {first.get('msg', 'invalid')})") from exc
+
+
+def follow_events(path: Path, poll_s: float = 0.2, stop: Callable[[], bool] = lambda: False,
+                  timeout_s: float | None = None) -> Iterator[Event]:
+    """Yields events as they are appended to `path` until RunFinished, `stop()` or the timeout.
+
+    A partially written last line is kept back until its newline arrives; the file may not exist yet.
+    """
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    buffer, number, offset = b"", 0, 0
+    while not stop() and (deadline is None or time.monotonic() < deadline):
+        chunk = b""
+        if path.is_file():
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read()
+                offset = fh.tell()
+        if not chunk:
+            time.sleep(poll_s)
+            continue
+        *lines, buffer = (buffer + chunk).split(b"\n")
+        for line in lines:
+            number += 1
+            if not line.strip():
+                continue
+            event = parse_event(line.decode("utf-8", errors="replace"), path, number)
+            yield event
+            if isinstance(event, RunFinished):
+                return

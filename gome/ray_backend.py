@@ -6,15 +6,19 @@ folder must be on a filesystem that every node sees (always true for a local clu
 from __future__ import annotations
 
 import asyncio
+import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from autogen_core.models import ChatCompletionClient
 
 from gome.config import RunConfig
 from gome.coordinator import Candidate, Coordinator
-from gome.events import EventLog
+from gome.events import EventLog, follow_events, read_events
 from gome.llm import make_client
+from gome.schema import LLMCall
 from gome.tasks import DevSplit, load_task
+from gome.tools.accounting import Accounting
 from gome.team import run_trace, stop_reason
 from gome.tools.rundir import RunDir
 from gome.trace import RayHandle, TraceLink
@@ -45,9 +49,19 @@ def _trace_task(*args: Any) -> str:
     return asyncio.run(_trace_main(*args))
 
 
+def _watch(accounting: Accounting, events: Path, stop: threading.Event) -> None:
+    """Feeds the workers' model calls, as they reach the event log, to the driver's budget."""
+    for event in follow_events(events, stop=stop.is_set):
+        if isinstance(event, LLMCall):
+            accounting(event)
+
+
 async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit | None, lower_is_better: bool,
-                  client: ChatCompletionClient | None) -> tuple[str, list[Candidate], list[Candidate]]:
-    """Runs the trace teams on Ray; returns the stop reasons, the final candidates and the blend pool."""
+                  client: ChatCompletionClient | None,
+                  accounting: Accounting) -> tuple[str, list[Candidate], list[Candidate]]:
+    """Runs the trace teams on Ray under the run's budgets (a spent budget stops the Coordinator, and
+    every trace stops after its step in flight); returns the stop reason, the final candidates and the
+    blend pool. `accounting` ends with every worker's calls counted."""
     import ray
 
     if not ray.is_initialized():
@@ -57,10 +71,16 @@ async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit | None, low
     actor = cast("ActorHandle[Coordinator]", ray.remote(Coordinator).options(num_cpus=0).remote(lower_is_better))
     remote = ray.remote(_trace_task).options(num_cpus=config.exec_threads, num_gpus=config.gpus_per_trace)
     refs = [remote.remote(config, k, rundir, split, client, actor) for k in range(config.traces)]
+    accounting.on_exhausted = lambda reason: actor.stop.remote()
+    stop = threading.Event()
+    watcher = asyncio.get_running_loop().run_in_executor(None, _watch, accounting, rundir.events, stop)
     try:
         results = await asyncio.gather(*refs, return_exceptions=True)
         candidates = await actor.top_candidates.remote(config.final_top_k)
         pool = await actor.blend_pool.remote(config.blend_size)
     finally:
+        stop.set()
+        await watcher
         ray.kill(actor)
-    return stop_reason(results), candidates, pool
+    accounting.recount(read_events(rundir.events))
+    return accounting.exhausted or stop_reason(results), candidates, pool

@@ -205,7 +205,7 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
         if config.backend == "ray":
             from gome.ray_backend import run_ray
 
-            reason, candidates, pool = await run_ray(config, rundir, split, task.lower_is_better, client)
+            reason, candidates, pool = await run_ray(config, rundir, split, task.lower_is_better, client, accounting)
         else:
             checkpoint = rundir.root / "coordinator.json"
             coordinator = (Coordinator.restore(task.lower_is_better, json.loads(checkpoint.read_text()))

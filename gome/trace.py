@@ -102,6 +102,7 @@ class TraceLink:
     def _merge(self, remote: GlobalState) -> None:
         state = self.ctx.state
         self.version = remote.version
+        state.stopped = state.stopped or remote.stopped  # the driver stopped the search (a budget is spent)
         if state.use_memory:
             for entry in remote.memory:
                 state.memory.add(entry)

@@ -6,15 +6,13 @@ that crashed or is still writing) is skipped; a garbled line anywhere else is a 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
 
 from gome.errors import GomeUserError
-from gome.events import EVENT_ADAPTER
+from gome.events import parse_event, follow_events
 from gome.schema import (
     AgentMessage, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
     Blended, Selection, StructuredFailure, SyncStep,
@@ -39,15 +37,6 @@ def resolve_run(run: str | Path, runs_dir: Path = Path("runs")) -> Path:
     raise GomeUserError(f"no run folder {run} (looked in . and {runs_dir})")
 
 
-def _parse(line: str, path: Path, number: int) -> Event:
-    try:
-        return EVENT_ADAPTER.validate_json(line)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "line"
-        raise GomeUserError(f"{path}:{number} is not a gome event ({where}: {first.get('msg', 'invalid')})") from exc
-
-
 def load_events(run_dir: Path) -> list[Event]:
     """All complete events of a run folder; raises GomeUserError when the file is unreadable or garbled."""
     path = run_dir / "events.jsonl"
@@ -56,36 +45,7 @@ def load_events(run_dir: Path) -> list[Event]:
     except (OSError, UnicodeDecodeError) as exc:
         raise GomeUserError(f"cannot read {path}: {exc}") from exc
     lines = text.split("\n")[:-1]  # the part after the last newline is a torn line, or empty
-    return [_parse(line, path, n) for n, line in enumerate(lines, 1) if line.strip()]
-
-
-def follow_events(path: Path, poll_s: float = 0.2, stop: Callable[[], bool] = lambda: False,
-                  timeout_s: float | None = None) -> Iterator[Event]:
-    """Yields events as they are appended to `path` until RunFinished, `stop()` or the timeout.
-
-    A partially written last line is kept back until its newline arrives; the file may not exist yet.
-    """
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    buffer, number, offset = b"", 0, 0
-    while not stop() and (deadline is None or time.monotonic() < deadline):
-        chunk = b""
-        if path.is_file():
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                chunk = fh.read()
-                offset = fh.tell()
-        if not chunk:
-            time.sleep(poll_s)
-            continue
-        *lines, buffer = (buffer + chunk).split(b"\n")
-        for line in lines:
-            number += 1
-            if not line.strip():
-                continue
-            event = _parse(line.decode("utf-8", errors="replace"), path, number)
-            yield event
-            if isinstance(event, RunFinished):
-                return
+    return [parse_event(line, path, n) for n, line in enumerate(lines, 1) if line.strip()]
 
 
 def agents_of(event: Event) -> set[str]:
