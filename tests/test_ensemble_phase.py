@@ -36,9 +36,11 @@ def ensemble_run(tmp_path_factory: pytest.TempPathFactory):
         return policy(texts)
 
     task = prepare_task("penguins", tmp_path_factory.mktemp("tasks") / "penguins")
+    roles = tmp_path_factory.mktemp("roles")  # the families to propose, in order (the forest is used already)
+    (roles / "messages.yaml").write_text('ensemble_classifiers: ["RandomForestClassifier", "ExtraTreesClassifier"]\n')
     client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
     config = RunConfig(task_dir=task, runs_dir=tmp_path_factory.mktemp("runs"), steps=4, exec_timeout_s=120,
-                       final_seeds=1)
+                       final_seeds=1, roles_dir=roles)
     result = asyncio.run(run(config, client=client))
     return list(read_events(result.run_dir / "events.jsonl")), prompts
 
@@ -50,6 +52,8 @@ def test_the_last_part_of_the_budget_drafts_another_model(ensemble_run) -> None:
     last = attempts[-1]
     assert last.plan is None and last.parent_id is None and "KNeighborsClassifier" in last.code
     assert len(prompts) == 1 and "0-003" in prompts[0] and "RandomForestClassifier" in prompts[0]  # names the best's model
+    # proposes the first model family of messages.yaml's list that no script of the trace used
+    assert "Use ExtraTreesClassifier (`from sklearn.ensemble import ExtraTreesClassifier`)" in prompts[0]
     plans = [e for e in events if isinstance(e, AgentMessage) and e.source == "memory_keeper"]
     assert [p.step for p in plans] == [2]  # asked for the improvement's plan only
     assert ("diagnostician", "coder") in {(e.source, e.target) for e in events if isinstance(e, AgentMessage)}

@@ -65,6 +65,28 @@ def test_fix_imports_moves_names_to_their_module() -> None:
     assert fix_imports("from mylib import Thing\n") == ("from mylib import Thing\n", [])
 
 
+def test_a_forgotten_import_of_a_model_class_is_added_and_the_script_runs(tmp_path: Path) -> None:
+    """The ensemble-stage draft of a benchmark run crashed on NameError: RandomForestClassifier."""
+    import subprocess
+    import sys
+
+    from gome.tools.hints import add_missing_imports
+
+    code = ('from __future__ import annotations\nimport pandas as pd\n\n\ndef make_model(n: int):\n'
+            '    return RandomForestClassifier(n_estimators=n, random_state=0)\n\n'
+            'print(type(make_model(3)).__name__, np.zeros(2).sum(), pd.__name__)\n')
+    fixed, notes = add_missing_imports(code)
+    assert notes == ["added the missing import: from sklearn.ensemble import RandomForestClassifier",
+                     "added the missing import: import numpy as np"]
+    assert fixed.splitlines()[0] == "from __future__ import annotations"  # still first
+    (tmp_path / "s.py").write_text(fixed)
+    out = subprocess.run([sys.executable, str(tmp_path / "s.py")], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["RandomForestClassifier", "0.0", "pandas"]
+    local = "def f(x):\n    Model = dict\n    return Model(a=x), [Z for Z in range(2)]\n"
+    assert add_missing_imports(local) == (local, [])  # names it binds itself, builtins: nothing added
+    assert add_missing_imports("def broken(:\n") == ("def broken(:\n", [])
+
+
 def test_self_reported_task_uses_the_printed_score(tmp_path: Path) -> None:
     import asyncio
     import json

@@ -6,6 +6,7 @@ and hands the Executor a `CodeUpdate` that carries the plan and the attempt it w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from autogen_agentchat.messages import BaseChatMessage
@@ -17,8 +18,9 @@ from gome.agents.views import diagnosis_text, diff_text, plan_text
 from gome.llm import StructuredOutputError, ask_code
 from gome.optim import LINE_BUDGET, reply_cap, step_violation
 from gome.schema import Attempt, AttemptKind, CodeUpdate, Diagnosis, StepSize, UpdatePlan
+from gome.tasks.metrics import get_metric
 from gome.tasks.starter import strip_placeholder
-from gome.tools.hints import fix_imports
+from gome.tools.hints import add_missing_imports, find_module_of, fix_imports
 from gome.tools.patch import merge_functions, summarize_code, top_level_functions
 
 __all__ = ["Coder"]
@@ -51,10 +53,16 @@ class Coder(GomeAgent):
         return "\n".join(line for line in lines if line)
 
     def _ensemble(self) -> str:
-        best = self.ctx.state.best
-        if best is None or not self.ctx.ensemble_phase():
+        """The ensemble stage's brief, proposing a model family that no script of this trace has used."""
+        ctx, best = self.ctx, self.ctx.state.best
+        if best is None or not ctx.ensemble_phase():
             return ""
-        return self.ctx.messages.render("ensemble_draft", best=best.id, score=best.score)
+        kind = "regressors" if get_metric(ctx.metric).kind == "regression" else "classifiers"
+        families = ctx.messages.items(f"ensemble_{kind}")
+        used = "\n".join(a.code for a in [*ctx.state.journal, best])
+        model = next((f for f in families if not re.search(rf"\b{re.escape(f)}\b", used)), families[0])
+        return ctx.messages.render("ensemble_draft", best=best.id, score=best.score, model=model,
+                                   module=find_module_of(model, "sklearn") or "sklearn")
 
     def _rejected(self, best: Attempt) -> str:
         """What the diagnosed attempt changed, when it was not accepted and the plan goes onto the best script."""
@@ -117,8 +125,9 @@ class Coder(GomeAgent):
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             return CodeUpdate(**fields, code="", note=exc.error), NO_USAGE  # type: ignore[arg-type]
         code, notes = merge_functions(base, answer.value, only_functions=kind == "draft" and bool(ctx.starter))
-        code, fixed = fix_imports(strip_placeholder(code))  # a deterministic fix of the commonest small-model slip
-        notes += fixed
+        code, fixed = fix_imports(strip_placeholder(code))  # deterministic fixes of the commonest small-model slips
+        code, added = add_missing_imports(code)
+        notes += fixed + added
         violation = step_violation(size, parent.code, code) if kind == "improve" and parent else None
         if violation:
             notes.append(ctx.messages.render("step_ignored", size=size.value, changed=violation[0], budget=violation[1]))

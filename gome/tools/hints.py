@@ -3,12 +3,14 @@ often gets wrong, such as where an importable name really lives."""
 
 from __future__ import annotations
 
+import ast
+import builtins
 import functools
 import importlib
 import pkgutil
 import re
 
-__all__ = ["crash_hint", "find_module_of", "fix_imports"]
+__all__ = ["crash_hint", "find_module_of", "fix_imports", "add_missing_imports"]
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -95,3 +97,48 @@ def fix_imports(code: str) -> tuple[str, list[str]]:
         return "\n".join(lines)
 
     return _FROM_IMPORT.sub(repair, code), notes
+
+
+_ALIASES = {"np": "import numpy as np", "pd": "import pandas as pd"}
+_MODEL_PACKAGES = ("sklearn", "lightgbm", "xgboost")  # where a class name used without its import is looked up
+
+
+def _bound(tree: ast.AST) -> set[str]:
+    """Every name the script binds anywhere: imports, assignments, definitions, arguments, handlers."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def add_missing_imports(code: str) -> tuple[str, list[str]]:
+    """Adds the import of a name the script uses but never imports or defines, when the name is np/pd or a
+    class of scikit-learn, LightGBM or XGBoost (a small model's commonest slip: RandomForestClassifier used,
+    its import forgotten). Returns the code and notes; code that does not parse is returned as it is."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code, []
+    bound = _bound(tree) | set(dir(builtins))
+    used = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound)
+    lines: list[str] = []
+    for name in used:
+        if name in _ALIASES:
+            lines.append(_ALIASES[name])
+        elif name[:1].isupper():
+            home = next((m for m in (find_module_of(name, p) for p in _MODEL_PACKAGES) if m), "")
+            lines += [f"from {home} import {name}"] if home else []
+    if not lines:
+        return code, []
+    future = [n.end_lineno or 0 for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
+    head, rest = code.splitlines(keepends=True)[: max(future, default=0)], code.splitlines(keepends=True)[max(future, default=0):]
+    return "".join([*head, *(line + "\n" for line in lines), *rest]), [f"added the missing import: {line}" for line in lines]
