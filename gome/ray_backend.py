@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from autogen_core.models import ChatCompletionClient
 
+from gome.assemble import build_trace
 from gome.config import RunConfig
 from gome.coordinator import Candidate, Coordinator
 from gome.events import EventLog, follow_events, read_events
@@ -21,7 +22,7 @@ from gome.tasks import DevSplit, load_task
 from gome.tools.accounting import Accounting
 from gome.team import run_trace, stop_reason
 from gome.tools.rundir import RunDir
-from gome.trace import RayHandle, TraceLink
+from gome.trace import RayHandle
 
 if TYPE_CHECKING:
     from ray.actor import ActorHandle
@@ -31,15 +32,12 @@ __all__ = ["run_ray"]
 
 async def _trace_main(config: RunConfig, trace: int, rundir: RunDir, split: DevSplit | None,
                       client: ChatCompletionClient | None, actor: Any) -> str:
-    from gome.runner import _trace_client, build_context
-
     log = EventLog(rundir.events)
     try:
-        ctx = build_context(config, load_task(config.task_dir), trace, rundir, split, client, log.emit)  # type: ignore[arg-type]
         inner = client if client is not None or config.replay_from else make_client(config.model)
-        ctx.client = _trace_client(config, inner, rundir, trace, log.emit, lambda: ctx.state)
-        ctx.exec_slots = asyncio.Semaphore(1)  # this task holds exec_threads CPUs of its own
-        TraceLink(ctx, RayHandle(actor), config.sync_margin, config.sync_patience)
+        # this task holds exec_threads CPUs of its own: one execution at a time
+        ctx, _ = build_trace(config, load_task(config.task_dir), trace, rundir, split, inner, log.emit,
+                             RayHandle(actor), asyncio.Semaphore(1))
         return await run_trace(ctx, config.time_budget_s)
     finally:
         log.close()

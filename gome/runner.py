@@ -16,33 +16,24 @@ from pathlib import Path
 import yaml
 from autogen_core.models import ChatCompletionClient
 
-from gome.agents import TraceContext
+from gome.assemble import build_trace, limits_of
 from gome.config import RunConfig
 from gome.coordinator import Candidate, Coordinator
+from gome.ensemble import BLEND_ID, try_blend
 from gome.errors import GomeUserError
 from gome.events import EventLog, read_events
-from gome.llm import check_endpoint, make_client
-from gome.llm.record import RecordingClient, ReplayClient
-from gome.llm.retry import CURRENT_AGENT, RetryingClient
-from gome.roles import load_messages, load_roles
-from gome.sandbox import SandboxLimits
-from gome.schema import Event, LLMCall, RunFinished, RunStarted
-from gome.ensemble import BLEND_ID, try_blend
 from gome.final import grade_final
+from gome.llm import check_endpoint, make_client
+from gome.roles import load_roles
+from gome.schema import Event, RunFinished, RunStarted
 from gome.selection import select_final
 from gome.tasks import DevSplit, GradeReport, Task, load_task, make_dev_split
-from gome.tasks import score_dev, task_description, task_summary
-from gome.tasks.evidence import submission_evidence
-from gome.tasks.starter import starter_script
 from gome.team import run_trace, stop_reason
 from gome.tools.accounting import Accounting
-from gome.tools.env_info import library_versions
-from gome.tools.harness import self_reported
-from gome.optim import Memory, Strategy, TraceState
 from gome.tools.rundir import RunDir, atomic_write
-from gome.trace import LocalHandle, TraceLink
+from gome.trace import LocalHandle
 
-__all__ = ["RunResult", "run", "resume", "new_run_id", "build_context", "limits_of"]
+__all__ = ["RunResult", "run", "resume", "new_run_id", "build_trace", "limits_of"]
 
 
 @dataclass(frozen=True)
@@ -58,76 +49,19 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def limits_of(config: RunConfig) -> SandboxLimits:
-    return SandboxLimits(timeout_s=config.exec_timeout_s, memory_mb=config.memory_mb, threads=config.exec_threads,
-                         gpus=config.gpus_per_trace > 0)
-
-
-def task_brief(task: Task, description_tokens: int) -> str:
-    """What every role reads first: the data summary, then the task's own description."""
-    description = task_description(task, description_tokens) if description_tokens else ""
-    return task_summary(task) + (f"\n\n# Description\n{description}" if description else "")
-
-
-def build_context(config: RunConfig, task: Task, trace: int, rundir: RunDir, split: DevSplit | None,
-                  client: ChatCompletionClient, emit: Callable[[Event], None]) -> TraceContext:
-    """The shared context of one trace team's agents. Without a dev split (a self-reported task) the
-    scripts see the public folder and the score is the one they print."""
-    strategy = Strategy(config.strategy, seed=config.seed, num_drafts=config.num_drafts, debug_prob=config.debug_prob)
-    state = TraceState(trace=trace, lower_is_better=task.lower_is_better, max_steps=config.steps,
-                       max_debug_rounds=config.max_debug_rounds, memory=Memory(config.memory_half_life),
-                       use_memory=config.memory and config.strategy != "tree", strategy=strategy, accept_z=config.accept_z,
-                       references=dict(task.reference_scores),
-                       mode="explore" if config.strategy == "tree" else "directed")
-    evidence = (lambda sub, refs, stdout, parent, best: submission_evidence(task, split, sub, refs, stdout, parent, best)
-                ) if split else None
-    return TraceContext(
-        state=state, task_brief=task_brief(task, config.description_tokens), metric=task.metric, client=client,
-        roles=load_roles(config.roles_dir), messages=load_messages(config.roles_dir), rundir=rundir,
-        input_dir=split.input_dir if split else task.public_dir,
-        scorer=(lambda path: score_dev(task, split, path)) if split else self_reported, limits=limits_of(config), emit=emit,
-        libraries=library_versions(), structured=config.model.structured, tries=config.tries,
-        max_tokens=config.model.max_tokens, evidence=evidence,
-        diagnose=config.diagnosis, starter=starter_script(task) if config.starter else "",
-        ensemble_after=config.ensemble_after if config.blend_size > 1 and split else 1.0,
-    )
-
-
-def _trace_client(config: RunConfig, client: ChatCompletionClient | None, rundir: RunDir, trace: int,
-                  emit: Callable[[Event], None], state: Callable[[], TraceState]) -> ChatCompletionClient:
-    """The model client of one trace: replayed, or retrying transient failures visibly (and recorded)."""
-    if config.replay_from is not None:
-        return ReplayClient(config.replay_from / "llm_calls.jsonl", trace)
-    assert client is not None
-
-    def failed(error: str, latency: float) -> None:
-        emit(LLMCall(trace=trace, step=state().step, agent=CURRENT_AGENT.get() or "unknown", prompt_tokens=0,
-                     completion_tokens=0, latency_s=round(latency, 3), ok=False, error=error))
-
-    client = RetryingClient(client, config.model.max_retries, config.model.retry_backoff_s, failed)
-    return RecordingClient(client, rundir.root / "llm_calls.jsonl", trace) if config.record_llm else client
-
-
 def _time_share(accounting: Accounting, budget_s: float) -> float:
     return accounting.elapsed_s / budget_s
-
-
-def _state_of(ctx: TraceContext) -> TraceState:
-    return ctx.state
 
 
 async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None, client: ChatCompletionClient | None,
                      log: EventLog, coordinator: Coordinator, accounting: Accounting) -> str:
     slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
+    handle = LocalHandle(coordinator, rundir.root / "coordinator.json")
+    share = functools.partial(_time_share, accounting, config.time_budget_s) if config.time_budget_s else None
     contexts = []
     for trace in range(config.traces):
-        ctx = build_context(config, task, trace, rundir, split, client, log.emit)  # type: ignore[arg-type]
-        ctx.client = _trace_client(config, client, rundir, trace, log.emit, functools.partial(_state_of, ctx))
-        ctx.exec_slots = slots
-        if config.time_budget_s:
-            ctx.time_share = functools.partial(_time_share, accounting, config.time_budget_s)
-        link = TraceLink(ctx, LocalHandle(coordinator, rundir.root / "coordinator.json"),
-                         config.sync_margin, config.sync_patience)
+        ctx, link = build_trace(config, task, trace, rundir, split, client, log.emit, handle, slots, share)
+        assert link is not None
         link.load()  # a resumed run continues from the trace's last checkpoint
         contexts.append(ctx)
 

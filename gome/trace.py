@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from gome.agents import TraceContext
 from gome.coordinator import Coordinator, GlobalState, Push, PushReply
 from gome.errors import GomeUserError
-from gome.schema import Attempt, SyncStep
+from gome.optim import TraceState
+from gome.schema import Attempt, Event, SyncStep
 from gome.tools.patch import summarize_code
-from gome.tools.rundir import atomic_write
+from gome.tools.rundir import RunDir, atomic_write
 
 __all__ = ["CoordinatorHandle", "LocalHandle", "RayHandle", "TraceLink"]
 
@@ -55,36 +56,36 @@ class RayHandle:
 
 
 class TraceLink:
-    """Connects one trace's context to the Coordinator through its hooks."""
+    """Connects one trace's optimiser state to the Coordinator: its `on_step` and `others_drafts` are the
+    trace context's hooks."""
 
-    def __init__(self, ctx: TraceContext, handle: CoordinatorHandle, sync_margin: float, sync_patience: int,
-                 draft_wait_s: float = 600.0) -> None:
-        self.ctx, self.handle = ctx, handle
+    def __init__(self, state: TraceState, rundir: RunDir, emit: Callable[[Event], None], handle: CoordinatorHandle,
+                 sync_margin: float, sync_patience: int, draft_wait_s: float = 600.0) -> None:
+        self.state, self.rundir, self.emit, self.handle = state, rundir, emit, handle
         self.sync_margin, self.sync_patience, self.draft_wait_s = sync_margin, sync_patience, draft_wait_s
         self.version, self.lag = 0, 0
         self.pushed: set[str] = set()
-        ctx.after_step, ctx.others = self.on_step, self.others_drafts
 
     async def on_step(self, attempt: Attempt) -> None:
-        state = self.ctx.state
+        state = self.state
         new = [m for m in state.memory.entries if m.trace == state.trace and m.id not in self.pushed]
         self.pushed.update(m.id for m in new)
         reply = await self.handle.push(Push(
             trace=state.trace, base_version=self.version, attempt=attempt, new_memory=new,
             draft_summary=summarize_code(attempt.code) if attempt.kind == "draft" and attempt.code else "",
         ))
-        self.ctx.emit(reply.event)
+        self.emit(reply.event)
         self._merge(reply.state)
         self.save()
 
     @property
     def checkpoint(self) -> Path:
-        return self.ctx.rundir.root / "traces" / str(self.ctx.state.trace) / "state.json"
+        return self.rundir.root / "traces" / str(self.state.trace) / "state.json"
 
     def save(self) -> None:
         """Writes the trace's optimiser state after a step: a crash loses at most the attempt in flight."""
         link = {"version": self.version, "lag": self.lag, "pushed": sorted(self.pushed)}
-        data = {"state": self.ctx.state.snapshot(), "link": link}
+        data = {"state": self.state.snapshot(), "link": link}
         atomic_write(self.checkpoint, json.dumps(data))
 
     def load(self) -> bool:
@@ -95,12 +96,12 @@ class TraceLink:
         if "journal" not in data["state"] or "best_id" not in data["state"]:
             raise GomeUserError(f"{self.checkpoint}: this run was made by an older gome (before the optimiser's "
                                 "journal); it cannot be resumed by this version")
-        self.ctx.state.restore(data["state"])
+        self.state.restore(data["state"])
         self.version, self.lag, self.pushed = data["link"]["version"], data["link"]["lag"], set(data["link"]["pushed"])
         return True
 
     def _merge(self, remote: GlobalState) -> None:
-        state = self.ctx.state
+        state = self.state
         self.version = remote.version
         state.stopped = state.stopped or remote.stopped  # the driver stopped the search (a budget is spent)
         if state.use_memory:
@@ -117,13 +118,13 @@ class TraceLink:
             best = remote.best
             state.adopt(Attempt(id=best.attempt, trace=best.trace, step=best.step, parent_id=None, kind="improve",
                                 score=best.score, status="ok", accepted=True, outcome="accepted", code=best.code))
-            self.ctx.emit(SyncStep(trace=state.trace, step=state.step, local_best=local,
+            self.emit(SyncStep(trace=state.trace, step=state.step, local_best=local,
                                    adopted_attempt=remote.best.attempt, adopted_score=remote.best.score))
             self.lag = 0
 
     async def others_drafts(self) -> str:
         """What the traces before this one drafted; waits (bounded) until they have drafted."""
-        trace, deadline = self.ctx.state.trace, time.monotonic() + self.draft_wait_s
+        trace, deadline = self.state.trace, time.monotonic() + self.draft_wait_s
         while True:
             remote = await self.handle.pull()
             if all(k in remote.drafts for k in range(trace)) or time.monotonic() > deadline or remote.stopped:

@@ -13,7 +13,7 @@ import scripted_model as sm
 from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext
 from gome.config import RunConfig
 from gome.llm import ScriptedChatCompletionClient
-from gome.runner import build_context
+from gome.assemble import build_trace
 from gome.schema import CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
 from gome.tasks import load_task, make_dev_split, prepare_task
 from gome.tools.rundir import RunDir
@@ -41,7 +41,7 @@ def _context(task_dir: Path, tmp: Path, recorder: Recorder) -> TraceContext:
     split = make_dev_split(task, tmp / "run" / "dev")
     config = RunConfig(task_dir=task_dir, runs_dir=tmp, exec_timeout_s=120)
     client = ScriptedChatCompletionClient(recorder)
-    return build_context(config, task, 0, RunDir(tmp / "run"), split, client, emit=lambda event: None)
+    return build_trace(config, task, 0, RunDir(tmp / "run"), split, client, emit=lambda event: None)[0]
 
 
 def _msg(payload, source: str):
