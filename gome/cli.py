@@ -13,6 +13,7 @@ from gome import cli_bench, cli_roles, cli_tasks, cli_view
 from gome.cli_endpoint import (
     Endpoint,
     announce,
+    check_reachable,
     check_sandbox,
     model_arguments,
     open_endpoint,
@@ -133,6 +134,7 @@ def _run(args: argparse.Namespace) -> int:
 
     load_task(args.task_dir), load_roles(args.roles)  # bad input fails before a model server starts
     endpoint = resolve(args, args.replay)
+    check_reachable(endpoint, args.backend, args.ray_address)
     warning = check_sandbox(args)  # refuses (one line) before the first model call
     _start(endpoint, warning, args.api_key_env)
     with open_endpoint(endpoint, args) as model:

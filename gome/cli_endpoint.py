@@ -20,7 +20,7 @@ from gome.errors import GomeUserError
 from gome.llm import ModelConfig
 from gome.llm.embedded import LocalSize
 
-__all__ = ["Endpoint", "OPENAI_API", "announce", "check_sandbox", "model_arguments", "open_endpoint",
+__all__ = ["Endpoint", "OPENAI_API", "announce", "check_reachable", "check_sandbox", "model_arguments", "open_endpoint",
            "resolve", "sandbox_argument"]
 
 OPENAI_API = "https://api.openai.com/v1"
@@ -83,6 +83,21 @@ def resolve(args: argparse.Namespace, replay: Path | None = None) -> Endpoint:
                                 f"${BASE_URL_ENV} (or --base-url) for another endpoint")
         return Endpoint(base_url=OPENAI_API, model=args.model, source=f"the OpenAI API, ${BASE_URL_ENV} unset")
     return Endpoint(local_size=args.local_size or DEFAULT_LOCAL)
+
+
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_reachable(endpoint: Endpoint, backend: str, ray_address: str | None) -> None:
+    """The embedded model listens on 127.0.0.1 of this machine: trace teams on other nodes of a Ray cluster
+    could not reach it. Refuses before anything starts (a cluster on this machine alone is fine)."""
+    if backend != "ray" or not ray_address or endpoint.local_size is None:
+        return
+    host = ray_address.removeprefix("ray://").rsplit(":", 1)[0].strip("[]")
+    if host not in _LOCAL_HOSTS:
+        raise GomeUserError(f"--ray-address {ray_address}: the embedded model listens on 127.0.0.1 of this machine, "
+                            "where trace teams on other nodes cannot reach it; give --base-url (or $OPENAI_BASE_URL) "
+                            "an OpenAI-compatible endpoint that every node can reach")
 
 
 def announce(endpoint: Endpoint, api_key_env: str = "OPENAI_API_KEY") -> str:

@@ -63,8 +63,10 @@ async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit | None, low
     import ray
 
     if not ray.is_initialized():
-        ray.init(address=config.ray_address, num_cpus=None if config.ray_address else config.cpus,
-                 include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False)
+        # a local Ray stays on the loopback; an existing cluster keeps the addresses its nodes have
+        cluster = config.ray_address is not None
+        ray.init(address=config.ray_address, num_cpus=None if cluster else config.cpus, include_dashboard=False,
+                 _node_ip_address=None if cluster else "127.0.0.1", log_to_driver=False)
     # Ray types ActorClass.remote() as a handle or the class itself; at run time it is always a handle.
     actor = cast("ActorHandle[Coordinator]", ray.remote(Coordinator).options(num_cpus=0).remote(lower_is_better))
     remote = ray.remote(_trace_task).options(num_cpus=config.exec_threads, num_gpus=config.gpus_per_trace)

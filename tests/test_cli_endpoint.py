@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gome.cli import main
-from gome.cli_endpoint import OPENAI_API, Endpoint, announce, model_arguments, resolve
+from gome.cli_endpoint import OPENAI_API, Endpoint, announce, check_reachable, model_arguments, resolve
 from gome.errors import GomeUserError
 from gome.sandbox import ALLOW_ROOT_ENV
 from gome.tasks import prepare_task
@@ -119,3 +119,15 @@ def test_run_refuses_before_the_first_model_call(task: Path, tmp_path: Path, mon
         assert len(requests) == 1 and lines[0].startswith(f"gome: endpoint {base_url} (--base-url)")
         assert lines[1].startswith("gome: WARNING: generated code runs as ROOT (--allow-root-sandbox)")
         assert os.environ[ALLOW_ROOT_ENV] == "1"
+
+
+def test_the_embedded_model_on_a_remote_ray_cluster_is_refused_before_anything_starts(task: Path, tmp_path: Path,
+                                                                                     capsys) -> None:
+    argv = ["run", str(task), "--backend", "ray", "--ray-address", "10.1.2.3:6379", "--runs-dir", str(tmp_path / "runs")]
+    assert main(argv) == 2
+    (line,) = _stderr_lines(capsys)
+    assert line.startswith("gome: error: --ray-address 10.1.2.3:6379: the embedded model listens on 127.0.0.1")
+    assert not (tmp_path / "runs").exists()
+    for address in ("127.0.0.1:6379", "ray://localhost:10001"):  # a cluster on this machine can reach it
+        check_reachable(Endpoint(local_size="1.5b"), "ray", address)
+    check_reachable(Endpoint(base_url="http://10.0.0.9:8000/v1", model="m"), "ray", "10.1.2.3:6379")
