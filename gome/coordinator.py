@@ -8,11 +8,17 @@ asyncio (each call is atomic) and as a Ray actor (`ray.remote(Coordinator)`).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from pydantic import Field
 
 from gome.schema import Attempt, CoordinatorMerge, Frozen, MemoryEntry
+from gome.tools.rundir import atomic_write
 
-__all__ = ["Coordinator", "GlobalState", "Push", "PushReply", "Candidate"]
+__all__ = ["COORDINATOR_CHECKPOINT", "Coordinator", "GlobalState", "Push", "PushReply", "Candidate"]
+
+COORDINATOR_CHECKPOINT = "coordinator.json"  # in the run folder
 
 
 class Candidate(Frozen):
@@ -52,8 +58,8 @@ class PushReply(Frozen):
 class Coordinator:
     """Merges pushes into the global best, the shared success memory and the drafts; versions each merge."""
 
-    def __init__(self, lower_is_better: bool) -> None:
-        self.lower_is_better = lower_is_better
+    def __init__(self, lower_is_better: bool, checkpoint: Path | None = None) -> None:
+        self.lower_is_better, self.checkpoint = lower_is_better, checkpoint  # checkpoint: written after every push
         self.version = 0
         self.best: Candidate | None = None
         self.previous: list[Candidate | None] = []
@@ -104,6 +110,8 @@ class Coordinator:
             global_best=self.best.score if self.best else None,
             global_best_attempt=self.best.attempt if self.best else None, memory_added=[m.id for m in added],
         )
+        if self.checkpoint is not None:
+            atomic_write(self.checkpoint, json.dumps(self.snapshot()))
         return PushReply(state=self.pull(), event=event)
 
     def top_candidates(self, k: int) -> list[Candidate]:
@@ -126,8 +134,22 @@ class Coordinator:
         }
 
     @classmethod
+    def open(cls, lower_is_better: bool, checkpoint: Path) -> Coordinator:
+        """The Coordinator checkpointed at `checkpoint` (a resumed run), else a new one that checkpoints there."""
+        coord = cls(lower_is_better, checkpoint)
+        if checkpoint.is_file():
+            coord.load(json.loads(checkpoint.read_text()))
+        return coord
+
+    @classmethod
     def restore(cls, lower_is_better: bool, data: dict) -> Coordinator:
         coord = cls(lower_is_better)
+        coord.load(data)
+        return coord
+
+    def load(self, data: dict) -> None:
+        """Takes the state of a `snapshot`."""
+        coord = self
         coord.version = data["version"]
         coord.best = Candidate.model_validate(data["best"]) if data["best"] else None
         coord.previous = [Candidate.model_validate(c) if c else None for c in data["previous"]]
@@ -135,7 +157,6 @@ class Coordinator:
         coord.drafts = {int(k): v for k, v in data["drafts"].items()}
         coord.candidates = {c["attempt"]: Candidate.model_validate(c) for c in data["candidates"]}
         coord.pool = {c["attempt"]: Candidate.model_validate(c) for c in data.get("pool", [])}  # older checkpoints: none
-        return coord
 
     def stop(self) -> GlobalState:
         self.stopped = True

@@ -80,13 +80,14 @@ def parse_event(line: str, path: Path, number: int) -> Event:
 
 
 def follow_events(path: Path, poll_s: float = 0.2, stop: Callable[[], bool] = lambda: False,
-                  timeout_s: float | None = None) -> Iterator[Event]:
-    """Yields events as they are appended to `path` until RunFinished, `stop()` or the timeout.
+                  timeout_s: float | None = None, offset: int = 0) -> Iterator[Event]:
+    """Yields events as they are appended to `path` (from byte `offset`, a line start) until RunFinished,
+    `stop()` or the timeout.
 
     A partially written last line is kept back until its newline arrives; the file may not exist yet.
     """
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    buffer, number, offset = b"", 0, 0
+    buffer, number = b"", 0
     while not stop() and (deadline is None or time.monotonic() < deadline):
         chunk = b""
         if path.is_file():

@@ -1,11 +1,13 @@
 """The Ray backend: each trace team runs as a Ray task with its own CPU/GPU request, the Coordinator
 as a Ray actor (the same class as in-process). Teams cannot span processes, so a team is the unit
-that Ray places. Workers append to the run's events.jsonl themselves (one write per line), so the run
-folder must be on a filesystem that every node sees (always true for a local cluster)."""
+that Ray places. Workers append to the run's events.jsonl themselves (one write per line) and the actor
+writes the Coordinator's checkpoint, so the run folder must be on a filesystem that every node sees
+(always true for a local cluster). The driver follows the event log for the run's budgets."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -14,7 +16,7 @@ from autogen_core.models import ChatCompletionClient
 
 from gome.assemble import build_trace
 from gome.config import RunConfig
-from gome.coordinator import Candidate, Coordinator
+from gome.coordinator import COORDINATOR_CHECKPOINT, Candidate, Coordinator
 from gome.events import EventLog, follow_events, read_events
 from gome.llm import make_client
 from gome.schema import LLMCall
@@ -36,9 +38,11 @@ async def _trace_main(config: RunConfig, trace: int, rundir: RunDir, split: DevS
     try:
         inner = client if client is not None or config.replay_from else make_client(config.model)
         # this task holds exec_threads CPUs of its own: one execution at a time
-        ctx, _ = build_trace(config, load_task(config.task_dir), trace, rundir, split, inner, log.emit,
-                             RayHandle(actor), asyncio.Semaphore(1))
-        return await run_trace(ctx, config.time_budget_s)
+        ctx, link = build_trace(config, load_task(config.task_dir), trace, rundir, split, inner, log.emit,
+                                RayHandle(actor), asyncio.Semaphore(1))
+        assert link is not None
+        link.load()  # a resumed run continues from the trace's last checkpoint
+        return "steps done" if ctx.state.done else await run_trace(ctx, config.time_budget_s)
     finally:
         log.close()
 
@@ -47,9 +51,9 @@ def _trace_task(*args: Any) -> str:
     return asyncio.run(_trace_main(*args))
 
 
-def _watch(accounting: Accounting, events: Path, stop: threading.Event) -> None:
-    """Feeds the workers' model calls, as they reach the event log, to the driver's budget."""
-    for event in follow_events(events, stop=stop.is_set):
+def _watch(accounting: Accounting, events: Path, offset: int, stop: threading.Event) -> None:
+    """Feeds the workers' model calls, as they reach the event log after `offset`, to the driver's budget."""
+    for event in follow_events(events, stop=stop.is_set, offset=offset):
         if isinstance(event, LLMCall):
             accounting(event)
 
@@ -68,12 +72,16 @@ async def run_ray(config: RunConfig, rundir: RunDir, split: DevSplit | None, low
         ray.init(address=config.ray_address, num_cpus=None if cluster else config.cpus, include_dashboard=False,
                  _node_ip_address=None if cluster else "127.0.0.1", log_to_driver=False)
     # Ray types ActorClass.remote() as a handle or the class itself; at run time it is always a handle.
-    actor = cast("ActorHandle[Coordinator]", ray.remote(Coordinator).options(num_cpus=0).remote(lower_is_better))
+    checkpoint = rundir.root / COORDINATOR_CHECKPOINT  # the actor writes it after every push; read on resume
+    actor = cast("ActorHandle[Coordinator]", ray.remote(Coordinator).options(num_cpus=0).remote(lower_is_better, checkpoint))
+    if checkpoint.is_file():
+        await actor.load.remote(json.loads(checkpoint.read_text()))
     remote = ray.remote(_trace_task).options(num_cpus=config.exec_threads, num_gpus=config.gpus_per_trace)
     refs = [remote.remote(config, k, rundir, split, client, actor) for k in range(config.traces)]
     accounting.on_exhausted = lambda reason: actor.stop.remote()
     stop = threading.Event()
-    watcher = asyncio.get_running_loop().run_in_executor(None, _watch, accounting, rundir.events, stop)
+    offset = rundir.events.stat().st_size if rundir.events.is_file() else 0  # earlier sessions: counted on resume
+    watcher = asyncio.get_running_loop().run_in_executor(None, _watch, accounting, rundir.events, offset, stop)
     try:
         results = await asyncio.gather(*refs, return_exceptions=True)
         candidates = await actor.top_candidates.remote(config.final_top_k)

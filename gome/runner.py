@@ -18,7 +18,7 @@ from autogen_core.models import ChatCompletionClient
 
 from gome.assemble import build_trace, limits_of
 from gome.config import RunConfig
-from gome.coordinator import Candidate, Coordinator
+from gome.coordinator import COORDINATOR_CHECKPOINT, Candidate, Coordinator
 from gome.ensemble import BLEND_ID, try_blend
 from gome.errors import GomeUserError
 from gome.events import EventLog, read_events
@@ -56,7 +56,7 @@ def _time_share(accounting: Accounting, budget_s: float) -> float:
 async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None, client: ChatCompletionClient | None,
                      log: EventLog, coordinator: Coordinator, accounting: Accounting) -> str:
     slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
-    handle = LocalHandle(coordinator, rundir.root / "coordinator.json")
+    handle = LocalHandle(coordinator)
     share = functools.partial(_time_share, accounting, config.time_budget_s) if config.time_budget_s else None
     contexts = []
     for trace in range(config.traces):
@@ -119,8 +119,6 @@ async def resume(run_dir: Path, client: ChatCompletionClient | None = None,
     if any(isinstance(e, RunFinished) for e in events):
         raise GomeUserError(f"{run_dir}: this run has already finished")
     config = RunConfig.model_validate(yaml.safe_load((run_dir / "config.yaml").read_text()))
-    if config.backend != "local":
-        raise GomeUserError(f"{run_dir}: resume supports runs of the local backend only")
     task = load_task(config.task_dir)
     client = await _client(config, client)
     accounting = Accounting(config.budget, config.prices)
@@ -141,9 +139,7 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
 
             reason, candidates, pool = await run_ray(config, rundir, split, task.lower_is_better, client, accounting)
         else:
-            checkpoint = rundir.root / "coordinator.json"
-            coordinator = (Coordinator.restore(task.lower_is_better, json.loads(checkpoint.read_text()))
-                           if checkpoint.is_file() else Coordinator(task.lower_is_better))
+            coordinator = Coordinator.open(task.lower_is_better, rundir.root / COORDINATOR_CHECKPOINT)
             reason = await _run_local(config, task, rundir, split, client, log, coordinator, accounting)
             candidates, pool = coordinator.top_candidates(config.final_top_k), coordinator.blend_pool(config.blend_size)
         if split is not None and candidates and config.blend_size > 1:

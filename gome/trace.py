@@ -26,20 +26,16 @@ class CoordinatorHandle(Protocol):
 
 
 class LocalHandle:
-    """The Coordinator in this process: calls are atomic under asyncio (its methods never await).
-    With a checkpoint path, its state is written atomically after every push (for resume)."""
+    """The Coordinator in this process: calls are atomic under asyncio (its methods never await)."""
 
-    def __init__(self, coordinator: Coordinator, checkpoint: Path | None = None) -> None:
-        self.coordinator, self.checkpoint = coordinator, checkpoint
+    def __init__(self, coordinator: Coordinator) -> None:
+        self.coordinator = coordinator
 
     async def pull(self) -> GlobalState:
         return self.coordinator.pull()
 
     async def push(self, push: Push) -> PushReply:
-        reply = self.coordinator.push(push)
-        if self.checkpoint is not None:
-            atomic_write(self.checkpoint, json.dumps(self.coordinator.snapshot()))
-        return reply
+        return self.coordinator.push(push)
 
 
 class RayHandle:

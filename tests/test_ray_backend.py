@@ -5,19 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 ray = pytest.importorskip("ray", reason="the 'ray' extra is not installed")
 
+from openai_server import serve  # noqa: E402
 from scripted_model import policy  # noqa: E402
 
 from gome.config import RunConfig  # noqa: E402
 from gome.events import read_events  # noqa: E402
 from gome.llm import ScriptedChatCompletionClient  # noqa: E402
-from gome.runner import run  # noqa: E402
-from gome.schema import CoordinatorMerge, ExecutionDone, LLMCall, RunFinished  # noqa: E402
+from gome.runner import resume, run  # noqa: E402
+from gome.schema import CoordinatorMerge, ExecutionDone, LLMCall, RunFinished, RunStarted  # noqa: E402
 from gome.tasks import prepare_task  # noqa: E402
 
 
@@ -61,3 +65,76 @@ def test_a_token_budget_stops_a_ray_run_and_its_summary_counts_the_workers_calls
     assert summary["total_tokens"] == spent > 6000 and "token budget spent" in result.reason
     assert len([e for e in events if isinstance(e, ExecutionDone)]) < 16  # 2 traces x 8 steps without the budget
     assert summary["usage"]["trace 0"]["calls"] > 0 and summary["usage"]["trace 1"]["calls"] > 0
+
+
+RAY_RUNNER = """
+import asyncio, sys
+from pathlib import Path
+from gome.config import RunConfig
+from gome.llm import ModelConfig
+from gome.runner import run
+task, runs, url = sys.argv[1:]
+config = RunConfig(task_dir=Path(task), runs_dir=Path(runs), steps=4, traces=2, cpus=2, exec_timeout_s=120,
+                   final_seeds=0, backend="ray", model=ModelConfig(model="scripted", base_url=url))
+asyncio.run(run(config, run_id="killed"))
+"""
+
+
+_AGENTS = ("ray::DashboardAgent", "ray::RuntimeEnvAgent")  # they notice their raylet's death within about a minute
+
+
+def _ray_processes(agents: bool = True) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
+    found = [line for line in out if "raylet" in line or "gcs_server" in line or line.startswith("ray::")]
+    return found if agents else [line for line in found if not line.startswith(_AGENTS)]
+
+
+def _wait_gone(agents: bool, seconds: float) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while _ray_processes(agents) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return _ray_processes(agents)
+
+
+def test_a_killed_ray_run_leaves_no_ray_process_and_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL to the driver once both traces have pushed a step: Ray's processes go with it (its two
+    agents within two minutes); `resume` restores the Coordinator actor and both traces from their
+    checkpoints and finishes the run."""
+    tests_dir = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")]))
+    assert not _wait_gone(agents=True, seconds=120), "another Ray is running on this machine"
+    task = prepare_task("penguins", tmp_path / "penguins")
+    run_dir = tmp_path / "runs" / "killed"
+    with serve(policy) as (base_url, _):
+        proc = subprocess.Popen([sys.executable, "-c", RAY_RUNNER, str(task), str(tmp_path / "runs"), base_url],
+                                env={**os.environ}, start_new_session=True)
+        deadline = time.monotonic() + 240
+        while not {0, 1} <= {e.source_trace for e in _events(run_dir) if isinstance(e, CoordinatorMerge)}:
+            assert proc.poll() is None and time.monotonic() < deadline, "the Ray run made no progress"
+            time.sleep(0.05)
+        proc.kill()  # the driver only, not its process group
+        proc.wait()
+    assert not _wait_gone(agents=False, seconds=30)  # GCS, raylet, the Coordinator actor, the trace tasks
+    before = [e for e in _events(run_dir) if isinstance(e, ExecutionDone)]
+    assert (run_dir / "coordinator.json").is_file() and not any(isinstance(e, RunFinished) for e in _events(run_dir))
+    client = ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
+    try:
+        result = asyncio.run(resume(run_dir, client=client))
+    finally:
+        ray.shutdown()
+    assert result.grade is not None and result.grade.valid_submission, result.reason
+    events = _events(run_dir)
+    executions = [e for e in events if isinstance(e, ExecutionDone)]
+    assert len(before) >= 2 and 8 <= len(executions) <= 8 + 2  # at most the attempt in flight of each trace lost
+    merges = [e for e in events if isinstance(e, CoordinatorMerge)]
+    assert sorted(m.version for m in merges) == list(range(1, len(merges) + 1))  # the actor continued its versions
+    for trace in (0, 1):
+        state = json.loads((run_dir / "traces" / str(trace) / "state.json").read_text())["state"]
+        assert state["step"] == 4
+    assert sum(isinstance(e, RunStarted) for e in events) == 2 and isinstance(events[-1], RunFinished)
+    assert not _wait_gone(agents=True, seconds=120)
+
+
+def _events(run_dir: Path) -> list:
+    path = run_dir / "events.jsonl"
+    return list(read_events(path)) if path.is_file() else []
