@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,8 +39,10 @@ async def _trace_main(config: RunConfig, trace: int, rundir: RunDir, split: DevS
     try:
         inner = client if client is not None or config.replay_from else make_client(config.model)
         # this task holds exec_threads CPUs of its own: one execution at a time
+        started, budget = time.monotonic(), config.time_budget_s  # this session's share of the time budget
+        share = (lambda: (time.monotonic() - started) / budget) if budget else None
         ctx, link = build_trace(config, load_task(config.task_dir), trace, rundir, split, inner, log.emit,
-                                RayHandle(actor), asyncio.Semaphore(1))
+                                RayHandle(actor), asyncio.Semaphore(1), share)
         assert link is not None
         link.load()  # a resumed run continues from the trace's last checkpoint
         return "steps done" if ctx.state.done else await run_trace(ctx, config.time_budget_s)

@@ -12,7 +12,7 @@ from gome.events import read_events
 from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
 from gome.schema import AgentMessage, Blended, OptimizerStep, Selection
-from gome.tasks import prepare_task
+from gome.tasks import load_task, make_dev_split, prepare_task
 from scripted_model import agent_of, policy
 
 KNN = '''```python
@@ -67,3 +67,26 @@ def test_the_ensemble_stage_blends_the_pool_and_the_verdict_decides_the_candidat
                                                          and blended.gain > 2 * (blended.gain_se or 0)))
     selection = next(e for e in events if isinstance(e, Selection))
     assert ("blend" in selection.candidates) == blended.accepted
+
+
+def test_the_phase_follows_the_spent_share_of_steps_or_time(tmp_path: Path) -> None:
+    from gome.assemble import build_trace
+    from gome.schema import Attempt
+    from gome.tools.rundir import RunDir
+
+    task = prepare_task("penguins", tmp_path / "penguins")
+    spent = [0.0]
+    config = RunConfig(task_dir=task, runs_dir=tmp_path, steps=10, time_budget_s=100)
+    ctx, _ = build_trace(config, load_task(task), 0, RunDir(tmp_path / "run"), make_dev_split(load_task(task), tmp_path / "dev"),
+                         ScriptedChatCompletionClient(lambda messages: "OK"), lambda event: None, time_share=lambda: spent[0])
+    assert not ctx.ensemble_phase()  # no best yet: nothing to blend with
+    ctx.state.journal.add(Attempt(id="0-001", trace=0, step=1, parent_id=None, kind="draft", score=0.9, status="ok",
+                                  accepted=True, outcome="accepted", code="x = 1\n"))
+    ctx.state.best_id, ctx.state.step = "0-001", 1
+    assert not ctx.ensemble_phase()
+    spent[0] = 0.75  # 75 % of the time budget
+    assert ctx.ensemble_phase()
+    spent[0], ctx.state.step = 0.0, 7  # 70 % of the steps
+    assert ctx.ensemble_phase()
+    ctx.state.mode = "explore"  # a tree-search step is not steered
+    assert not ctx.ensemble_phase()
