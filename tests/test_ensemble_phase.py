@@ -4,6 +4,7 @@ the blend (no plan, no Memory Keeper), and after the search the ensemble stage b
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
