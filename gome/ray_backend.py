@@ -45,7 +45,10 @@ async def _trace_main(config: RunConfig, trace: int, rundir: RunDir, split: DevS
                                 RayHandle(actor), asyncio.Semaphore(1), share)
         assert link is not None
         link.load()  # a resumed run continues from the trace's last checkpoint
-        return "steps done" if ctx.state.done else await run_trace(ctx, config.time_budget_s)
+        import ray
+
+        node = f"ray node {ray.get_runtime_context().get_node_id()[:12]}"
+        return "steps done" if ctx.state.done else await run_trace(ctx, config.time_budget_s, node)
     finally:
         log.close()
 

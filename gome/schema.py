@@ -36,6 +36,7 @@ __all__ = [
     "OptimizerStep",
     "CoordinatorMerge",
     "SyncStep",
+    "TraceStarted",
     "Selection",
     "Blended",
     "RunFinished",
@@ -238,6 +239,14 @@ class CoordinatorMerge(_Event):
     memory_added: list[str]
 
 
+class TraceStarted(_Event):
+    """A trace team starts (or resumes): where it runs."""
+
+    kind: Literal["trace_started"] = "trace_started"
+    node: str  # the host, or the Ray node
+    pid: int
+
+
 class SyncStep(_Event):
     """A trace that trailed the global best for too long adopted it as its parameters."""
 
@@ -284,11 +293,11 @@ class RunFinished(_Event):
 Event = Annotated[
     Union[
         RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep,
-        CoordinatorMerge, SyncStep, Blended, Selection, RunFinished,
+        CoordinatorMerge, TraceStarted, SyncStep, Blended, Selection, RunFinished,
     ],
     Field(discriminator="kind"),
 ]
 EVENT_TYPES = (
     RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep,
-    CoordinatorMerge, SyncStep, Blended, Selection, RunFinished,
+    CoordinatorMerge, TraceStarted, SyncStep, Blended, Selection, RunFinished,
 )

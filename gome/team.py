@@ -7,6 +7,8 @@ The chat ends when the trace's step budget is spent or its wall-clock budget run
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 
 from autogen_agentchat.base import TerminationCondition
@@ -15,7 +17,7 @@ from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, Structur
 from autogen_agentchat.teams import SelectorGroupChat
 
 from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext, next_speaker
-from gome.schema import AgentMessage, CodeUpdate, Diagnosis, ExecutionReport, UpdatePlan
+from gome.schema import AgentMessage, CodeUpdate, Diagnosis, ExecutionReport, TraceStarted, UpdatePlan
 
 __all__ = ["build_team", "run_trace", "stop_reason"]
 
@@ -40,8 +42,9 @@ def build_team(ctx: TraceContext, time_budget_s: float | None = None) -> Selecto
     )
 
 
-async def run_trace(ctx: TraceContext, time_budget_s: float | None = None) -> str:
-    """Runs one trace team until its budget is spent; returns the stop reason."""
+async def run_trace(ctx: TraceContext, time_budget_s: float | None = None, node: str = "") -> str:
+    """Runs one trace team until its budget is spent; returns the stop reason. `node`: where it runs."""
+    ctx.emit(TraceStarted(trace=ctx.state.trace, step=ctx.state.step, node=node or socket.gethostname(), pid=os.getpid()))
     team = build_team(ctx, time_budget_s)
     task = "Optimise the solution of this task.\n\n" + ctx.task_brief
     ctx.emit(AgentMessage(trace=ctx.state.trace, step=ctx.state.step, source="user",

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from gome.config import RunConfig  # noqa: E402
 from gome.events import read_events  # noqa: E402
 from gome.llm import ScriptedChatCompletionClient  # noqa: E402
 from gome.runner import resume, run  # noqa: E402
-from gome.schema import CoordinatorMerge, ExecutionDone, LLMCall, RunFinished, RunStarted  # noqa: E402
+from gome.schema import CoordinatorMerge, ExecutionDone, LLMCall, RunFinished, RunStarted, TraceStarted  # noqa: E402
 from gome.tasks import prepare_task  # noqa: E402
 
 
@@ -138,3 +140,32 @@ def test_a_killed_ray_run_leaves_no_ray_process_and_resumes(tmp_path: Path, monk
 def _events(run_dir: Path) -> list:
     path = run_dir / "events.jsonl"
     return list(read_events(path)) if path.is_file() else []
+
+
+def test_three_traces_spread_over_a_three_node_cluster_and_a_budget_stops_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ray.cluster_utils.Cluster`: three nodes of one CPU each on this machine, each with its own Ray
+    temporary directory; each trace team asks for one CPU, so each runs on a node of its own."""
+    from ray.cluster_utils import Cluster
+
+    tests_dir = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")]))
+    temp = Path(tempfile.mkdtemp(prefix="gr", dir="/tmp"))  # short: Ray's socket paths must fit in 107 bytes
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "temp_dir": str(temp / "n0")})
+    for k in (1, 2):
+        cluster.add_node(num_cpus=1, temp_dir=str(temp / f"n{k}"))
+    task = prepare_task("penguins", tmp_path / "penguins")
+    client = ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
+    config = RunConfig(task_dir=task, runs_dir=tmp_path / "runs", traces=3, cpus=3, steps=6, final_seeds=0,
+                       exec_timeout_s=120, backend="ray", ray_address=cluster.address, token_budget=9000)
+    try:
+        result = asyncio.run(run(config, client=client))
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+    events = list(read_events(result.run_dir / "events.jsonl"))
+    started = {e.trace: e.node for e in events if isinstance(e, TraceStarted)}
+    assert set(started) == {0, 1, 2} and len(set(started.values())) == 3, started  # one node each
+    assert "token budget spent" in result.reason and result.grade is not None and result.grade.valid_submission
+    assert len([e for e in events if isinstance(e, ExecutionDone)]) < 18

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from gome.schema import (
     AgentMessage, Attempt, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
-    Blended, Selection, StructuredFailure, SyncStep,
+    Blended, Selection, StructuredFailure, SyncStep, TraceStarted,
 )
 from gome.view.describe import code_head, fmt_score, fmt_tokens, one_line, payload_fields, payload_kind
 from gome.view.load import RUN_LEVEL
@@ -145,6 +145,8 @@ class LogRenderer:
             return [f"⇄ coordinator v{event.version} ← trace {event.source_trace} {event.attempt} (base v"
                     f"{event.base_version}{stale}); global best {fmt_score(event.global_best)}"
                     f" ({event.global_best_attempt or '—'}){changed}{added}"]
+        if isinstance(event, TraceStarted):
+            return [self._s(f"trace {event.trace} starts at step {event.step} on {event.node} (pid {event.pid})", "dim")]
         if isinstance(event, SyncStep):
             return [self._s(f"⇅ sync: trace {event.trace} (best {fmt_score(event.local_best)}) adopts "
                             f"{event.adopted_attempt} ({fmt_score(event.adopted_score)})", "note")]
