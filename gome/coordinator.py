@@ -149,14 +149,13 @@ class Coordinator:
 
     def load(self, data: dict) -> None:
         """Takes the state of a `snapshot`."""
-        coord = self
-        coord.version = data["version"]
-        coord.best = Candidate.model_validate(data["best"]) if data["best"] else None
-        coord.previous = [Candidate.model_validate(c) if c else None for c in data["previous"]]
-        coord.memory = [MemoryEntry.model_validate(m) for m in data["memory"]]
-        coord.drafts = {int(k): v for k, v in data["drafts"].items()}
-        coord.candidates = {c["attempt"]: Candidate.model_validate(c) for c in data["candidates"]}
-        coord.pool = {c["attempt"]: Candidate.model_validate(c) for c in data.get("pool", [])}  # older checkpoints: none
+        self.version = data["version"]
+        self.best = Candidate.model_validate(data["best"]) if data["best"] else None
+        self.previous = [Candidate.model_validate(c) if c else None for c in data["previous"]]
+        self.memory = [MemoryEntry.model_validate(m) for m in data["memory"]]
+        self.drafts = {int(k): v for k, v in data["drafts"].items()}
+        self.candidates = {c["attempt"]: Candidate.model_validate(c) for c in data["candidates"]}
+        self.pool = {c["attempt"]: Candidate.model_validate(c) for c in data.get("pool", [])}  # older checkpoints: none
 
     def stop(self) -> GlobalState:
         self.stopped = True

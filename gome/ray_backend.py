@@ -35,18 +35,18 @@ __all__ = ["run_ray"]
 
 async def _trace_main(config: RunConfig, trace: int, rundir: RunDir, split: DevSplit | None,
                       client: ChatCompletionClient | None, actor: Any) -> str:
+    import ray
+
     log = EventLog(rundir.events)
     try:
         inner = client if client is not None or config.replay_from else make_client(config.model)
-        # this task holds exec_threads CPUs of its own: one execution at a time
         started, budget = time.monotonic(), config.time_budget_s  # this session's share of the time budget
         share = (lambda: (time.monotonic() - started) / budget) if budget else None
+        # this task holds exec_threads CPUs of its own: one execution at a time
         ctx, link = build_trace(config, load_task(config.task_dir), trace, rundir, split, inner, log.emit,
                                 RayHandle(actor), asyncio.Semaphore(1), share)
         assert link is not None
         link.load()  # a resumed run continues from the trace's last checkpoint
-        import ray
-
         node = f"ray node {ray.get_runtime_context().get_node_id()[:12]}"
         return "steps done" if ctx.state.done else await run_trace(ctx, config.time_budget_s, node)
     finally:
