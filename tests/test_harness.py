@@ -51,6 +51,10 @@ def test_crash_hints_name_the_right_import() -> None:
     assert "from sklearn.impute import SimpleImputer" in hint
     assert "not installed" in crash_hint("ModuleNotFoundError: No module named 'catboost'")
     assert crash_hint("ValueError: could not convert string to float: 'Biscoe'") == ""
+    # a benchmark's debug rounds crashed twice on this: the hint lists the arguments the class takes
+    hint = crash_hint("TypeError: HistGradientBoostingClassifier.__init__() got an unexpected keyword argument 'n_estimators'")
+    assert hint.startswith("hint: HistGradientBoostingClassifier takes no argument n_estimators; its arguments are loss,")
+    assert "max_iter" in hint and crash_hint("TypeError: Mine.__init__() got an unexpected keyword argument 'x'") == ""
 
 
 def test_fix_imports_moves_names_to_their_module() -> None:

@@ -7,6 +7,7 @@ import ast
 import builtins
 import functools
 import importlib
+import inspect
 import pkgutil
 import re
 
@@ -15,7 +16,9 @@ __all__ = ["crash_hint", "find_module_of", "fix_imports", "add_missing_imports"]
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
 _NOT_IN_AXIS = re.compile(r"KeyError: \"\[(.+?)\] not found in axis\"")
+_UNEXPECTED_ARGUMENT = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 _PACKAGES = ("sklearn", "pandas", "numpy", "scipy", "lightgbm", "xgboost", "torch")
+_MODEL_PACKAGES = ("sklearn", "lightgbm", "xgboost")  # where a model class named in code or an error is looked up
 
 
 @functools.cache
@@ -55,6 +58,9 @@ def crash_hint(stderr: str) -> str:
     missing = _NO_MODULE.search(stderr)
     if missing:
         return f"hint: the module {missing.group(1)} is not installed here; use only the installed libraries"
+    unexpected = _UNEXPECTED_ARGUMENT.search(stderr)
+    if unexpected:
+        return _arguments_hint(*unexpected.groups())
     axis = _NOT_IN_AXIS.search(stderr)
     if axis:
         return (f"hint: the frame has no column {axis.group(1)}; test.csv has no target column, so drop the "
@@ -62,6 +68,18 @@ def crash_hint(stderr: str) -> str:
     if "SyntaxError" in stderr and re.search(r"^\s*!", stderr, re.MULTILINE):
         return "hint: shell lines such as `!pip install` are not Python; packages cannot be installed"
     return ""
+
+
+def _arguments_hint(name: str, argument: str) -> str:
+    """The arguments a model class really takes, when it is one of scikit-learn's, LightGBM's or XGBoost's."""
+    home = next((m for m in (find_module_of(name, p) for p in _MODEL_PACKAGES) if m), "")
+    try:
+        parameters = list(inspect.signature(getattr(importlib.import_module(home), name)).parameters) if home else []
+    except (TypeError, ValueError, AttributeError, ImportError):
+        parameters = []
+    if not parameters:
+        return ""
+    return f"hint: {name} takes no argument {argument}; its arguments are {', '.join(parameters)}"
 
 
 _FROM_IMPORT = re.compile(r"^(\s*)from ([\w.]+) import ([\w, ]+?)\s*$", re.MULTILINE)
@@ -100,7 +118,6 @@ def fix_imports(code: str) -> tuple[str, list[str]]:
 
 
 _ALIASES = {"np": "import numpy as np", "pd": "import pandas as pd"}
-_MODEL_PACKAGES = ("sklearn", "lightgbm", "xgboost")  # where a class name used without its import is looked up
 
 
 def _bound(tree: ast.AST) -> set[str]:
