@@ -54,6 +54,11 @@ def test_partial_reply_may_add_a_helper() -> None:
     ast.parse(merged)
 
 
+def test_a_draft_merges_into_the_starter_script() -> None:  # the note said "parent script" for a draft
+    reply = "def make_model():\n    return DummyClassifier(strategy='uniform')\n"
+    assert merge_functions(PARENT, reply, only_functions=True)[1] == ["merged the reply's make_model into the starter script"]
+
+
 def test_a_function_defined_twice_in_the_reply_counts_once() -> None:  # small models repeat themselves
     first = "def make_model():\n    return DummyClassifier(strategy='prior')\n"
     merged, notes = merge_functions(PARENT, first + "\n\n" + first.replace("prior", "uniform"))

@@ -135,6 +135,7 @@ def merge_functions(parent: str, reply: str, *, only_functions: bool = False) ->
     lines[last_def:last_def] = [line for text in new_defs.values() for line in text]
     at = _first_code_line(lines)
     lines[at:at] = imports
-    notes = [f"merged the reply's {', '.join(replaced + added)} into the "
-             + ("starter script (the reply's other code is not used)" if not partial else "parent script")]
+    into = "starter script" if only_functions else "parent script"
+    notes = [f"merged the reply's {', '.join(replaced + added)} into the {into}"
+             + ("" if partial else " (the reply's other code is not used)")]
     return "\n".join(lines) + "\n", notes
