@@ -7,6 +7,13 @@ with the agents' own helpers, on the bundled penguins task; requests go through 
 `ask_code` exactly as in a run. Prompt and generation speeds come from llama.cpp's timing lines.
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --size 1.5b --scenarios 6
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --size 1.5b --scenarios 3 --compare --json FILE
+
+`--compare` runs the same scenarios twice in one run, on one server binary: first with the baseline
+runtime (the stock llama-cpp-python server as gome ran it before: no speculative decoding, logits for
+every prompt token, no streaming), then with the current one (`gome.llm.local_server.CURRENT`), and
+writes `{"baseline": {"step_s", "first_reply_valid"}, "current": {...}}`: `step_s` is the median seconds
+of one step's three calls, `first_reply_valid` the share of calls whose first reply was valid.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from pathlib import Path
 
 from gome.agents.views import diagnosis_text, plan_text, report_text
 from gome.llm import ModelConfig, StructuredOutputError, ask_code, ask_structured, make_client
-from gome.llm.local_server import LocalServer, embedded_server
+from gome.llm.local_server import BASELINE, CURRENT, LocalServer, Runtime, embedded_server
+from gome.llm.structured import CallRecord
 from gome.llm.structured import schema_hint
 from gome.roles import load_roles
 from gome.schema import Diagnosis, ExecutionReport, StepSize, UpdatePlan
@@ -83,33 +91,41 @@ class Call:
     prompt_tps: float | None
     gen_tps: float | None
     text: str = ""
+    cached_tokens: int = 0
 
 
 _PERF = re.compile(r"(prompt eval|\s eval) time =\s*([\d.]+) ms /\s*(\d+) (?:tokens|runs)")
+_KEPT = re.compile(r"Llama.generate: (\d+) prefix-match hit")
 
 
-def _speeds(log: Path, seen: int) -> tuple[float | None, float | None, int]:
-    """Prompt and generation tokens/s of the newest request in llama.cpp's log (after byte `seen`)."""
+def _speeds(log: Path, seen: int) -> tuple[float | None, float | None, int, int]:
+    """Prompt and generation tokens/s of the newest request in llama.cpp's log (after byte `seen`), and
+    the prompt tokens its requests reused from the kept prefix (both runtimes log them)."""
     text = log.read_text(errors="replace")
     found: dict[str, float] = {}
     for kind, ms, n in _PERF.findall(text[seen:]):
         if int(n) > 0 and float(ms) > 0:
             found["prompt" if kind.startswith("prompt") else "gen"] = int(n) / (float(ms) / 1000)
-    return found.get("prompt"), found.get("gen"), len(text)
+    kept = sum(int(n) for n in _KEPT.findall(text[seen:]))
+    return found.get("prompt"), found.get("gen"), len(text), kept
 
 
 class Bench:
     def __init__(self, config: ModelConfig, server: LocalServer, task_brief: str) -> None:
         self.client, self.server, self.brief = make_client(config), server, task_brief
         self.roles, self.calls, self._seen = load_roles(None), [], 0
+        self._records: list[CallRecord] = []
 
     def _record(self, scenario: str, role: str, tries: int, ok: bool, usage: tuple[int, int], start: float,
                 text: str = "") -> None:
         latency = time.monotonic() - start
         log = self.server._log_path
-        ptps, gtps, self._seen = _speeds(log, self._seen) if log else (None, None, 0)
+        ptps, gtps, self._seen, kept = _speeds(log, self._seen) if log else (None, None, 0, 0)
+        reported = [r.cached_tokens for r in self._records if r.cached_tokens is not None]
+        self._records.clear()
         self.calls.append(Call(scenario, role, ok and tries == 1, ok, tries, usage[0], usage[1], round(latency, 2),
-                               ptps and round(ptps, 1), gtps and round(gtps, 1), text[:3000]))
+                               ptps and round(ptps, 1), gtps and round(gtps, 1), text[:3000],
+                               sum(reported) if reported else kept))
 
     def _messages(self, role: str, **values: object) -> list:
         from autogen_core.models import SystemMessage, UserMessage
@@ -121,7 +137,7 @@ class Bench:
         start = time.monotonic()
         try:
             answer = await ask_structured(self.client, self._messages(role, **values), cls, mode="json_object_schema",
-                                          max_tokens=self.roles[role].max_tokens)
+                                          max_tokens=self.roles[role].max_tokens, on_call=self._records.append)
         except StructuredOutputError as exc:
             self._record(name, role, exc.tries, False, (0, 0), start)
             return fallback
@@ -146,7 +162,8 @@ class Bench:
                 "coder", task=self.brief, libraries=library_versions(), timeout_min=10, threads=1, mode=mode, code=code,
                 plan=plan_text(plan), diagnosis=diagnosis_text(diag), output="", rejected="",
                 error=f"{report.error}\n{report.stderr_tail}", others="", starter="", functions="",
-                step_size="moderate", budget=None), tries=3)
+                step_size="moderate", budget=None), tries=3,
+                on_call=self._records.append)
             ast.parse(answer.value)
             self._record(name, "coder", answer.tries, True, (answer.prompt_tokens, answer.completion_tokens), start,
                          answer.value)
@@ -154,50 +171,79 @@ class Bench:
             self._record(name, "coder", 3, False, (0, 0), start)
 
 
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
 def _table(calls: list[Call]) -> str:
-    rows = ["| role | calls | first reply valid | valid after repair | prompt tok (median) | completion tok (median)"
-            " | latency s (median / max) | prompt tok/s | gen tok/s |", "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| role | calls | first reply valid | valid after repair | prompt tok (median) | cached tok (median)"
+            " | completion tok (median) | latency s (median / max) | prompt tok/s | gen tok/s |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for role in ("diagnostician", "memory_keeper", "coder"):
         mine = [c for c in calls if c.role == role]
         if not mine:
             continue
-        med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
         lat = [c.latency_s for c in mine]
         rows.append(f"| {role} | {len(mine)} | {sum(c.first_ok for c in mine)}/{len(mine)} | {sum(c.ok for c in mine)}/{len(mine)}"
-                    f" | {med([c.prompt_tokens for c in mine]):.0f} | {med([c.completion_tokens for c in mine]):.0f}"
-                    f" | {med(lat):.1f} / {max(lat):.1f} | {med([c.prompt_tps for c in mine if c.prompt_tps]):.1f}"
-                    f" | {med([c.gen_tps for c in mine if c.gen_tps]):.1f} |")
-    steps = {c.scenario for c in calls}
-    secs = sum(c.latency_s for c in calls) / max(1, len(steps))
-    toks = sum(c.prompt_tokens + c.completion_tokens for c in calls) / max(1, len(steps))
-    rows.append(f"\nOne optimisation step (three model calls, execution excluded): {secs:.0f} s, {toks:.0f} tokens on average.")
+                    f" | {_median([c.prompt_tokens for c in mine]):.0f} | {_median([c.cached_tokens for c in mine]):.0f}"
+                    f" | {_median([c.completion_tokens for c in mine]):.0f}"
+                    f" | {_median(lat):.1f} / {max(lat):.1f} | {_median([c.prompt_tps for c in mine if c.prompt_tps]):.1f}"
+                    f" | {_median([c.gen_tps for c in mine if c.gen_tps]):.1f} |")
+    summary = _summary(calls)
+    toks = sum(c.prompt_tokens + c.completion_tokens for c in calls) / max(1, len({c.scenario for c in calls}))
+    rows.append(f"\nOne optimisation step (three model calls, execution excluded): median {summary['step_s']:.1f} s, "
+                f"{toks:.0f} tokens on average; first reply valid in {summary['first_reply_valid']:.0%} of calls.")
     return "\n".join(rows)
+
+
+def _summary(calls: list[Call]) -> dict[str, float]:
+    steps: dict[str, float] = {}
+    for c in calls:
+        steps[c.scenario] = steps.get(c.scenario, 0.0) + c.latency_s
+    return {"step_s": round(_median(list(steps.values())), 2),
+            "first_reply_valid": round(sum(c.first_ok for c in calls) / max(1, len(calls)), 3)}
+
+
+async def _run(size: str, runtime: Runtime, scenarios: int, brief: str) -> tuple[list[Call], float, int]:
+    server = embedded_server(size, runtime=runtime)
+    start = time.monotonic()
+    with server as config:
+        startup = time.monotonic() - start
+        bench = Bench(config, server, brief)
+        for i, (name, code, report) in enumerate((SCENARIOS * 3)[:scenarios]):
+            await bench.step(f"{i}: {name}", code, report)
+            print(f"  {name}: " + ", ".join(f"{c.role} {c.latency_s}s ok={c.ok}" for c in bench.calls[-3:]), file=sys.stderr)
+    return bench.calls, startup, server.threads
 
 
 async def _main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         brief = task_summary(load_task(prepare_task("penguins", Path(tmp) / "penguins")))
-    server = embedded_server(args.size)
-    start = time.monotonic()
-    with server as config:
-        startup = time.monotonic() - start
-        bench = Bench(config, server, brief)
-        for name, code, report in (SCENARIOS * 3)[: args.scenarios]:
-            await bench.step(name, code, report)
-            print(f"  {name}: " + ", ".join(f"{c.role} {c.latency_s}s ok={c.ok}" for c in bench.calls[-3:]), file=sys.stderr)
-    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"model {config.model}, server start {startup:.1f} s, {args.scenarios} steps, "
-          f"{server.threads} threads, load average at the end {load} (1/5/15 min)\n")
-    print(_table(bench.calls))
+    runs = {"baseline": BASELINE, "current": CURRENT} if args.compare else {"current": CURRENT}
+    results: dict[str, list[Call]] = {}
+    for label, runtime in runs.items():
+        print(f"{label}: {runtime}", file=sys.stderr)
+        calls, startup, threads = await _run(args.size, runtime, args.scenarios, brief)
+        results[label] = calls
+        load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"## {label}: {runtime}\n\nmodel {args.size}, server start {startup:.1f} s, {args.scenarios} steps, "
+              f"{threads} threads, load average at the end {load} (1/5/15 min)\n")
+        print(_table(calls) + "\n")
+    if args.compare:
+        base, cur = _summary(results["baseline"]), _summary(results["current"])
+        print(f"current / baseline step time: {cur['step_s'] / base['step_s']:.2f}")
     if args.json:
-        Path(args.json).write_text(json.dumps([asdict(c) for c in bench.calls], indent=1))
+        out = {label: _summary(calls) for label, calls in results.items()}
+        out["calls"] = {label: [asdict(c) for c in calls] for label, calls in results.items()}  # type: ignore[assignment]
+        Path(args.json).write_text(json.dumps(out, indent=1))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1.5b", choices=["1.5b", "0.5b"])
     parser.add_argument("--scenarios", type=int, default=6, help="optimisation steps to time (scenarios repeat after 6)")
-    parser.add_argument("--json", default="", help="also write every call to this JSON file")
+    parser.add_argument("--compare", action="store_true", help="run the baseline runtime first, then the current one")
+    parser.add_argument("--json", default="", help="write the summaries and every call to this JSON file")
     asyncio.run(_main(parser.parse_args()))
 
 

@@ -13,10 +13,11 @@ from gome.agents import TraceContext
 from gome.config import RunConfig
 from gome.llm.record import RecordingClient, ReplayClient
 from gome.llm.retry import CURRENT_AGENT, RetryingClient
+from gome.llm.stream import Progress, ProgressClient
 from gome.optim import Memory, Strategy, TraceState
 from gome.roles import load_messages, load_roles
 from gome.sandbox import SandboxLimits
-from gome.schema import Event, LLMCall
+from gome.schema import Event, LLMCall, LLMProgress
 from gome.tasks import DevSplit, Task, score_dev, task_description, task_summary
 from gome.tasks.evidence import submission_evidence
 from gome.tasks.starter import starter_script
@@ -60,7 +61,12 @@ def _client(config: RunConfig, client: ChatCompletionClient | None, rundir: RunD
         emit(LLMCall(trace=state.trace, step=state.step, agent=CURRENT_AGENT.get() or "unknown", prompt_tokens=0,
                      completion_tokens=0, latency_s=round(latency, 3), ok=False, error=error))
 
-    client = RetryingClient(client, config.model.max_retries, config.model.retry_backoff_s, failed)
+    def progress(p: Progress) -> None:
+        emit(LLMProgress(trace=state.trace, step=state.step, agent=CURRENT_AGENT.get() or "unknown", tokens=p.tokens,
+                         tokens_per_s=round(p.tokens_per_s, 1), elapsed_s=round(p.elapsed_s, 1)))
+
+    client = RetryingClient(ProgressClient(client, progress), config.model.max_retries, config.model.retry_backoff_s,
+                            failed)
     return RecordingClient(client, rundir.root / "llm_calls.jsonl", state.trace) if config.record_llm else client
 
 
@@ -84,6 +90,6 @@ def build_trace(config: RunConfig, task: Task, trace: int, rundir: RunDir, split
         starter=starter_script(task) if config.starter else "",
         after_step=link.on_step if link else None, others=link.others_drafts if link else None,
         exec_slots=exec_slots, ensemble_after=config.ensemble_after if config.blend_size > 1 and split else 1.0,
-        time_share=time_share,
+        time_share=time_share, prompt_budgets=config.prompt_budgets,
     )
     return ctx, link

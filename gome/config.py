@@ -14,6 +14,11 @@ from gome.tools.accounting import Budget, Prices
 __all__ = ["RunConfig"]
 
 
+# The prompts' size per role, in tokens: enough for the task brief, the script and the newest history; the
+# sections beyond that (older history, long output tails, context lines) cost more time than they help.
+PROMPT_BUDGETS = {"diagnostician": 1800, "memory_keeper": 1200, "coder": 2400}
+
+
 class RunConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -56,6 +61,9 @@ class RunConfig(BaseModel):
     accept_z: float = Field(default=2.0, ge=0, description="an update is accepted when its gain exceeds this many "
                             "standard errors of the paired dev-split estimate (0: any improvement)")
     description_tokens: int = Field(default=1200, ge=0, description="how much of description.md the agents read")
+    prompt_budgets: dict[str, int] = Field(
+        default_factory=lambda: dict(PROMPT_BUDGETS),
+        description="per role, the prompt tokens (estimated) above which its longest trimmable sections are cut")
     roles_dir: Path | None = None
     record_llm: bool = True  # keep every model reply in llm_calls.jsonl of the run folder
     replay_from: Path | None = None  # answer model calls from this earlier run folder's llm_calls.jsonl (offline)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from gome.schema import AgentMessage, Event, ExecutionDone, OptimizerStep, RunFinished, RunStarted, StructuredFailure
+from gome.schema import (
+    AgentMessage, Event, ExecutionDone, LLMProgress, OptimizerStep, RunFinished, RunStarted, StructuredFailure,
+)
 
 __all__ = ["ConsoleView"]
 
@@ -18,8 +20,11 @@ def _short(text: str, width: int = 100) -> str:
 class ConsoleView:
     """Writes one line per agent message, execution, optimiser step and the run's end."""
 
+    PROGRESS_EVERY_S = 30.0  # a streamed call still running gets a line this often
+
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
+        self._calls: dict[int, tuple[float, int]] = {}  # trace -> (elapsed s of its call, progress lines printed)
 
     def __call__(self, event: Event) -> None:
         line = self.render(event)
@@ -29,6 +34,15 @@ class ConsoleView:
 
     def render(self, event: Event) -> str:
         head = f"[trace {event.trace} step {event.step}]"
+        if isinstance(event, LLMProgress):
+            before, printed = self._calls.get(event.trace, (0.0, 0))
+            printed = 0 if event.elapsed_s < before else printed  # a new call
+            due = int(event.elapsed_s // self.PROGRESS_EVERY_S)
+            self._calls[event.trace] = (event.elapsed_s, max(printed, due))
+            if due <= printed:
+                return ""
+            return (f"{head} {event.agent} is writing: {event.tokens} tokens in {event.elapsed_s:.0f}s "
+                    f"({event.tokens_per_s:.1f} tokens/s)")
         if isinstance(event, RunStarted):
             return f"run {event.run_id} on task {event.task}"
         if isinstance(event, AgentMessage):

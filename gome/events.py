@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 from gome.errors import GomeUserError
-from gome.schema import Event, RunFinished
+from gome.schema import Event, LLMProgress, RunFinished
 
 __all__ = ["EventLog", "read_events", "follow_events", "parse_event", "EVENT_ADAPTER"]
 
@@ -38,11 +38,12 @@ class EventLog:
         self._listeners.append(listener)
 
     def emit(self, event: Event) -> None:
-        line = event.model_dump_json() + "\n"
-        with self._lock:
-            self._fh.write(line)
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+        if not isinstance(event, LLMProgress):  # progress is for the live view only
+            line = event.model_dump_json() + "\n"
+            with self._lock:
+                self._fh.write(line)
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
         for listener in self._listeners:
             listener(event)
 

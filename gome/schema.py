@@ -30,7 +30,7 @@ __all__ = [
     "Event",
     "RunStarted",
     "AgentMessage",
-    "LLMCall",
+    "LLMCall", "LLMProgress",
     "StructuredFailure",
     "ExecutionDone",
     "OptimizerStep",
@@ -195,6 +195,17 @@ class LLMCall(_Event):
     latency_s: float
     ok: bool
     error: str = ""
+    cached_tokens: int | None = None  # of prompt_tokens, served from the endpoint's prompt cache (None: not reported)
+
+
+class LLMProgress(_Event):
+    """A model call still generating (streamed): shown live, never written to the event log."""
+
+    kind: Literal["llm_progress"] = "llm_progress"
+    agent: str
+    tokens: int
+    tokens_per_s: float
+    elapsed_s: float
 
 
 class StructuredFailure(_Event):
@@ -292,12 +303,12 @@ class RunFinished(_Event):
 
 Event = Annotated[
     Union[
-        RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep,
+        RunStarted, AgentMessage, LLMCall, LLMProgress, StructuredFailure, ExecutionDone, OptimizerStep,
         CoordinatorMerge, TraceStarted, SyncStep, Blended, Selection, RunFinished,
     ],
     Field(discriminator="kind"),
 ]
 EVENT_TYPES = (
-    RunStarted, AgentMessage, LLMCall, StructuredFailure, ExecutionDone, OptimizerStep,
+    RunStarted, AgentMessage, LLMCall, LLMProgress, StructuredFailure, ExecutionDone, OptimizerStep,
     CoordinatorMerge, TraceStarted, SyncStep, Blended, Selection, RunFinished,
 )

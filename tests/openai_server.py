@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 Policy = Callable[[list[str]], str | tuple[int, str]]
+STREAM_DELAY_S = 0.002  # between streamed chunks
 
 
 def _handler(policy: Policy, requests: list[dict]) -> type[BaseHTTPRequestHandler]:
@@ -33,6 +34,9 @@ def _handler(policy: Policy, requests: list[dict]) -> type[BaseHTTPRequestHandle
                 self.end_headers()
                 self.wfile.write(body.encode())
                 return
+            if body.get("stream"):
+                self._stream(body, texts, reply, requests)
+                return
             payload = json.dumps({
                 "id": f"chatcmpl-{len(requests)}", "object": "chat.completion", "created": int(time.time()),
                 "model": body["model"],
@@ -45,6 +49,33 @@ def _handler(policy: Policy, requests: list[dict]) -> type[BaseHTTPRequestHandle
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+
+        def _stream(self, body: dict, texts: list[str], reply: str, requests: list[dict]) -> None:
+            """Server-sent events, a few characters per chunk, then OpenAI's usage chunk when asked. Prompt
+            tokens of the first message's prefix shared with the previous request count as cached (a prefix cache)."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            base = {"id": f"chatcmpl-{len(requests)}", "object": "chat.completion.chunk", "created": int(time.time()),
+                    "model": body["model"]}
+            for start in range(0, len(reply), 8):
+                delta = {"index": 0, "delta": {"content": reply[start:start + 8]}, "finish_reason": None}
+                self.wfile.write(f"data: {json.dumps({**base, 'choices': [delta]})}\n\n".encode())
+                time.sleep(STREAM_DELAY_S)
+            end = {"index": 0, "delta": {}, "finish_reason": "stop"}
+            self.wfile.write(f"data: {json.dumps({**base, 'choices': [end]})}\n\n".encode())
+            if (body.get("stream_options") or {}).get("include_usage"):
+                previous = requests[-2]["body"]["messages"][0]["content"] if len(requests) > 1 else None
+                shared = next((i for i, (a, b) in enumerate(zip(previous or "", texts[0])) if a != b),
+                              min(len(previous or ""), len(texts[0])))
+                cached = shared // 4
+                usage = {"prompt_tokens": sum(len(t) for t in texts) // 4, "completion_tokens": len(reply) // 4,
+                         "total_tokens": (sum(len(t) for t in texts) + len(reply)) // 4,
+                         "prompt_tokens_details": {"cached_tokens": cached}}
+                self.wfile.write(f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            self.close_connection = True
 
     return Handler
 

@@ -55,3 +55,46 @@ def test_real_local_model_gives_a_valid_diagnosis() -> None:
     assert isinstance(answer.value, Diagnosis) and answer.value.direction.strip()
     assert answer.tries <= 2 and answer.completion_tokens <= 2 * CAP
     assert records[-1].ok and records[-1].completion_tokens > 0
+
+
+SCRIPT = '''import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+
+train = pd.read_csv("input/train.csv")
+test = pd.read_csv("input/test.csv")
+features = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+X = train[features].fillna(train[features].median())
+model = RandomForestClassifier(n_estimators=200, random_state=0).fit(X, train["species"])
+prediction = model.predict(test[features].fillna(train[features].median()))
+pd.DataFrame({"id": test["id"], "species": prediction}).to_csv("submission.csv", index=False)
+'''
+
+
+@pytest.mark.slow
+def test_gomes_server_drafts_by_prompt_lookup_and_reports_cached_tokens() -> None:
+    """The embedded runtime (gome.llm.llama_server): a reply that copies its prompt is drafted from it,
+    a second request reuses the kept prefix, and a streamed reply ends with its usage."""
+    _extra_or_skip()
+    import openai
+
+    from gome.llm.stream import cached_tokens
+
+    system = "You copy Python scripts exactly. Reply with one ```python code block and nothing else."
+    user = f"Copy this script exactly:\n```python\n{SCRIPT}```"
+    with embedded_server("0.5b", threads=2, n_ctx=4096) as config:
+        raw = openai.OpenAI(base_url=config.base_url, api_key="not-needed")
+
+        def usage(note: str):
+            chunks = list(raw.chat.completions.create(
+                model=config.model, max_tokens=400, temperature=0.0, stream=True, stream_options={"include_usage": True},
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user + note}]))
+            return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices), chunks[-1].usage
+
+        (text, first), (_, second) = usage(""), usage("\nThanks.")
+        streamed = asyncio.run(make_client(config).create(
+            [SystemMessage(content=system), UserMessage(content=user, source="u")], extra_create_args={"max_tokens": 400}))
+    assert first.completion_tokens_details.accepted_prediction_tokens > first.completion_tokens // 2  # copied text
+    assert second.prompt_tokens_details.cached_tokens > first.prompt_tokens // 2  # all but the changed end
+    assert "RandomForestClassifier(n_estimators=200" in text
+    assert "RandomForestClassifier(n_estimators=200" in str(streamed.content)
+    assert streamed.usage.completion_tokens > 50 and cached_tokens(streamed.usage) is not None

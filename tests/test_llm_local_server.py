@@ -15,7 +15,7 @@ import pytest
 
 from gome.cli import main
 from gome.llm import ModelConfig
-from gome.llm.local_server import LocalServer, LocalServerError, PortInUse, model_endpoint
+from gome.llm.local_server import BASELINE, LocalServer, LocalServerError, PortInUse, model_endpoint
 from gome.tasks import prepare_task
 
 # Answers GET /v1/models like llama.cpp's server; starts a grandchild so that group kills are visible.
@@ -111,13 +111,16 @@ def test_the_server_dies_with_gome_even_on_sigkill(tmp_path: Path) -> None:
     os.kill(int(child), signal.SIGKILL)  # a grandchild is not covered; llama.cpp's server has none
 
 
-def test_default_command_is_llama_cpp_server() -> None:
+def test_default_command_is_gomes_llama_cpp_server() -> None:
     server = LocalServer(Path("/m.gguf"), "alias", threads=3)
     cmd = server.command(8123)
-    assert cmd[1:3] == ["-m", "llama_cpp.server"]
-    assert {"--model": "/m.gguf", "--host": "127.0.0.1", "--port": "8123", "--n_ctx": "8192", "--n_threads": "3",
-            "--model_alias": "alias"}.items() <= dict(zip(cmd[3::2], cmd[4::2])).items()
-    assert server._env()["OMP_WAIT_POLICY"] == "PASSIVE"
+    assert cmd[1:3] == ["-m", "gome.llm.llama_server"]
+    assert {"--lookup": "16", "--model": "/m.gguf", "--host": "127.0.0.1", "--port": "8123", "--n_ctx": "8192",
+            "--n_threads": "3", "--model_alias": "alias", "--logits_all": "False"}.items() <= dict(zip(cmd[3::2], cmd[4::2])).items()
+    assert server._env()["OMP_WAIT_POLICY"] == "PASSIVE" and server.model_config().stream
+    baseline = LocalServer(Path("/m.gguf"), "alias", threads=3, runtime=BASELINE)  # the runtime before issue 14
+    assert baseline.command(8123)[1:3] == ["-m", "llama_cpp.server"] and "--logits_all" not in baseline.command(8123)
+    assert not baseline.model_config().stream
 
 
 def test_a_given_endpoint_passes_through() -> None:

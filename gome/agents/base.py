@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from gome.agents.context import TraceContext, next_speaker
 from gome.llm.retry import CURRENT_AGENT
 from gome.llm.structured import CallRecord
+from gome.roles import Role
 from gome.schema import AgentMessage, Attempt, LLMCall, OptimizerStep, StructuredFailure
 
 __all__ = ["GomeAgent", "latest", "NO_USAGE"]
@@ -29,6 +30,38 @@ def latest(messages: Sequence[BaseChatMessage], kind: type[M]) -> M | None:
         if isinstance(message, StructuredMessage) and isinstance(message.content, kind):
             return message.content
     return None
+
+
+# The sections a prompt budget may cut, per role, and whether a section keeps its end (newest lines, the
+# output's tail) or its start. The script, the plan and the diagnosis are never cut.
+TRIMMABLE: dict[str, dict[str, str]] = {
+    "diagnostician": {"history": "tail", "diff": "head", "report": "tail", "failures": "head"},
+    "memory_keeper": {"memories": "head", "failures": "head"},
+    "coder": {"output": "tail", "others": "head", "rejected": "head", "error": "tail"},
+}
+CHARS_PER_TOKEN = 3.5  # the embedded model's tokenizer on prompts of code and prose
+
+
+def fit_budget(role: Role, budget: int | None, values: dict[str, object]) -> tuple[str, str]:
+    """The (system, user) prompt; above `budget` (estimated tokens) the longest trimmable section loses half
+    of its lines, again and again, until the prompt fits or nothing is left to cut."""
+    system, user = role.render(**values)
+    cuttable = TRIMMABLE.get(role.name, {})
+    while budget is not None and (len(system) + len(user)) / CHARS_PER_TOKEN > budget:
+        long = [k for k in cuttable if isinstance(values.get(k), str) and str(values[k]).count("\n") >= 2]
+        if not long:
+            break
+        key = max(long, key=lambda k: len(str(values[k])))
+        values = {**values, key: _halve(str(values[key]), keep=cuttable[key])}
+        system, user = role.render(**values)
+    return system, user
+
+
+def _halve(text: str, keep: str) -> str:
+    lines = [line for line in text.splitlines() if not line.startswith("… (")]
+    half = len(lines) // 2
+    note = f"… ({len(lines) - half} lines cut to fit the prompt budget)"
+    return "\n".join([note, *lines[-half:]] if keep == "tail" else [*lines[:half], note])
 
 
 class GomeAgent(BaseChatAgent):
@@ -66,7 +99,7 @@ class GomeAgent(BaseChatAgent):
         return StructuredMessage[type(payload)](content=payload, source=self.name, models_usage=usage)  # type: ignore[misc, operator]
 
     def prompt(self, role: str, **values: object) -> list[SystemMessage | UserMessage]:
-        system, user = self.ctx.roles[role].render(**values)
+        system, user = fit_budget(self.ctx.roles[role], self.ctx.prompt_budgets.get(role), values)
         return [SystemMessage(content=system), UserMessage(content=user, source="team")]
 
     def cap(self, role: str) -> int:
@@ -81,6 +114,7 @@ class GomeAgent(BaseChatAgent):
         self.ctx.emit(LLMCall(
             trace=state.trace, step=state.step, agent=self.name, prompt_tokens=record.prompt_tokens,
             completion_tokens=record.completion_tokens, latency_s=round(record.latency_s, 3), ok=record.ok, error=record.error,
+            cached_tokens=record.cached_tokens,
         ))
 
     def record_failure(self, schema_name: str, tries: int, error: str) -> None:

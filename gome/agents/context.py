@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autogen_core.models import ChatCompletionClient
@@ -50,6 +50,7 @@ class TraceContext:
     exec_slots: asyncio.Semaphore | None = None  # CPU budget shared by parallel traces
     ensemble_after: float = 1.0  # share of the budget after which directed steps draft blend members (1: never)
     time_share: Callable[[], float] | None = None  # share of the time budget spent, when there is one
+    prompt_budgets: dict[str, int] = field(default_factory=dict)  # role -> prompt tokens before sections are cut
 
     def ensemble_phase(self) -> bool:
         """The last part of the budget (steps or time, whichever is further): a directed step then drafts

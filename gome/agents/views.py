@@ -91,6 +91,7 @@ def evidence_text(messages: Messages, attempt: Attempt, lower_is_better: bool) -
 
 
 def diff_text(before: str, after: str, limit: int = 2500) -> str:
-    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), "before", "after", lineterm="", n=2)
+    """The changed lines only: the prompt shows the whole script beside it, so context lines would repeat it."""
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), "before", "after", lineterm="", n=0)
     text = "\n".join(list(diff)[2:])
     return (text[:limit] + "\n…" if len(text) > limit else text) or "(no change)"

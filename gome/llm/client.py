@@ -41,6 +41,7 @@ class ModelConfig(BaseModel):
     timeout_s: float = 300.0
     max_retries: int = 3  # gome's own visible retries of transient failures (gome.llm.retry)
     retry_backoff_s: float = 2.0
+    stream: bool = False  # streamed replies: progress while a reply comes, cached prompt tokens (gome.llm.stream)
 
     @model_validator(mode="before")
     @classmethod
@@ -75,6 +76,11 @@ def make_client(config: ModelConfig) -> ChatCompletionClient:
 
     _check_allowed(config.base_url)
     api_key = os.environ.get(config.api_key_env, "") or "not-needed"
+    if config.stream:
+        from gome.llm.stream import StreamingClient
+
+        return StreamingClient(model=config.model, base_url=config.base_url, api_key=api_key,
+                               max_tokens=config.max_tokens, temperature=config.temperature, timeout_s=config.timeout_s)
     info = ModelInfo(
         vision=False,
         function_calling=False,

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -31,6 +32,7 @@ from gome.llm.client import ModelConfig
 from gome.llm.embedded import MODELS, model_path, require_llama_cpp
 
 __all__ = [
+    "BASELINE", "CURRENT", "Runtime",
     "LocalServer", "LocalServerError", "PortInUse", "embedded_server", "model_endpoint", "free_port", "cpu_budget",
 ]
 
@@ -67,13 +69,28 @@ def cpu_budget() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """How the server generates: the stock llama-cpp-python server, or gome's (`gome.llm.llama_server`)."""
+
+    lookup: int = 16  # at most this many tokens drafted by prompt lookup per step (gome's server only; 0: off)
+    gome_server: bool = True  # prompt lookup, cached-token counts, usage in streams
+    logits_all: bool = False  # the stock server's default computes and copies logits for every prompt token
+    stream: bool = True  # streamed replies (progress in the live view); the stock server sends no usage then
+    prompt_cache_mb: int = 1024  # RAM for saved prompt states, so each role's prefix survives the others' calls (0: off)
+
+
+BASELINE = Runtime(lookup=0, gome_server=False, logits_all=True, stream=False, prompt_cache_mb=0)  # the runtime before issue 14
+CURRENT = Runtime()
+
+
 class LocalServer:
     """One llama.cpp server process; `with LocalServer(...) as model_config:` runs it for a block."""
 
     def __init__(self, model: Path, alias: str, *, port: int | None = None, n_ctx: int = 8192,
                  threads: int | None = None, startup_timeout_s: float = 300.0,
-                 command: Sequence[str] | None = None, max_tokens: int = 2048) -> None:
-        self.model, self.alias, self.port, self.n_ctx = model, alias, port, n_ctx
+                 command: Sequence[str] | None = None, max_tokens: int = 2048, runtime: Runtime = CURRENT) -> None:
+        self.model, self.alias, self.port, self.n_ctx, self.runtime = model, alias, port, n_ctx, runtime
         self.threads = threads or cpu_budget()
         self.startup_timeout_s, self.max_tokens = startup_timeout_s, max_tokens
         self._command = list(command) if command is not None else None  # tests pass a fake server
@@ -89,9 +106,13 @@ class LocalServer:
         """The server's command line; `{port}` in a custom command is replaced."""
         if self._command is not None:
             return [part.replace("{port}", str(port)) for part in self._command]
-        return [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--model_alias", self.alias,
+        rt = self.runtime
+        head = ["gome.llm.llama_server", "--lookup", str(rt.lookup)] if rt.gome_server else ["llama_cpp.server"]
+        return [sys.executable, "-m", *head, "--model", str(self.model), "--model_alias", self.alias,
                 "--host", HOST, "--port", str(port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
-                "--n_threads_batch", str(self.threads)]
+                "--n_threads_batch", str(self.threads), *([] if rt.logits_all else ["--logits_all", "False"]),
+                *(["--cache", "True", "--cache_type", "ram", "--cache_size", str(rt.prompt_cache_mb << 20)]
+                  if rt.prompt_cache_mb else [])]
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -123,7 +144,7 @@ class LocalServer:
         """The endpoint as gome's client sees it: grammar-constrained JSON with a schema."""
         return ModelConfig(model=self.alias, base_url=self.base_url, api_key_env="GOME_LOCAL_API_KEY",
                            structured="json_object_schema", max_tokens=self.max_tokens, timeout_s=900.0,
-                           max_retries=0)
+                           max_retries=0, stream=self.runtime.stream and self.runtime.gome_server)
 
     def log_tail(self, chars: int = 1500) -> str:
         """The end of the server's log, on one line per log line joined by ' | '."""
@@ -206,13 +227,13 @@ def _reap_group(pgid: int) -> None:
 
 
 def embedded_server(size: str = "1.5b", *, port: int | None = None, threads: int | None = None,
-                    n_ctx: int = 8192) -> LocalServer:
+                    n_ctx: int = 8192, runtime: Runtime = CURRENT) -> LocalServer:
     """A server for an embedded model (the file is assembled and verified first)."""
     require_llama_cpp()
     spec = MODELS.get(size)
     path = model_path(size)
     assert spec is not None  # model_path raised for an unknown size
-    return LocalServer(path, spec.alias, port=port, threads=threads, n_ctx=n_ctx)
+    return LocalServer(path, spec.alias, port=port, threads=threads, n_ctx=n_ctx, runtime=runtime)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from gome.llm.client import StructuredMode
+from gome.llm.stream import cached_tokens
 
 __all__ = [
     "Answer",
@@ -67,6 +68,7 @@ class CallRecord:
     latency_s: float
     ok: bool
     error: str
+    cached_tokens: int | None = None  # prompt tokens the endpoint served from its cache, when it says
 
 
 @dataclass(frozen=True)
@@ -204,12 +206,12 @@ async def _ask(
                     value = parse(text)
                 except _BadReply as exc:
                     on_call(CallRecord(result.usage.prompt_tokens, result.usage.completion_tokens,
-                                       time.monotonic() - start, False, str(exc)))
+                                       time.monotonic() - start, False, str(exc), cached_tokens(result.usage)))
                     history += [AssistantMessage(content=text, source="assistant"),
                                 UserMessage(content=repair(str(exc)), source="user")]
                     raise
                 on_call(CallRecord(result.usage.prompt_tokens, result.usage.completion_tokens,
-                                   time.monotonic() - start, True, ""))
+                                   time.monotonic() - start, True, "", cached_tokens(result.usage)))
                 return Answer(value, text, count, used.prompt_tokens, used.completion_tokens)
     except _BadReply as exc:
         raise StructuredOutputError(name, count, str(exc)) from exc

@@ -41,7 +41,7 @@ class Accounting:
 
     def __init__(self, budget: Budget, prices: Prices, on_exhausted: Callable[[str], None] = lambda reason: None) -> None:
         self.budget, self.prices, self.on_exhausted = budget, prices, on_exhausted
-        self.tokens: dict[str, dict[str, int]] = defaultdict(lambda: {"prompt": 0, "completion": 0, "calls": 0})
+        self.tokens: dict[str, dict[str, int]] = defaultdict(lambda: {"prompt": 0, "completion": 0, "calls": 0, "cached": 0})
         self.latency: dict[str, float] = defaultdict(float)
         self.earlier_s = 0.0  # search time of earlier sessions (resume)
         self.started = time.time()
@@ -74,6 +74,7 @@ class Accounting:
                 row["prompt"] += event.prompt_tokens
                 row["completion"] += event.completion_tokens
                 row["calls"] += 1
+                row["cached"] += event.cached_tokens or 0  # prompt tokens the endpoint served from its cache
                 self.latency[key] += event.latency_s
 
     def __call__(self, event: Event) -> None:

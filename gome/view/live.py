@@ -21,7 +21,7 @@ from rich.text import Text
 
 from gome.console import ConsoleView
 from gome.schema import (
-    AgentMessage, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
+    AgentMessage, CoordinatorMerge, Event, ExecutionDone, LLMCall, LLMProgress, OptimizerStep, RunFinished, RunStarted,
     Blended, Selection, SyncStep,
 )
 from gome.view.describe import fmt_score, payload_kind
@@ -39,6 +39,7 @@ class TraceProgress:
     last: str = ""
     best: float | None = None
     tokens: int = 0
+    streaming: str = ""  # the call in progress: tokens so far and their rate
 
 
 class PlainView(ConsoleView):
@@ -101,8 +102,14 @@ class LiveView:
                 self._trace(k)
         elif isinstance(event, AgentMessage):
             self._trace(event.trace).agent = event.target
+        elif isinstance(event, LLMProgress):
+            progress = self._trace(event.trace)
+            progress.agent = event.agent
+            progress.streaming = f"{event.tokens} tok, {event.tokens_per_s:.1f} tok/s, {event.elapsed_s:.0f}s"
         elif isinstance(event, LLMCall):
-            self._trace(event.trace).tokens += event.prompt_tokens + event.completion_tokens
+            progress = self._trace(event.trace)
+            progress.tokens += event.prompt_tokens + event.completion_tokens
+            progress.streaming = ""
         elif isinstance(event, ExecutionDone):
             r = event.report
             self._trace(event.trace).last = f"{r.attempt_id} {r.status} {fmt_score(r.score)}"
@@ -135,7 +142,8 @@ class LiveView:
                 table.add_column(name, justify="right" if name in ("step", "best", "tokens") else "left")
             for k, p in sorted(self.traces.items()):
                 steps = f"{p.step}/{self.steps}" if self.steps else str(p.step)
-                table.add_row(Text(str(k)), Text(steps), Text(p.agent), Text(p.last), Text(fmt_score(p.best)),
+                agent = f"{p.agent} ({p.streaming})" if p.streaming else p.agent
+                table.add_row(Text(str(k)), Text(steps), Text(agent), Text(p.last), Text(fmt_score(p.best)),
                               Text(f"{p.tokens:,}"))
             recent = [Text(line, style="dim", overflow="ellipsis", no_wrap=True) for line in self.recent]
             return Group(head, table, *recent)

@@ -1,0 +1,64 @@
+"""Per-role prompt budgets: the longest trimmable sections are cut, the script never."""
+
+from __future__ import annotations
+
+from gome.agents.base import CHARS_PER_TOKEN, fit_budget
+from gome.config import RunConfig
+from gome.roles import load_roles
+
+CODE = "import pandas as pd\n" + "".join(f"x{i} = {i}\n" for i in range(60))
+VALUES = dict(
+    task="Predict the species of penguins.", metric="accuracy", direction="higher", attempt="0-031", kind="improve",
+    report="status: ok\nstdout (tail):\n" + "".join(f"epoch {i} loss 0.{i:03d}\n" for i in range(200)),
+    evidence="- dev score 0.97", code=CODE, plan="Direction: more trees", parent="0-030", parent_score="0.96",
+    diff="".join(f"-x{i} = {i}\n+x{i} = {i + 1}\n" for i in range(80)), note="",
+    history="\n".join(f"0-{i:03d} improve ok score=0.9 worse — direction {i}" for i in range(1, 121)),
+    failures="(none yet)", best_score="0.97", schema="{}",
+)
+
+
+def _tokens(system: str, user: str) -> float:
+    return (len(system) + len(user)) / CHARS_PER_TOKEN
+
+
+def test_a_prompt_over_its_budget_loses_old_history_and_long_tails_but_never_the_script() -> None:
+    role = load_roles(None)["diagnostician"]
+    full = role.render(**VALUES)
+    budget = RunConfig(task_dir=".").prompt_budgets["diagnostician"]
+    assert _tokens(*full) > budget  # the case the budget exists for
+    system, user = fit_budget(role, budget, dict(VALUES))
+    assert _tokens(system, user) <= budget
+    assert CODE in user and "Direction: more trees" in user  # the script and the plan are whole
+    assert "direction 120" in user and "direction 1\n" not in user  # the newest history stays, the oldest goes
+    assert "epoch 199 loss" in user and "epoch 0 loss" not in user  # the output keeps its tail
+    assert "lines cut to fit the prompt budget" in user
+    assert fit_budget(role, None, dict(VALUES)) == full  # no budget: nothing is cut
+
+
+def test_a_budget_too_small_for_the_script_cuts_what_it_can_and_stops() -> None:
+    role = load_roles(None)["diagnostician"]
+    system, user = fit_budget(role, 10, dict(VALUES))
+    assert CODE in user and _tokens(system, user) > 10
+
+
+def test_the_agents_send_prompts_within_their_budget(tmp_path) -> None:
+    import asyncio
+
+    from gome.llm import ScriptedChatCompletionClient
+    from gome.runner import run
+    from gome.tasks import prepare_task
+    from scripted_model import policy
+
+    penguins = prepare_task("penguins", tmp_path / "penguins")
+    sent: dict[int, list[str]] = {}
+    for budget in (None, 250):
+        client = ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
+        budgets = {} if budget is None else {"diagnostician": budget}
+        config = RunConfig(task_dir=penguins, runs_dir=tmp_path / f"runs{budget}", steps=3, exec_timeout_s=120,
+                           ensemble_after=1.0, prompt_budgets=budgets)
+        asyncio.run(run(config, client=client))
+        sent[budget or 0] = ["\n".join(str(m.content) for m in call) for call in client.calls
+                             if "You are the Diagnostician" in str(call[0].content)]
+    assert len(sent[0]) == len(sent[250]) >= 2
+    assert all(len(small) < len(full) for small, full in zip(sent[250], sent[0]))
+    assert all("lines cut to fit the prompt budget" in small for small in sent[250])
