@@ -137,7 +137,7 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
         if config.backend == "ray":
             from gome.ray_backend import run_ray
 
-            reason, candidates, pool = await run_ray(config, rundir, split, task.lower_is_better, client, accounting)
+            reason, candidates, pool = await run_ray(config, task, rundir, split, client, accounting, log.emit)
         else:
             coordinator = Coordinator.open(task.lower_is_better, rundir.root / COORDINATOR_CHECKPOINT)
             reason = await _run_local(config, task, rundir, split, client, log, coordinator, accounting)

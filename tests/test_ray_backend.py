@@ -145,8 +145,21 @@ def _events(run_dir: Path) -> list:
 def test_three_traces_spread_over_a_three_node_cluster_and_a_budget_stops_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`ray.cluster_utils.Cluster`: three nodes of one CPU each on this machine, each with its own Ray
-    temporary directory; each trace team asks for one CPU, so each runs on a node of its own."""
+    temporary directory; each trace team asks for one CPU, so each runs on a node of its own. The workers
+    write nothing into the run folder: every file of the traces there came through the driver's inbox."""
     from ray.cluster_utils import Cluster
+
+    from gome.ray_backend import Inbox
+
+    received: list[str] = []
+    write = Inbox.write
+
+    def recorded(self: Inbox, rel: str, offset: int, data: bytes) -> None:
+        received.append(rel)
+        write(self, rel, offset, data)
+
+    monkeypatch.setattr(Inbox, "write", recorded)  # the driver is this process; the workers are not
+    scratch_before = set(Path(tempfile.gettempdir()).glob("gome-trace-*"))
 
     tests_dir = str(Path(__file__).parent)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")]))
@@ -168,4 +181,12 @@ def test_three_traces_spread_over_a_three_node_cluster_and_a_budget_stops_them(
     started = {e.trace: e.node for e in events if isinstance(e, TraceStarted)}
     assert set(started) == {0, 1, 2} and len(set(started.values())) == 3, started  # one node each
     assert "token budget spent" in result.reason and result.grade is not None and result.grade.valid_submission
-    assert len([e for e in events if isinstance(e, ExecutionDone)]) < 18
+    executions = [e for e in events if isinstance(e, ExecutionDone)]
+    assert len(executions) < 18
+    written = {p.relative_to(result.run_dir).as_posix() for p in (result.run_dir / "traces").rglob("*") if p.is_file()}
+    assert written == {rel for rel in received if rel.startswith("traces/")}  # nothing but what the driver received
+    assert "llm_calls.jsonl" in received and (result.run_dir / "llm_calls.jsonl").is_file()  # the traces' shared log
+    for e in executions:  # every execution's files reached the run folder
+        step = result.run_dir / "traces" / str(e.trace) / f"{e.step:03d}"
+        assert (step / "solution.py").is_file() and (step / "stdout.txt").is_file(), step
+    assert set(Path(tempfile.gettempdir()).glob("gome-trace-*")) <= scratch_before  # the scratch folders are gone

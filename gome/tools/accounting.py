@@ -60,13 +60,6 @@ class Accounting:
         if segment_start is not None and last_ts is not None:
             self.earlier_s += last_ts - segment_start
 
-    def recount(self, events: Iterable[Event]) -> None:
-        """Counts the model calls anew from `events` (the whole run's, as its event log holds them)."""
-        self.tokens.clear()
-        self.latency.clear()
-        for event in events:
-            self._count(event)
-
     def _count(self, event: Event) -> None:
         if isinstance(event, LLMCall):
             for key in ("run", f"trace {event.trace}", f"agent {event.agent}"):
