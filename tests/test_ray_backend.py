@@ -190,3 +190,48 @@ def test_three_traces_spread_over_a_three_node_cluster_and_a_budget_stops_them(
         step = result.run_dir / "traces" / str(e.trace) / f"{e.step:03d}"
         assert (step / "solution.py").is_file() and (step / "stdout.txt").is_file(), step
     assert set(Path(tempfile.gettempdir()).glob("gome-trace-*")) <= scratch_before  # the scratch folders are gone
+
+
+def test_a_killed_run_on_a_three_node_cluster_resumes_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver of a three-trace run on a `Cluster` is SIGKILLed once every trace has pushed a step; Ray
+    ends the dead driver's tasks, and `resume` (config.yaml keeps the cluster's address) seeds each worker
+    with its trace's folder and finishes the run there, losing at most the attempts in flight."""
+    from ray.cluster_utils import Cluster
+
+    tests_dir = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")]))
+    temp = Path(tempfile.mkdtemp(prefix="gr", dir="/tmp"))
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "temp_dir": str(temp / "n0")})
+    for k in (1, 2):
+        cluster.add_node(num_cpus=1, temp_dir=str(temp / f"n{k}"))
+    task = prepare_task("penguins", tmp_path / "penguins")
+    run_dir = tmp_path / "runs" / "killed"
+    runner = RAY_RUNNER.replace("task, runs, url = sys.argv[1:]", "task, runs, url, address = sys.argv[1:]").replace(
+        "traces=2, cpus=2,", "traces=3, cpus=3, ray_address=address,")
+    try:
+        with serve(policy) as (base_url, _):
+            proc = subprocess.Popen([sys.executable, "-c", runner, str(task), str(tmp_path / "runs"), base_url,
+                                     cluster.address], env={**os.environ}, start_new_session=True)
+            deadline = time.monotonic() + 240
+            while not {0, 1, 2} <= {e.source_trace for e in _events(run_dir) if isinstance(e, CoordinatorMerge)}:
+                assert proc.poll() is None and time.monotonic() < deadline, "the Ray run made no progress"
+                time.sleep(0.05)
+            proc.kill()
+            proc.wait()
+        before = [e for e in _events(run_dir) if isinstance(e, ExecutionDone)]
+        client = ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
+        result = asyncio.run(resume(run_dir, client=client))
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+    assert result.grade is not None and result.grade.valid_submission, result.reason
+    events = _events(run_dir)
+    executions = [e for e in events if isinstance(e, ExecutionDone)]
+    assert len(before) >= 3 and 12 <= len(executions) <= 12 + 3  # at most the attempt in flight of each trace lost
+    for trace in (0, 1, 2):
+        assert json.loads((run_dir / "traces" / str(trace) / "state.json").read_text())["state"]["step"] == 4
+    merges = [e for e in events if isinstance(e, CoordinatorMerge)]
+    assert sorted(m.version for m in merges) == list(range(1, len(merges) + 1))
+    started = [e for e in events if isinstance(e, TraceStarted)]
+    assert len({e.node for e in started}) == 3 and sum(isinstance(e, RunStarted) for e in events) == 2
