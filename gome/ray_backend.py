@@ -3,10 +3,11 @@ as a Ray actor (the same class as in-process). Teams cannot span processes, so a
 that Ray places.
 
 No filesystem is shared. A worker works in a scratch folder on its own node, seeded by the driver with
-the task's public files (never its answers), the dev split and, on resume, its trace's folder. It ships every event, with the files its scratch
-folder gained or changed since the event before, through a Ray queue; the driver alone writes the run
-folder, and its event log feeds the budgets, the live view and the summary exactly as in a local run.
-The Coordinator actor runs on the driver's node, where it writes its checkpoint."""
+the task's public files (never its answers), the dev split, the run's role prompts and, on resume, its
+trace's folder. It ships every event, with the files its scratch folder gained or changed since the
+event before, through a Ray queue; the driver alone writes the run folder, and its event log feeds the
+budgets, the live view and the summary exactly as in a local run. The Coordinator actor runs on the
+driver's node, where it writes its checkpoint."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from autogen_core.models import ChatCompletionClient
 from gome.assemble import build_trace
 from gome.config import RunConfig
 from gome.coordinator import COORDINATOR_CHECKPOINT, Candidate, Coordinator
+from gome.errors import GomeUserError
 from gome.events import parse_event
 from gome.llm import make_client
 from gome.schema import Event
@@ -193,6 +195,16 @@ def _drain(inbox: Any, receiver: Inbox, done: threading.Event) -> None:
                 return
 
 
+def _check_placeable(config: RunConfig, nodes: list[dict[str, float]]) -> None:
+    """A trace team that no node can hold would wait for ever: say so before anything starts."""
+    need = {"CPU": float(config.exec_threads), "GPU": float(config.gpus_per_trace)}
+    if not any(all(node.get(kind, 0.0) >= amount for kind, amount in need.items() if amount) for node in nodes):
+        most = ", ".join(f"{node.get('CPU', 0):g} CPU / {node.get('GPU', 0):g} GPU" for node in nodes) or "no node"
+        raise GomeUserError(f"each trace team asks for {need['CPU']:g} CPU and {need['GPU']:g} GPU (--threads, "
+                            f"--gpus-per-trace), which no node of the Ray cluster has ({most}); ask for less, "
+                            "for instance --threads 1")
+
+
 async def run_ray(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None,
                   client: ChatCompletionClient | None, accounting: Accounting,
                   emit: Callable[[Event], None]) -> tuple[str, list[Candidate], list[Candidate]]:
@@ -204,10 +216,11 @@ async def run_ray(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     if not ray.is_initialized():
-        # a local Ray stays on the loopback; an existing cluster keeps the addresses its nodes have
+        # a new local Ray (never a stale one named in /tmp/ray) stays on the loopback; a cluster keeps its addresses
         cluster = config.ray_address is not None
-        ray.init(address=config.ray_address, num_cpus=None if cluster else config.cpus, include_dashboard=False,
+        ray.init(address=config.ray_address or "local", num_cpus=None if cluster else config.cpus, include_dashboard=False,
                  _node_ip_address=None if cluster else "127.0.0.1", log_to_driver=False)
+    _check_placeable(config, [n["Resources"] for n in ray.nodes() if n.get("Alive")])
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     checkpoint = rundir.root / COORDINATOR_CHECKPOINT  # the actor writes it after every push; read on resume
     # Ray types ActorClass.remote() as a handle or the class itself; at run time it is always a handle.

@@ -56,3 +56,17 @@ def test_the_driver_writes_what_workers_ship_and_nothing_outside_the_run_folder(
         inbox.write("../elsewhere.txt", 0, b"x")
     assert not (tmp_path / "elsewhere.txt").exists()
     assert pack(rundir.root, "traces/0") == {"traces/0/001/solution.py": b"print(1)\n"}
+
+
+def test_a_trace_team_no_node_can_hold_is_refused_before_the_run_starts(tmp_path: Path) -> None:
+    from gome.config import RunConfig
+    from gome.errors import GomeUserError
+    from gome.ray_backend import _check_placeable
+
+    nodes = [{"CPU": 1.0}, {"CPU": 1.0, "GPU": 1.0}]
+    _check_placeable(RunConfig(task_dir=tmp_path, traces=3, cpus=3), nodes)  # one CPU each: fits
+    _check_placeable(RunConfig(task_dir=tmp_path, traces=1, threads=1, gpus_per_trace=1), nodes)
+    with pytest.raises(GomeUserError, match="asks for 2 CPU and 0 GPU.*1 CPU / 0 GPU, 1 CPU / 1 GPU"):
+        _check_placeable(RunConfig(task_dir=tmp_path, traces=1, cpus=2), nodes)  # the bench's mistake: it hung
+    with pytest.raises(GomeUserError, match="asks for 1 CPU and 2 GPU"):
+        _check_placeable(RunConfig(task_dir=tmp_path, traces=1, threads=1, gpus_per_trace=2), nodes)
