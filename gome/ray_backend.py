@@ -106,11 +106,8 @@ class Inbox:
         target = (self.rundir.root / rel).resolve()
         if not target.is_relative_to(self.rundir.root.resolve()):
             raise ValueError(f"a worker shipped a file outside the run folder: {rel}")
-        if offset:  # the rest of an appended file: this trace's new lines
+        if rel in APPENDED:  # the lines this trace added to a file that every trace appends to
             with open(target, "ab") as fh:
-                fh.write(data)
-        elif rel in APPENDED and target.is_file():
-            with open(target, "ab") as fh:  # a trace's first lines of a file the others append to as well
                 fh.write(data)
         else:
             atomic_write(target, data)
