@@ -114,7 +114,8 @@ def cell_result(run_dir: Path) -> dict[str, Any]:
     return {"run": run_dir.name, "valid": bool(grade.get("valid_submission")), "score": grade.get("score"),
             "normalized": grade.get("normalized_score"), "medal": bool(grade.get("any_medal")),
             "above_median": bool(grade.get("above_median")), "tokens": finished.usage.get("total_tokens", 0),
-            "wall_s": round(finished.ts - start, 1), "curve": curve, **_updates(events),
+            "wall_s": finished.usage.get("wall_s", round(finished.ts - start, 1)),  # a resumed cell: its sessions only
+            "curve": curve, **_updates(events),
             "ensemble_gain": gain if gain is not None else 0.0}
 
 

@@ -56,3 +56,17 @@ def test_best_score_plot_names_direction_and_runs_without_scores() -> None:
                           lower_is_better=True)
     assert "(lower is better)" in svg and "no valid attempt: gradient s0" in svg
     assert svg.count("<circle") == 1  # a run with one scored attempt still shows (as a dot)
+
+
+def test_a_resumed_cell_counts_the_wall_time_of_its_sessions_not_the_gap_between_them(tmp_path) -> None:
+    from gome.bench import cell_result
+    from gome.events import EventLog
+    from gome.schema import RunFinished, RunStarted
+
+    log = EventLog(tmp_path / "events.jsonl")
+    log.emit(RunStarted(ts=1000.0, run_id="r", task="t", config={}))
+    log.emit(RunStarted(ts=8200.0, run_id="r", task="t", config={}, resumed=True))  # two hours later
+    log.emit(RunFinished(ts=8300.0, best_attempt=None, best_score=None, grade=None, reason="steps done",
+                         usage={"wall_s": 160.0, "total_tokens": 10}))
+    log.close()
+    assert cell_result(tmp_path)["wall_s"] == 160.0
