@@ -8,6 +8,16 @@ with the agents' own helpers, on the bundled penguins task; requests go through 
 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --size 1.5b --scenarios 6
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --size 1.5b --scenarios 3 --compare --json FILE
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --record FILE --task hpc-jobs --steps 6
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --replay FILE --compare --json FILE
+
+The built-in scenarios are flat 7-line scripts. `--record` runs gome itself (one trace, the current
+runtime) on a bundled task and keeps every request its agents made, in order; `--replay` sends those
+requests again, in the same order, so the prompts are a real run's (the starter's functions, the
+harness's evidence, the Memory Keeper's memories) and so is the pattern of shared prefixes between
+calls. A replayed step is a Diagnostician call and what follows it up to the Coder's reply (repairs
+included); the draft and debug calls between steps are replayed but not timed. Replies are sampled
+with a fixed seed, so both runtimes face the same requests and mostly write the same replies.
 
 `--compare` runs the same scenarios twice in one run, on one server binary: first with the baseline
 runtime (the stock llama-cpp-python server as gome ran it before: no speculative decoding, logits for
@@ -28,14 +38,19 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from autogen_core.models import AssistantMessage, CreateResult, LLMMessage, SystemMessage, UserMessage
+
 from gome.agents.views import diagnosis_text, plan_text, report_text
 from gome.llm import ModelConfig, StructuredOutputError, ask_code, ask_structured, make_client
+from gome.llm.delegate import DelegatingClient
 from gome.llm.local_server import BASELINE, CURRENT, LocalServer, Runtime, embedded_server
-from gome.llm.structured import CallRecord
-from gome.llm.structured import schema_hint
+from gome.llm.retry import CURRENT_AGENT
+from gome.llm.stream import cached_tokens
+from gome.llm.structured import CallRecord, extract_code, parse_json_model, schema_hint
 from gome.roles import load_roles
 from gome.schema import Diagnosis, ExecutionReport, StepSize, UpdatePlan
 from gome.tasks import load_task, prepare_task, task_summary
@@ -171,6 +186,105 @@ class Bench:
             self._record(name, "coder", 3, False, (0, 0), start)
 
 
+_MESSAGES = {"SystemMessage": SystemMessage, "UserMessage": UserMessage, "AssistantMessage": AssistantMessage}
+_PARSE: dict[str, type] = {"diagnostician": Diagnosis, "memory_keeper": UpdatePlan}
+
+
+class Capture(DelegatingClient):
+    """Keeps every request of a real run, in order, with the agent that made it."""
+
+    def __init__(self, inner: object) -> None:
+        super().__init__(inner)  # type: ignore[arg-type]
+        self.requests: list[dict] = []
+
+    async def create(self, messages: Sequence[LLMMessage], **kwargs: object) -> CreateResult:
+        assert self.inner is not None
+        self.requests.append({"agent": CURRENT_AGENT.get() or "unknown",
+                              "messages": [[type(m).__name__, m.content] for m in messages],
+                              "extra_create_args": kwargs.get("extra_create_args") or {},
+                              "json_output": bool(kwargs.get("json_output"))})
+        result = await self.inner.create(messages, **kwargs)  # type: ignore[arg-type]
+        self._count(result.usage)
+        return result
+
+
+async def _record(args: argparse.Namespace) -> None:
+    from gome.config import RunConfig
+    from gome.runner import run
+
+    with tempfile.TemporaryDirectory() as tmp, embedded_server(args.size, runtime=CURRENT) as model:
+        task_dir = prepare_task(args.task, Path(tmp) / args.task)
+        capture = Capture(make_client(model))
+        config = RunConfig(task_dir=task_dir, runs_dir=Path(tmp) / "runs", model=model, local_size=args.size,
+                           steps=args.steps, exec_timeout_s=300, record_llm=False)
+        result = await run(config, client=capture)
+        print(f"recorded {len(capture.requests)} requests of a {args.steps}-step run on {args.task} "
+              f"({result.run_dir.name})", file=sys.stderr)
+    Path(args.record).write_text(json.dumps({"task": args.task, "size": args.size, "steps": args.steps,
+                                             "requests": capture.requests}, indent=1))
+
+
+def _valid(agent: str, text: str) -> bool:
+    """Whether a replayed reply would have been taken at the first try."""
+    try:
+        if agent in _PARSE:
+            parse_json_model(text, _PARSE[agent])
+        else:
+            ast.parse(extract_code(text))
+    except (ValueError, SyntaxError):
+        return False
+    return True
+
+
+def _steps(requests: list[dict]) -> list[int | None]:
+    """The timed step of each recorded request, or None: a Diagnostician call opens a step, and the Coder's
+    reply closes it once the Coder's repairs of that reply are done."""
+    marks: list[int | None] = []
+    step, coding = -1, 0  # coding: the message count of the step's last Coder request (0: not coding yet)
+    open_ = False
+    for request in requests:
+        agent, n = request["agent"], len(request["messages"])
+        if open_ and coding and not (agent == "coder" and n > coding):
+            open_, coding = False, 0
+        if agent == "diagnostician" and not open_:
+            open_, step = True, step + 1
+        if open_ and agent == "coder":
+            coding = n
+        marks.append(step if open_ else None)
+    return marks
+
+
+async def _replay_run(size: str, runtime: Runtime, requests: list[dict]) -> tuple[list[Call], float, int]:
+    """Sends the recorded requests in order; each timed step is a Diagnostician call up to the Coder's reply."""
+    server = embedded_server(size, runtime=runtime)
+    start = time.monotonic()
+    calls: list[Call] = []
+    with server as config:
+        startup = time.monotonic() - start
+        client = make_client(config)
+        seen = 0
+        for request, step in zip(requests, _steps(requests)):
+            agent = request["agent"]
+            messages = [_MESSAGES[kind](content=content, source="bench") if kind != "SystemMessage"
+                        else SystemMessage(content=content) for kind, content in request["messages"]]
+            began = time.monotonic()
+            result = await client.create(messages, extra_create_args={**request["extra_create_args"], "seed": 0},
+                                         json_output=request["json_output"])
+            latency = time.monotonic() - began
+            log = server._log_path
+            ptps, gtps, seen, kept = _speeds(log, seen) if log else (None, None, 0, 0)
+            text = result.content if isinstance(result.content, str) else ""
+            ok = _valid(agent, text)
+            cached = cached_tokens(result.usage)
+            if step is not None:
+                calls.append(Call(f"step {step}", agent, ok, ok, 1, result.usage.prompt_tokens,
+                                  result.usage.completion_tokens, round(latency, 2), ptps and round(ptps, 1),
+                                  gtps and round(gtps, 1), text[:3000], cached if cached is not None else kept))
+                print(f"  step {step} {agent}: {latency:.1f}s ok={ok}", file=sys.stderr)
+        await client.close()
+    return calls, startup, server.threads
+
+
 def _median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
@@ -217,16 +331,24 @@ async def _run(size: str, runtime: Runtime, scenarios: int, brief: str) -> tuple
 
 
 async def _main(args: argparse.Namespace) -> None:
+    if args.record:
+        await _record(args)
+        return
+    requests = json.loads(Path(args.replay).read_text())["requests"] if args.replay else []
     with tempfile.TemporaryDirectory() as tmp:
         brief = task_summary(load_task(prepare_task("penguins", Path(tmp) / "penguins")))
     runs = {"baseline": BASELINE, "current": CURRENT} if args.compare else {"current": CURRENT}
     results: dict[str, list[Call]] = {}
     for label, runtime in runs.items():
         print(f"{label}: {runtime}", file=sys.stderr)
-        calls, startup, threads = await _run(args.size, runtime, args.scenarios, brief)
+        if requests:
+            calls, startup, threads = await _replay_run(args.size, runtime, requests)
+        else:
+            calls, startup, threads = await _run(args.size, runtime, args.scenarios, brief)
         results[label] = calls
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"## {label}: {runtime}\n\nmodel {args.size}, server start {startup:.1f} s, {args.scenarios} steps, "
+        source = f"the requests of {args.replay}" if requests else f"{args.scenarios} built-in scenarios"
+        print(f"## {label}: {runtime}\n\nmodel {args.size}, server start {startup:.1f} s, {source}, "
               f"{threads} threads, load average at the end {load} (1/5/15 min)\n")
         print(_table(calls) + "\n")
     if args.compare:
@@ -244,6 +366,10 @@ def main() -> None:
     parser.add_argument("--scenarios", type=int, default=6, help="optimisation steps to time (scenarios repeat after 6)")
     parser.add_argument("--compare", action="store_true", help="run the baseline runtime first, then the current one")
     parser.add_argument("--json", default="", help="write the summaries and every call to this JSON file")
+    parser.add_argument("--record", default="", help="run gome on --task and write its requests to this file")
+    parser.add_argument("--task", default="hpc-jobs", help="--record: the bundled task")
+    parser.add_argument("--steps", type=int, default=6, help="--record: the run's steps")
+    parser.add_argument("--replay", default="", help="time the requests of a --record file instead of the scenarios")
     asyncio.run(_main(parser.parse_args()))
 
 

@@ -1,0 +1,51 @@
+"""benchmarks/bench_model.py --record / --replay: the requests a real run makes, and the steps they are timed in."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+from pathlib import Path
+
+from gome.config import RunConfig
+from gome.llm import ScriptedChatCompletionClient
+from gome.runner import run
+from gome.tasks import prepare_task
+from scripted_model import policy
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+_spec = importlib.util.spec_from_file_location("bench_model", ROOT / "benchmarks" / "bench_model.py")
+bench = importlib.util.module_from_spec(_spec)
+sys.modules["bench_model"] = bench  # its dataclasses look their module up
+_spec.loader.exec_module(bench)
+
+
+def request(agent: str, messages: int = 2) -> dict:
+    return {"agent": agent, "messages": [["UserMessage", "x"]] * messages}
+
+
+def test_a_step_runs_from_the_diagnosis_to_the_coders_repaired_reply() -> None:
+    requests = [request("coder"),  # the draft: not a directed step
+                request("diagnostician"), request("memory_keeper"), request("coder"),
+                request("coder", 4),  # the repair of that reply: same step
+                request("coder"),  # a debug round after the step's script crashed: not timed
+                request("diagnostician"), request("diagnostician", 4), request("memory_keeper"), request("coder"),
+                request("coder")]  # a debug round straight after an unrepaired reply: not timed either
+    assert bench._steps(requests) == [None, 0, 0, 0, 0, None, 1, 1, 1, 1, None]
+
+
+def test_capture_keeps_every_request_of_a_run_with_its_agent(tmp_path: Path) -> None:
+    task = prepare_task("penguins", tmp_path / "penguins")
+    inner = ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
+    capture = bench.Capture(inner)
+    config = RunConfig(task_dir=task, runs_dir=tmp_path / "runs", steps=3, exec_timeout_s=120, ensemble_after=1.0)
+    asyncio.run(run(config, client=capture))
+    agents = [r["agent"] for r in capture.requests]
+    assert agents[0] == "coder" and "diagnostician" in agents and "memory_keeper" in agents
+    first_diagnosis = capture.requests[agents.index("diagnostician")]
+    (kind, system), *_ = first_diagnosis["messages"]
+    assert kind == "SystemMessage" and "You are the Diagnostician" in system
+    assert first_diagnosis["json_output"] or first_diagnosis["extra_create_args"]  # the structured request's format
+    timed = [s for s in bench._steps(capture.requests) if s is not None]
+    assert timed and timed[0] == 0
