@@ -190,6 +190,17 @@ _MESSAGES = {"SystemMessage": SystemMessage, "UserMessage": UserMessage, "Assist
 _PARSE: dict[str, type] = {"diagnostician": Diagnosis, "memory_keeper": UpdatePlan}
 
 
+def _flag(json_output: object) -> bool | None:
+    """A request's json_output as it can be stored: None (not set, which leaves response_format alone) or a
+    bool (False asks autogen's OpenAI client for plain text, which drops the grammar)."""
+    return json_output if json_output is None or isinstance(json_output, bool) else True
+
+
+def replay_args(request: dict) -> dict:
+    """The create() arguments of a recorded request: as recorded, with a fixed sampling seed."""
+    return {"extra_create_args": {**request["extra_create_args"], "seed": 0}, "json_output": request["json_output"]}
+
+
 class Capture(DelegatingClient):
     """Keeps every request of a real run, in order, with the agent that made it."""
 
@@ -202,7 +213,7 @@ class Capture(DelegatingClient):
         self.requests.append({"agent": CURRENT_AGENT.get() or "unknown",
                               "messages": [[type(m).__name__, m.content] for m in messages],
                               "extra_create_args": kwargs.get("extra_create_args") or {},
-                              "json_output": bool(kwargs.get("json_output"))})
+                              "json_output": _flag(kwargs.get("json_output"))})
         result = await self.inner.create(messages, **kwargs)  # type: ignore[arg-type]
         self._count(result.usage)
         return result
@@ -268,8 +279,7 @@ async def _replay_run(size: str, runtime: Runtime, requests: list[dict]) -> tupl
             messages = [_MESSAGES[kind](content=content, source="bench") if kind != "SystemMessage"
                         else SystemMessage(content=content) for kind, content in request["messages"]]
             began = time.monotonic()
-            result = await client.create(messages, extra_create_args={**request["extra_create_args"], "seed": 0},
-                                         json_output=request["json_output"])
+            result = await client.create(messages, **replay_args(request))
             latency = time.monotonic() - began
             log = server._log_path
             ptps, gtps, seen, kept = _speeds(log, seen) if log else (None, None, 0, 0)

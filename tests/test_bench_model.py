@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import importlib.util
 import sys
 from pathlib import Path
 
 from gome.config import RunConfig
-from gome.llm import ScriptedChatCompletionClient
+from gome.llm import ModelConfig, ScriptedChatCompletionClient
 from gome.runner import run
 from gome.tasks import prepare_task
 from scripted_model import policy
@@ -39,13 +40,18 @@ def test_capture_keeps_every_request_of_a_run_with_its_agent(tmp_path: Path) -> 
     task = prepare_task("penguins", tmp_path / "penguins")
     inner = ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
     capture = bench.Capture(inner)
-    config = RunConfig(task_dir=task, runs_dir=tmp_path / "runs", steps=3, exec_timeout_s=120, ensemble_after=1.0)
+    config = RunConfig(task_dir=task, runs_dir=tmp_path / "runs", steps=3, exec_timeout_s=120, ensemble_after=1.0,
+                       model=ModelConfig(structured="json_object_schema"))  # as the embedded model is asked
     asyncio.run(run(config, client=capture))
     agents = [r["agent"] for r in capture.requests]
     assert agents[0] == "coder" and "diagnostician" in agents and "memory_keeper" in agents
     first_diagnosis = capture.requests[agents.index("diagnostician")]
     (kind, system), *_ = first_diagnosis["messages"]
     assert kind == "SystemMessage" and "You are the Diagnostician" in system
-    assert first_diagnosis["json_output"] or first_diagnosis["extra_create_args"]  # the structured request's format
+    assert first_diagnosis["extra_create_args"]["response_format"]["type"] == "json_object"
+    # json_output was not set: a replay must not set it to False, which makes autogen's OpenAI client ask for
+    # plain text and so drops the grammar of response_format
+    assert bench.replay_args(first_diagnosis)["json_output"] is None
+    json.dumps(capture.requests)  # the recording is a JSON file
     timed = [s for s in bench._steps(capture.requests) if s is not None]
     assert timed and timed[0] == 0
