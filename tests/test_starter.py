@@ -59,3 +59,15 @@ def test_no_starter_without_a_single_target_in_train(tasks_dir: Path) -> None:
     task = load_task(tasks_dir / "penguins")
     assert starter_script(task.model_copy(update={"validation": "self_reported"})) == ""
     assert starter_script(task.model_copy(update={"target_columns": ("species", "island")})) == ""
+
+
+def test_rmsle_predictions_stay_in_the_targets_range(tmp_path: Path) -> None:
+    # a linear model fitted on the raw price predicts a negative price for six of ames-prices' test houses:
+    # clipped at 0, those rows alone made the test RMSLE 1.003 (the dummy's is 0.416) while the dev split
+    # scored 0.146. The starter fits log1p(price) and keeps predictions in the training range: 0.173.
+    task_dir = prepare_task("ames-prices", tmp_path / "ames-prices")
+    code = starter_script(load_task(task_dir))
+    linear = code.replace('DummyRegressor(strategy="mean")', "LinearRegression()").replace(
+        "import numpy as np\n", "import numpy as np\nfrom sklearn.linear_model import LinearRegression\n")
+    score, normalized = _run(linear, task_dir, tmp_path / "linear")
+    assert normalized is not None and normalized > 0.5, score

@@ -22,18 +22,19 @@ _VALIDATION = {
     "roc_auc": ("roc_auc_score", "roc_auc_score(y_va.astype(str) == POSITIVE, pred[COLUMNS[0]])"),
     "log_loss": ("log_loss", "log_loss(y_va.astype(str), pred[COLUMNS].to_numpy(), labels=CLASSES)"),
     "rmse": ("mean_squared_error", "mean_squared_error(y_va, pred) ** 0.5"),
-    "rmsle": ("mean_squared_log_error", "mean_squared_log_error(y_va, pred) ** 0.5"),
+    "rmsle": ("mean_squared_log_error", "mean_squared_log_error(np.expm1(y_va), pred) ** 0.5"),
     "mae": ("mean_absolute_error", "mean_absolute_error(y_va, pred)"),
 }
 
 _PREDICT = {
     "label": "def predict(model, X):\n    return model.predict(X)\n",
-    "regression": "def predict(model, X):\n    return model.predict(X){clip}\n",
+    "regression": "def predict(model, X):\n    return model.predict(X)\n",
+    "log_regression": "def predict(model, X):\n    return np.expm1(model.predict(X)).clip(LOW, HIGH)\n",
     "probability": (
         "def predict(model, X):\n"
         "    \"\"\"The submission's probability columns, one per class it names.\"\"\"\n"
         "    proba = pd.DataFrame(model.predict_proba(X), columns=[str(c) for c in model.classes_], index=X.index)\n"
-        "    return pd.DataFrame({{column: proba[cls] for column, cls in zip(COLUMNS, CLASSES)}})\n"
+        "    return pd.DataFrame({column: proba[cls] for column, cls in zip(COLUMNS, CLASSES)})\n"
     ),
 }
 
@@ -91,7 +92,7 @@ def starter_script(task: Task, train: pd.DataFrame | None = None) -> str:
     if target not in train.columns:
         return ""
     columns = prediction_columns(task)
-    values: dict[str, str] = dict(id=task.id_column, target=target, constants="", y="train[TARGET]", clip="")
+    values: dict[str, str] = dict(id=task.id_column, target=target, constants="", y="train[TARGET]")
     if kind == "probability":
         classes = sorted(set(as_labels(train[target].dropna())))
         try:
@@ -110,11 +111,14 @@ def starter_script(task: Task, train: pd.DataFrame | None = None) -> str:
             placeholder, call = "DummyClassifier", 'DummyClassifier(strategy="most_frequent")'
         else:
             placeholder, call = "DummyRegressor", 'DummyRegressor(strategy="mean")'
-            values["clip"] = ".clip(min=0)" if task.metric == "rmsle" else ""
+            if task.metric == "rmsle":  # fit log1p(target), which RMSLE scores, and never predict far outside it
+                low, high = (float(train[target].min()), float(train[target].max()))
+                values["constants"] = f"LOW, HIGH = {low!r}, {high!r}  # the range of the training target\n"
+                values["y"] = "np.log1p(train[TARGET])  # RMSLE is the RMSE of log1p: the model fits log1p(target)"
     metric_import, validation = _VALIDATION[task.metric]
     return _TEMPLATE.format(
         **values, placeholder=placeholder, placeholder_call=call, metric_import=metric_import, note=PLACEHOLDER_NOTE,
-        validation=validation, predict=_PREDICT[kind].format(clip=values["clip"]),
+        validation=validation, predict=_PREDICT["log_regression" if task.metric == "rmsle" else kind],
     )
 
 
