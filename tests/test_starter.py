@@ -70,4 +70,4 @@ def test_rmsle_predictions_stay_in_the_targets_range(tmp_path: Path) -> None:
     linear = code.replace('DummyRegressor(strategy="mean")', "LinearRegression()").replace(
         "import numpy as np\n", "import numpy as np\nfrom sklearn.linear_model import LinearRegression\n")
     score, normalized = _run(linear, task_dir, tmp_path / "linear")
-    assert normalized is not None and normalized > 0.5, score
+    assert normalized is not None and normalized > 0.7, score  # a range clip alone: 0.506
