@@ -92,6 +92,26 @@ def _exports(module_name: str, name: str) -> bool:
         return False
 
 
+# model classes the small model imports under names no installed package has: what stands in for them
+_STAND_INS = {"XGBRegressor": ("lightgbm", "LGBMRegressor"), "XGBClassifier": ("lightgbm", "LGBMClassifier"),
+              "LightGBMRegressor": ("lightgbm", "LGBMRegressor"), "LightGBMClassifier": ("lightgbm", "LGBMClassifier")}
+
+
+def _elsewhere(name: str, module: str) -> tuple[str, str]:
+    """An import line, and a note, for a name `module` does not export: its module in the same package; for a
+    model class, in another model package; else an installed stand-in (xgboost is not installed here)."""
+    package = module.split(".")[0]
+    for where in (package, *(p for p in _MODEL_PACKAGES if p != package and package in _MODEL_PACKAGES)):
+        home = find_module_of(name, where)
+        if home:
+            return f"from {home} import {name}", f"{name} is imported from {home}, not {module}"
+    stand_in = _STAND_INS.get(name)
+    if stand_in and _exports(*stand_in):
+        home, real = stand_in
+        return f"from {home} import {real} as {name}", f"{name} is not installed: {home}'s {real} stands in for it"
+    return "", ""
+
+
 def fix_imports(code: str) -> tuple[str, list[str]]:
     """Rewrites `from pkg.mod import A, B` lines whose names live elsewhere in the same package
     (e.g. SimpleImputer in sklearn.impute, not sklearn.preprocessing); returns the code and notes."""
@@ -104,10 +124,10 @@ def fix_imports(code: str) -> tuple[str, list[str]]:
             return match.group(0)
         lines, kept = [], []
         for name in names:
-            home = "" if _exports(module, name) else find_module_of(name, package)
-            if home:
-                lines.append(f"{indent}from {home} import {name}")
-                notes.append(f"{name} is imported from {home}, not {module}")
+            line, note = ("", "") if _exports(module, name) else _elsewhere(name, module)
+            if line:
+                lines.append(indent + line)
+                notes.append(note)
             else:
                 kept.append(name)
         if kept:
