@@ -112,7 +112,7 @@ def starter_script(task: Task, train: pd.DataFrame | None = None) -> str:
         else:
             placeholder, call = "DummyRegressor", 'DummyRegressor(strategy="mean")'
             if task.metric == "rmsle":  # fit log1p(target), which RMSLE scores, and never predict far outside it
-                low, high = (float(train[target].min()), float(train[target].max()))
+                low, high = float(train[target].min()), float(train[target].max())
                 values["constants"] = f"LOW, HIGH = {low!r}, {high!r}  # the range of the training target\n"
                 values["y"] = "np.log1p(train[TARGET])  # RMSLE is the RMSE of log1p: the model fits log1p(target)"
     metric_import, validation = _VALIDATION[task.metric]

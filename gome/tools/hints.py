@@ -113,8 +113,9 @@ def _elsewhere(name: str, module: str) -> tuple[str, str]:
 
 
 def fix_imports(code: str) -> tuple[str, list[str]]:
-    """Rewrites `from pkg.mod import A, B` lines whose names live elsewhere in the same package
-    (e.g. SimpleImputer in sklearn.impute, not sklearn.preprocessing); returns the code and notes."""
+    """Rewrites `from pkg.mod import A, B` lines whose names live elsewhere (SimpleImputer in sklearn.impute,
+    not sklearn.preprocessing; a model class in another model package; an installed stand-in for one that
+    is not installed: see `_elsewhere`); returns the code and notes."""
     notes: list[str] = []
 
     def repair(match: re.Match[str]) -> str:
