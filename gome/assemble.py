@@ -43,7 +43,7 @@ def task_brief(task: Task, description_tokens: int) -> str:
 def _state(config: RunConfig, task: Task, trace: int) -> TraceState:
     strategy = Strategy(config.strategy, seed=config.seed, num_drafts=config.num_drafts, debug_prob=config.debug_prob)
     return TraceState(trace=trace, lower_is_better=task.lower_is_better, max_steps=config.steps,
-                      max_debug_rounds=config.max_debug_rounds, memory=Memory(config.memory_half_life),
+                      max_debug_rounds=config.max_debug_rounds, max_redo_rounds=config.noop_redos, memory=Memory(config.memory_half_life),
                       use_memory=config.memory and config.strategy != "tree", strategy=strategy, accept_z=config.accept_z,
                       references=dict(task.reference_scores),
                       mode="explore" if config.strategy == "tree" else "directed")

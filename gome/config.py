@@ -56,6 +56,8 @@ class RunConfig(BaseModel):
     memory: bool = True  # ablation switch: success memory
     starter: bool = True  # drafts start from the task's starter script (gome.tasks.starter)
     max_debug_rounds: int = Field(default=2, ge=0)
+    noop_redos: int = Field(default=1, ge=0, description="a directed update that changed nothing goes back to the "
+                            "Coder this many times, told what its script built, before the Diagnostician sees it")
     tries: int = Field(default=3, ge=1, description="model tries per structured reply (1 + repairs)")
     memory_half_life: float = Field(default=30.0, gt=0)
     accept_z: float = Field(default=2.0, ge=0, description="an update is accepted when its gain exceeds this many "

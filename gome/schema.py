@@ -44,6 +44,9 @@ __all__ = [
 ]
 
 
+GRAMMAR = "x-grammar"  # a field's extra bounds for grammar-constrained servers (gome.llm.structured.grammar_schema)
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -79,7 +82,8 @@ class UpdatePlan(Frozen):
     direction: str
     step_size: StepSize
     changes: list[str] = Field(default_factory=list, description="Concrete edits to make, in order.")
-    memory_refs: list[str] = Field(default_factory=list, description="Ids of success-memory entries used.")
+    memory_refs: list[str] = Field(default_factory=list, description="Ids of success-memory entries used.",
+                                   json_schema_extra={GRAMMAR: {"maxItems": 3, "items": {"type": "string", "pattern": r"^m[0-9]+-[0-9]+$"}}})
     replaced: str = Field(default="", json_schema_extra={"internal": True})  # a failed direction this plan replaced
 
 
@@ -233,6 +237,7 @@ class OptimizerStep(_Event):
     failure_size: int = 0  # failure-memory entries (negative momentum)
     mode: Mode = "directed"  # the mode chosen for the next step
     reliability: float | None = None  # the hybrid's estimate of how often directed updates improve
+    redo: bool = False  # the attempt changed nothing and the Coder carries out its plan again
 
 
 class CoordinatorMerge(_Event):

@@ -96,6 +96,23 @@ def test_an_identical_script_is_not_run_again_and_counts_as_a_no_op(penguins: Pa
     assert ctx.state.journal["0-003"].outcome == "no-op"
 
 
+def test_a_no_op_goes_back_to_the_coder_with_what_its_script_built(penguins: Path, tmp_path: Path) -> None:
+    from gome.agents import next_speaker
+
+    recorder = Recorder()
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    plan = UpdatePlan(direction="tune the forest", step_size=StepSize.targeted)
+    defaults = sm.IMPROVED_FOREST.replace("RandomForestClassifier(n_estimators=200,", "RandomForestClassifier(n_estimators=200, max_features='sqrt',")
+    _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=defaults, plan=plan, cause="0-001"))
+    assert ctx.state.journal["0-002"].outcome == "no-op" and next_speaker(ctx.state, "executor") == "coder"
+    update, _ = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
+    seen = recorder.prompts["coder"][-1]
+    assert "Attempt 0-002 changed nothing" in seen and "RandomForestClassifier(max_features='sqrt')" in seen
+    assert "# Current best script" in seen and "tune the forest" in seen
+    assert update.kind == "improve" and update.parent_id == "0-001" and update.plan == plan and update.cause == "0-001"
+
+
 def test_a_direction_that_failed_is_replaced(penguins: Path, tmp_path: Path) -> None:
     recorder = Recorder()
     ctx = _context(penguins, tmp_path, recorder)

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gome.llm import ModelConfig, ask_code, ask_structured, make_client
-from gome.llm.structured import grammar_schema
+from gome.llm.structured import grammar_schema, request_args
 from gome.schema import Diagnosis, UpdatePlan
 from openai_server import serve
 
@@ -57,6 +57,18 @@ def test_grammar_schema_inlines_refs() -> None:
     text = json.dumps(schema)
     assert "$ref" not in text and "$defs" not in text and '"title"' not in text
     assert set(schema["properties"]["step_size"]["enum"]) == {"targeted", "moderate", "rewrite"}
+
+
+def test_grammar_bounds_the_lists_a_small_model_runs_away_in() -> None:
+    """The embedded model once wrote `"memory_refs": ["],",":replace...` to the token cap, or listed invented ids
+    f1-4, f1-5, ...: the grammar allows only success-memory ids, at most three, and bounds every list."""
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(grammar_schema(UpdatePlan)))
+    rules = dict(line.split(" ::= ", 1) for line in gbnf.splitlines() if " ::= " in line)
+    assert rules["memory-refs-item"] == '"\\"" "m" [0-9]+ "-" [0-9]+ "\\"" space'
+    assert rules["memory-refs"].count("memory-refs-item") == 3 and rules["changes"].count("string") == 6
+    strict = request_args("json_schema", UpdatePlan, None)["extra_create_args"]["response_format"]
+    assert "x-grammar" not in json.dumps(strict) and "pattern" not in json.dumps(strict)  # the grammar's alone
 
 
 def test_legacy_json_output_flag_maps_to_a_mode() -> None:

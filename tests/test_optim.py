@@ -54,8 +54,11 @@ def test_memories_record_successes_and_failures_with_their_outcome() -> None:
     state = _state()
     _step(state, 0.80)
     _step(state, 0.80, plan=PLAN.model_copy(update={"direction": "tune the forest depth"}))
-    _step(state, 0.80, identical_to="0-002", plan=PLAN.model_copy(update={"direction": "rename a variable"}))
-    assert [(e.id, e.outcome) for e in state.memory.entries] == [("m0-2", "success"), ("f0-3", "tie"), ("f0-4", "no-op")]
+    rename = PLAN.model_copy(update={"direction": "rename a variable"})
+    _step(state, 0.80, identical_to="0-002", plan=rename)
+    assert state.needs_redo() and len(state.memory.entries) == 2  # the plan's fate is its redo's
+    _step(state, 0.80, identical_to="0-002", plan=rename)  # the redo changes nothing either
+    assert [(e.id, e.outcome) for e in state.memory.entries] == [("m0-2", "success"), ("f0-3", "tie"), ("f0-5", "no-op")]
     assert abs(state.memory.successes[0].gain - 0.1) < 1e-9
     assert state.memory.failures[1].direction == "rename a variable" and state.memory.failures[1].step_size == StepSize.moderate
 
@@ -80,11 +83,35 @@ def test_step_size_shrinks_after_failures_and_grows_on_plateaus() -> None:
     assert state.step_size == StepSize.targeted
     _step(state, 0.70)  # a tie with the best ...
     assert state.step_size == StepSize.targeted
-    _step(state, 0.70, identical_to="0-001")  # ... and a no-op: a plateau of two
+    _step(state, 0.70, identical_to="0-001")  # ... and a no-op, after its redo: a plateau of two
+    assert state.step_size == StepSize.targeted and state.needs_redo()
+    _step(state, 0.70, identical_to="0-001")
     assert state.step_size == StepSize.moderate
     _step(state, 0.70)
     _step(state, 0.70)
     assert state.step_size == StepSize.rewrite
+
+
+def test_a_no_op_goes_back_to_the_coder_once_before_its_plan_counts_as_failed() -> None:
+    state = _state()
+    _step(state, 0.70, identical_to="0-001")
+    assert state.needs_redo() and state.mode == "directed" and not state.memory.failures and state.plateau == 0
+    restored = TraceState(trace=0, lower_is_better=False, max_steps=20)
+    restored.restore(state.snapshot())
+    assert restored.needs_redo() and restored.redo_round == 1  # a resumed trace still owes the redo
+    redo = _step(state, 0.80)  # the redo carries the plan out: accepted like any update
+    assert redo.accepted and not state.needs_redo() and state.journal["0-002"].outcome == "no-op"
+    assert [e.id for e in state.memory.entries] == ["m0-3"]
+    _step(state, 0.80, identical_to="0-003")
+    _step(state, 0.80, identical_to="0-003")  # its redo changes nothing either: no third try
+    assert not state.needs_redo() and [e.id for e in state.memory.failures] == ["f0-5"]
+    last = TraceState(trace=0, lower_is_better=False, max_steps=2)
+    _step(last, 0.70, kind="draft", plan=None)
+    _step(last, 0.70, identical_to="0-001")  # the budget's last step: nothing left to redo it with
+    assert not last.needs_redo() and [e.id for e in last.memory.failures] == ["f0-2"]
+    explore = _state()
+    explore.record(_update(explore).model_copy(update={"mode": "explore"}), _report(explore, 0.70, "0-001"))
+    assert not explore.needs_redo()  # tree search's scalar feedback has no plan to carry out again
 
 
 def test_step_size_bounds_the_reply_and_names_a_violation() -> None:

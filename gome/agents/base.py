@@ -130,4 +130,5 @@ class GomeAgent(BaseChatAgent):
             best_attempt=state.best_id, step_size=state.step_size, memory_size=len(state.memory.successes),
             failure_size=len(state.memory.failures), debug_round=state.debug_round, mode=state.mode,
             reliability=round(state.strategy.reliability, 4) if state.strategy.name == "hybrid" else None,
+            redo=state.needs_redo() and state.last is not None and state.last.id == attempt.id,
         ))

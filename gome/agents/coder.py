@@ -20,6 +20,7 @@ from gome.optim import LINE_BUDGET, reply_cap, step_violation
 from gome.schema import Attempt, AttemptKind, CodeUpdate, Diagnosis, StepSize, UpdatePlan
 from gome.tasks.metrics import get_metric
 from gome.tasks.starter import strip_placeholder
+from gome.tools.estimators import calls_text, estimator_calls, other_values
 from gome.tools.hints import add_missing_imports, find_module_of, fix_imports
 from gome.tools.patch import merge_functions, summarize_code, top_level_functions
 
@@ -40,6 +41,8 @@ class Coder(GomeAgent):
             return kind, state.attempt(parent_id)
         if state.needs_debug():
             return "debug", state.last
+        if state.needs_redo() and state.last is not None:
+            return "improve", state.attempt(state.last.parent_id) or state.best
         if state.best is None or self.ctx.ensemble_phase():
             return "draft", None
         return "improve", state.best
@@ -65,12 +68,20 @@ class Coder(GomeAgent):
                                    module=find_module_of(model, "sklearn") or "sklearn")
 
     def _rejected(self, best: Attempt) -> str:
-        """What the diagnosed attempt changed, when it was not accepted and the plan goes onto the best script."""
-        last = self.ctx.state.last
+        """What the diagnosed attempt changed, when it was not accepted and the plan goes onto the best script;
+        for a redo, that it changed nothing, the models it built and the arguments that restate defaults."""
+        ctx, last = self.ctx, self.ctx.state.last
         if last is None or last.id == best.id or not last.code:
             return ""
-        return self.ctx.messages.render("rejected_change", attempt=last.id, outcome=last.outcome or last.status,
-                                        diff=diff_text(best.code, last.code, limit=1500))
+        diff = diff_text(best.code, last.code, limit=1500)
+        if not ctx.state.needs_redo():
+            return ctx.messages.render("rejected_change", attempt=last.id, outcome=last.outcome or last.status, diff=diff)
+        calls = estimator_calls(last.code)
+        same = last.report.evidence.identical_to if last.report and last.report.evidence else None
+        return ctx.messages.render(
+            "noop_redo", attempt=last.id, other=same or best.id, calls=calls_text(last.code) or "no model gome can read",
+            defaults=", ".join(f"{c.name}({k}={v!r})" for c in calls for k, v in c.defaults),
+            values=", ".join(v for c in calls for v in other_values(c)), diff=diff)
 
     async def _values(self, kind: AttemptKind, parent: Attempt | None, plan: UpdatePlan | None,
                       diagnosis: Diagnosis | None, size: StepSize) -> dict[str, object]:
@@ -105,6 +116,8 @@ class Coder(GomeAgent):
             return (parent.plan, parent.cause) if parent else (None, "")
         if kind == "draft" and state.best is not None:  # an ensemble-stage draft carries out no plan
             return None, ""
+        if state.needs_redo() and state.last is not None:  # a redo carries on the no-op's plan
+            return state.last.plan, state.last.cause
         plan = latest(messages, UpdatePlan) if state.mode == "directed" else None
         return plan, state.last.id if plan is not None and state.last else ""
 

@@ -65,11 +65,11 @@ class TraceContext:
 
 
 def next_speaker(state: TraceState, last_source: str, ensemble: bool = False) -> str:
-    """The fixed conversation cycle, with an immediate debug round after a crash. A team that starts
+    """The fixed conversation cycle, with an immediate debug round after a crash (a redo after a no-op). A team that starts
     (or resumes) after an execution begins with the debug round or the diagnosis it would have had.
     In the ensemble phase the Coder drafts after the diagnosis, with no plan to ask the Memory Keeper for."""
     if last_source in ("executor", "user"):
-        if state.mode == "explore" or state.last is None or state.needs_debug():
+        if state.mode == "explore" or state.last is None or state.needs_debug() or state.needs_redo():
             return "coder"
         return "diagnostician"
     if last_source == "diagnostician" and ensemble:

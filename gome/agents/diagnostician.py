@@ -72,7 +72,7 @@ class Diagnostician(GomeAgent):
         failures = state.memory.retrieve_failures(query, now=state.step) if state.use_memory else []
         assert attempt.report is not None
         return dict(
-            task=ctx.task_brief, metric=ctx.metric, direction="lower" if state.lower_is_better else "higher",
+            task=ctx.task_brief, libraries=ctx.libraries, metric=ctx.metric, direction="lower" if state.lower_is_better else "higher",
             attempt=attempt.id, kind=attempt.kind, report=report_text(attempt.report, out_chars=800),
             evidence=evidence_text(ctx.messages, attempt, state.lower_is_better), code=attempt.code or "(no script)\n",
             plan=plan_text(attempt.plan), parent=parent.id if parent else "",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 
 from gome.roles import Messages
+from gome.tools.estimators import calls_text
 from gome.schema import Attempt, Diagnosis, ExecutionReport, MemoryEntry, UpdatePlan
 
 __all__ = ["history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
@@ -17,7 +18,10 @@ def _score(value: float | None) -> str:
 
 
 def history_text(attempts: list[Attempt]) -> str:
+    """One row per attempt: what it scored, what became of it, the models its script really built, and the
+    plan's direction."""
     rows = [f"{a.id} {a.kind} {a.status} score={_score(a.score)} {a.outcome or 'debugging'}"
+            + (f" · built {calls}" if (calls := calls_text(a.code)) else "")
             + (f" — {a.plan.direction[:90]}" if a.plan else "") for a in attempts]
     return "\n".join(rows) or "(none)"
 

@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from gome.llm.client import StructuredMode
 from gome.llm.stream import cached_tokens
+from gome.schema import GRAMMAR
 
 __all__ = [
     "Answer",
@@ -38,6 +39,7 @@ __all__ = [
     "Repair",
 ]
 
+GRAMMAR_MAX_ITEMS = 6  # items of a list in a grammar-constrained reply
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 Repair = Callable[[str], str]  # the request sent back after an unusable reply, given the reason
@@ -105,7 +107,9 @@ def schema_hint(model_cls: type[BaseModel]) -> str:
 
 
 def grammar_schema(model_cls: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema with `$ref`s inlined and titles dropped, for grammar-constrained servers."""
+    """The model's JSON schema with `$ref`s inlined and titles dropped, for grammar-constrained servers,
+    with the bounds a small model needs (a field's `GRAMMAR` extra; at most GRAMMAR_MAX_ITEMS items in a
+    list): without them a string inside a list can run on to the reply's token cap."""
     schema = model_cls.model_json_schema()
     defs = schema.pop("$defs", {})
     for name, field in model_cls.model_fields.items():
@@ -116,12 +120,22 @@ def grammar_schema(model_cls: type[BaseModel]) -> dict[str, Any]:
         if isinstance(node, dict):
             if "$ref" in node:
                 return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
-            return {k: walk(v) for k, v in node.items() if k != "title"}
+            node = {**node, **node.get(GRAMMAR, {})}
+            if node.get("type") == "array":
+                node.setdefault("maxItems", GRAMMAR_MAX_ITEMS)
+            return {k: walk(v) for k, v in node.items() if k not in ("title", GRAMMAR)}
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node
 
     return walk(schema)
+
+
+def _without_grammar(node: Any) -> Any:
+    """A schema without gome's grammar bounds (a strict json_schema endpoint may refuse unknown keys)."""
+    if isinstance(node, dict):
+        return {k: _without_grammar(v) for k, v in node.items() if k != GRAMMAR}
+    return [_without_grammar(v) for v in node] if isinstance(node, list) else node
 
 
 def request_args(mode: StructuredMode, model_cls: type[BaseModel] | None, max_tokens: int | None) -> dict[str, Any]:
@@ -135,7 +149,7 @@ def request_args(mode: StructuredMode, model_cls: type[BaseModel] | None, max_to
     if model_cls is not None and mode == "json_schema":
         from openai.lib._parsing import type_to_response_format_param  # the strict schema openai's .parse sends
 
-        extra["response_format"] = type_to_response_format_param(model_cls)
+        extra["response_format"] = _without_grammar(type_to_response_format_param(model_cls))
     elif model_cls is not None and mode == "json_object_schema":
         extra["response_format"] = {"type": "json_object", "schema": grammar_schema(model_cls)}
     elif model_cls is not None and mode == "json_object":

@@ -2,10 +2,11 @@
 
 `record` is the update rule and the only place an executed attempt enters the state: its outcome
 (accepted, no-op, tie, worse, crash), acceptance against the best (the gain must exceed `accept_z`
-standard errors of the paired dev-split estimate; a tie goes to the cheaper script), the step-size adaptation (shrink
-after crashes and worse scores, grow on plateaus of ties and no-ops), and the memory entry the
-attempt's direction earns: a success when its gain passed the test, a failure when its debug chain ends
-without one. `veto` reverts an acceptance that a diagnosis flags as leaky or overfit.
+standard errors of the paired dev-split estimate; a tie goes to the cheaper script), the step-size
+adaptation (shrink after crashes and worse scores, grow on plateaus of ties and no-ops), and the memory
+entry the attempt's direction earns: a success when its gain passed the test, a failure when its debug
+chain ends without one. A directed update that changed nothing goes back to the Coder (a redo) before
+its plan counts as failed. `veto` reverts an acceptance that a diagnosis flags as leaky or overfit.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ class TraceState:
     lower_is_better: bool
     max_steps: int
     max_debug_rounds: int = 2
+    max_redo_rounds: int = 1  # a directed update that changed nothing goes back to the Coder this often
     plateau_patience: int = 2
     step: int = 0  # attempts executed so far
     debug_round: int = 0
+    redo_round: int = 0  # redos the plan in progress has had
+    redo_pending: bool = False  # the last attempt was a no-op that the Coder now carries out again
     step_size: StepSize = StepSize.moderate
     failures: int = 0
     plateau: int = 0
@@ -83,6 +87,10 @@ class TraceState:
         """The last attempt crashed and a debug round is still allowed."""
         last = self.last
         return last is not None and last.outcome is None and bool(last.code) and self.debug_round < self.max_debug_rounds
+
+    def needs_redo(self) -> bool:
+        """The last attempt, a directed update, changed nothing, and the Coder carries out its plan again."""
+        return self.redo_pending
 
     def gain(self, report: ExecutionReport) -> tuple[float | None, float]:
         """(gain over the best in the metric's direction, the margin it must exceed): accept_z standard
@@ -141,6 +149,9 @@ class TraceState:
         chain_open = outcome == "crash" and bool(update.code) and self.debug_round < self.max_debug_rounds
         if chain_open:
             attempt = attempt.model_copy(update={"outcome": None})  # its fate is the debug chain's
+        self.redo_pending = (outcome == "no-op" and update.mode == "directed" and update.kind == "improve"
+                             and self.redo_round < self.max_redo_rounds and self.step < self.max_steps)
+        self.redo_round = self.redo_round + 1 if self.redo_pending else 0
         self.journal.add(attempt)
         if attempt.accepted:
             self.history.append(self.best_id)
@@ -149,10 +160,11 @@ class TraceState:
                 se = report.evidence.gain_se if report.evidence is not None else None
                 self._remember(attempt, "success", gain or 0.0, se if margin > 0 else None)
             self._settle(attempt, "crash")
-        elif not chain_open:
+        elif not chain_open and not self.redo_pending:  # a redo's outcome speaks for the plan
             self._close_chain(attempt, outcome)
         self.strategy.observe(attempt)
-        self.mode = self.strategy.next_mode(self.trace, self.step, self.best_id is not None, self.needs_debug())
+        self.mode = self.strategy.next_mode(self.trace, self.step, self.best_id is not None,
+                                            self.needs_debug() or self.redo_pending)
         if self.step >= self.max_steps and self.awaits_diagnosis:
             self.mode = "directed"  # the last word goes to the Diagnostician
         return attempt
@@ -228,7 +240,8 @@ class TraceState:
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to continue this trace after a crash, as JSON-ready data."""
         return {
-            "step": self.step, "debug_round": self.debug_round, "step_size": self.step_size.value,
+            "step": self.step, "debug_round": self.debug_round, "redo": [self.redo_round, self.redo_pending],
+            "step_size": self.step_size.value,
             "failures": self.failures, "plateau": self.plateau, "best_id": self.best_id, "history": self.history,
             "vetoed_codes": sorted(self.vetoed_codes),
             "journal": [a.model_dump(mode="json") for a in self.journal],
@@ -240,6 +253,7 @@ class TraceState:
     def restore(self, data: dict[str, Any]) -> None:
         """Loads a `snapshot` into this state (its limits and switches stay as configured)."""
         self.step, self.debug_round = data["step"], data["debug_round"]
+        self.redo_round, self.redo_pending = data.get("redo", [0, False])
         self.step_size, self.failures, self.plateau = StepSize(data["step_size"]), data["failures"], data["plateau"]
         self.best_id, self.history = data["best_id"], list(data["history"])
         self.vetoed_codes = set(data.get("vetoed_codes", []))

@@ -11,14 +11,14 @@ import inspect
 import pkgutil
 import re
 
-__all__ = ["crash_hint", "find_module_of", "fix_imports", "add_missing_imports"]
+__all__ = ["crash_hint", "find_module_of", "fix_imports", "add_missing_imports", "MODEL_PACKAGES"]
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
 _NOT_IN_AXIS = re.compile(r"KeyError: \"\[(.+?)\] not found in axis\"")
 _UNEXPECTED_ARGUMENT = re.compile(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 _PACKAGES = ("sklearn", "pandas", "numpy", "scipy", "lightgbm", "xgboost", "torch")
-_MODEL_PACKAGES = ("sklearn", "lightgbm", "xgboost")  # where a model class named in code or an error is looked up
+MODEL_PACKAGES = ("sklearn", "lightgbm", "xgboost")  # where a model class named in code or an error is looked up
 
 
 @functools.cache
@@ -72,7 +72,7 @@ def crash_hint(stderr: str) -> str:
 
 def _arguments_hint(name: str, argument: str) -> str:
     """The arguments a model class really takes, when it is one of scikit-learn's, LightGBM's or XGBoost's."""
-    home = next((m for m in (find_module_of(name, p) for p in _MODEL_PACKAGES) if m), "")
+    home = next((m for m in (find_module_of(name, p) for p in MODEL_PACKAGES) if m), "")
     try:
         parameters = list(inspect.signature(getattr(importlib.import_module(home), name)).parameters) if home else []
     except (TypeError, ValueError, AttributeError, ImportError):
@@ -101,7 +101,7 @@ def _elsewhere(name: str, module: str) -> tuple[str, str]:
     """An import line, and a note, for a name `module` does not export: its module in the same package; for a
     model class, in another model package; else an installed stand-in (xgboost is not installed here)."""
     package = module.split(".")[0]
-    for where in (package, *(p for p in _MODEL_PACKAGES if p != package and package in _MODEL_PACKAGES)):
+    for where in (package, *(p for p in MODEL_PACKAGES if p != package and package in MODEL_PACKAGES)):
         home = find_module_of(name, where)
         if home:
             return f"from {home} import {name}", f"{name} is imported from {home}, not {module}"
@@ -173,7 +173,7 @@ def add_missing_imports(code: str) -> tuple[str, list[str]]:
         if name in _ALIASES:
             lines.append(_ALIASES[name])
         elif name[:1].isupper():
-            home = next((m for m in (find_module_of(name, p) for p in _MODEL_PACKAGES) if m), "")
+            home = next((m for m in (find_module_of(name, p) for p in MODEL_PACKAGES) if m), "")
             lines += [f"from {home} import {name}"] if home else []
     if not lines:
         return code, []

@@ -9,9 +9,10 @@ import ast
 import builtins
 import re
 
-__all__ = ["merge_functions", "top_level_functions", "summarize_code"]
+__all__ = ["merge_functions", "top_level_functions", "summarize_code", "ESTIMATOR_NAME"]
 
-_ESTIMATOR = re.compile(r"\b([A-Z]\w*(?:Classifier|Regressor|Regression|SVC|SVR|NB|Boost\w*|Forest\w*|Net\w*))\(")
+ESTIMATOR_NAME = re.compile(r"[A-Z]\w*(?:Classifier|Regressor|Regression|SVC|SVR|NB|Boost\w*|Forest\w*|Net\w*)")
+_ESTIMATOR = re.compile(rf"\b({ESTIMATOR_NAME.pattern})\(")
 
 
 def summarize_code(code: str) -> str:

@@ -133,6 +133,8 @@ class LogRenderer:
         lines = [f"▲ optimiser: {a.id} ({a.kind}) {self._verdict(a)}; trace best {fmt_score(event.best_score)}"
                  f" ({event.best_attempt or '—'}); next step {event.step_size.value}; memory {event.memory_size}"
                  f" successes, {event.failure_size} failures; debug {event.debug_round}"]
+        if event.redo:
+            lines.append(self._s("it changed nothing: the Coder carries out the plan again, told what the script built", "note"))
         if a.note:
             lines.append(self._s("note: " + one_line(a.note, 200), "dim"))
         return lines
