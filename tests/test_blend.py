@@ -129,3 +129,13 @@ def test_out_of_fold_predictions_never_see_their_own_rows(regression) -> None:
     assert np.allclose(after.loc[second, "target"], before.loc[second, "target"])
     assert not np.allclose(after.loc[first, "target"], before.loc[first, "target"])
     assert np.allclose(after.loc[first, "target"], frames[2].loc[first, "target"])  # half 2's weights: all member 2
+
+
+def test_a_weaker_member_joins_at_a_small_weight(regression) -> None:
+    """Errors of SD 40 and 80, independent: the best blend gives the weaker member a fifth. At half weight it
+    is worse than the better member alone (variance 2000 against 1600), so a search whose first step is 1:1
+    keeps the better member only; START lets the weaker one join at a quarter (variance 1300)."""
+    n = len(regression[2])
+    rng = np.random.default_rng(3)
+    _, event = _blend(regression, [rng.normal(0, 40, n), rng.normal(0, 80, n)], "weaker")
+    assert set(event.weights) == {"m0", "m1"} and 0.1 <= event.weights["m1"] <= 0.3, event.reason

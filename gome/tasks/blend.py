@@ -22,6 +22,7 @@ from gome.tasks.task import Task
 __all__ = ["combine", "search_weights", "cross_fitted"]
 
 ROUNDS = 12  # members added by the greedy search (with replacement): weights are multiples of 1/ROUNDS or coarser
+START = 3  # the best member's count before the first addition: a newcomer first joins at weight 1/(START+1)
 
 
 def _average(frames: Sequence[pd.DataFrame], column: str, weights: np.ndarray) -> np.ndarray:
@@ -79,7 +80,7 @@ def search_weights(task: Task, answers: pd.DataFrame, frames: Sequence[pd.DataFr
         return sign * score if math.isfinite(score) else -math.inf
 
     singles = [value(np.eye(len(frames))[j]) for j in range(len(frames))]
-    counts = np.eye(len(frames))[int(np.argmax(singles))]
+    counts = START * np.eye(len(frames))[int(np.argmax(singles))]
     current = max(singles)
     for _ in range(rounds - 1):
         trials = [value(counts + np.eye(len(frames))[j]) for j in range(len(frames))]
