@@ -45,6 +45,9 @@ def test_every_coder_mode_renders() -> None:
     for mode in ("improve", "debug"):
         user = coder.render(**{**VALUES["coder"], "mode": mode, "functions": "make_model, features"})[1]
         assert "only the functions you change (of make_model, features)" in user
+    improve = {**VALUES["coder"], "mode": "improve", "functions": "make_model, features"}
+    assert "Reply with only the functions you change" in coder.render(**improve)[1]  # a small step: no script copied
+    assert "You may reply with only" in coder.render(**{**improve, "step_size": "rewrite", "budget": None})[1]
 
 
 def test_override_replaces_one_role(tmp_path: Path) -> None:
