@@ -16,6 +16,7 @@ from gome.llm import ScriptedChatCompletionClient
 from gome.assemble import build_trace
 from gome.schema import CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
 from gome.tasks import load_task, make_dev_split, prepare_task
+from gome.tools.patch import merge_functions
 from gome.tools.rundir import RunDir
 
 
@@ -111,6 +112,32 @@ def test_a_no_op_goes_back_to_the_coder_with_what_its_script_built(penguins: Pat
     assert "Attempt 0-002 changed nothing" in seen and "RandomForestClassifier(max_features='sqrt')" in seen
     assert "# Current best script" in seen and "tune the forest" in seen
     assert update.kind == "improve" and update.parent_id == "0-001" and update.plan == plan and update.cause == "0-001"
+
+
+def test_a_small_step_takes_only_the_functions_of_a_whole_script_reply(penguins: Path, tmp_path: Path) -> None:
+    """The embedded model copied the whole script at a moderate step and broke its validation line
+    (`predict(make_model(), X_va)`, never fitted): only its functions are taken, the harness code stays."""
+    forest = "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier(n_estimators=50, random_state=0)\n"
+
+    class Whole(Recorder):
+        def __call__(self, messages) -> str:
+            texts = [str(m.content) for m in messages]
+            if sm.agent_of(texts) != "coder":
+                return super().__call__(messages)
+            broken = ctx.state.best.code.replace("n_estimators=50", "n_estimators=120")
+            broken = broken.replace("predict(make_model().fit(X_tr, y_tr), X_va)", "predict(make_model(), X_va)")
+            return f"```python\n{broken}```"
+
+    recorder = Whole()
+    ctx = _context(penguins, tmp_path, recorder)
+    draft, _ = merge_functions(ctx.starter, forest, only_functions=True)
+    assert "predict(make_model().fit(X_tr, y_tr), X_va)" in draft
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=draft))
+    plan = UpdatePlan(direction="more trees", step_size=StepSize.moderate)
+    update, _ = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
+    assert "n_estimators=120" in update.code and "predict(make_model().fit(X_tr, y_tr), X_va)" in update.code
+    assert "the reply's other code is not used" in update.note
+    assert _execute(ctx, update).status == "ok"
 
 
 def test_a_direction_that_failed_is_replaced(penguins: Path, tmp_path: Path) -> None:

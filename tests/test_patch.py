@@ -56,7 +56,8 @@ def test_partial_reply_may_add_a_helper() -> None:
 
 def test_a_draft_merges_into_the_starter_script() -> None:  # the note said "parent script" for a draft
     reply = "def make_model():\n    return DummyClassifier(strategy='uniform')\n"
-    assert merge_functions(PARENT, reply, only_functions=True)[1] == ["merged the reply's make_model into the starter script"]
+    assert merge_functions(PARENT, reply, only_functions=True, into="starter script")[1] == [
+        "merged the reply's make_model into the starter script"]
 
 
 def test_a_function_defined_twice_in_the_reply_counts_once() -> None:  # small models repeat themselves

@@ -137,7 +137,10 @@ class Coder(GomeAgent):
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             return CodeUpdate(**fields, code="", note=exc.error), NO_USAGE  # type: ignore[arg-type]
-        code, notes = merge_functions(base, answer.value, only_functions=kind == "draft" and bool(ctx.starter))
+        # a draft from the starter, or a small step, changes functions only: the script's harness code stays
+        only = (kind == "draft" and bool(ctx.starter)) or (kind == "improve" and size != StepSize.rewrite)
+        code, notes = merge_functions(base, answer.value, only_functions=only,
+                                      into="starter script" if kind == "draft" else "parent script")
         code, fixed = fix_imports(strip_placeholder(code))  # deterministic fixes of the commonest small-model slips
         code, added = add_missing_imports(code)
         notes += fixed + added

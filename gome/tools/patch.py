@@ -102,10 +102,12 @@ def _span(node: ast.stmt) -> tuple[int, int]:
     return start, node.end_lineno
 
 
-def merge_functions(parent: str, reply: str, *, only_functions: bool = False) -> tuple[str, list[str]]:
+def merge_functions(parent: str, reply: str, *, only_functions: bool = False,
+                    into: str = "parent script") -> tuple[str, list[str]]:
     """The merged script and notes on what was merged; (reply, []) when the reply is a whole script.
-    With `only_functions` (a draft from the starter script), a whole script that redefines functions of the
-    parent contributes only its imports and definitions: the parent's reading and writing code stays."""
+    With `only_functions` (a draft from the starter script, a small step), a whole script that redefines
+    functions of the parent contributes only its imports and definitions: the parent's reading, validation
+    and writing code stays. `into` names the parent in the note."""
     try:
         tree, base = ast.parse(reply), ast.parse(parent)
     except SyntaxError:
@@ -136,7 +138,6 @@ def merge_functions(parent: str, reply: str, *, only_functions: bool = False) ->
     lines[last_def:last_def] = [line for text in new_defs.values() for line in text]
     at = _first_code_line(lines)
     lines[at:at] = imports
-    into = "starter script" if only_functions else "parent script"
     notes = [f"merged the reply's {', '.join(replaced + added)} into the {into}"
              + ("" if partial else " (the reply's other code is not used)")]
     return "\n".join(lines) + "\n", notes
