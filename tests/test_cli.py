@@ -71,3 +71,13 @@ def test_roles_list_show_export_and_use(tmp_path: Path, task: Path, capsys) -> N
     assert "coder.md: unknown variable(s) tusk" in _error(capsys)
     assert main(["roles", "export", str(tmp_path / "mine")]) == 2  # never overwrites edits
     assert "already exists" in _error(capsys)
+
+
+def test_optimiser_flags_reach_the_run_config(task: Path) -> None:
+    from gome.cli import _config, _parser
+    from gome.config import ModelConfig
+
+    args = _parser().parse_args(["run", str(task), "--noop-redos", "0", "--accept-z", "1.5"])
+    config = _config(args, ModelConfig(), None)
+    assert (config.noop_redos, config.accept_z) == (0, 1.5)
+    assert _config(_parser().parse_args(["run", str(task)]), ModelConfig(), None).noop_redos == 1
