@@ -30,6 +30,18 @@ def test_lenient_parsing() -> None:
     assert extract_code("text\n```python\nimport os\n```\n") == "import os\n"
 
 
+def test_code_blocks_that_are_pieces_of_one_script_are_joined() -> None:
+    """The embedded model's reply at a moderate step: make_model in one block, the code that calls it in the
+    next. The longest block alone (the calls) lost the change; two alternative scripts still give the longest."""
+    function = "from lightgbm import LGBMClassifier\n\ndef make_model():\n    return LGBMClassifier(n_estimators=300)\n"
+    calls = "X_tr, X_va = split(X)\npred = predict(make_model().fit(X_tr, y_tr), X_va)\nprint('validation_score:', 1)\n"
+    reply = f"```python\n{function}```\n\nThen:\n```python\n{calls}```\n"
+    assert extract_code(reply) == function + "\n" + calls
+    longer = function.replace("300", "500, num_leaves=15") + calls
+    alternatives = f"```python\n{function + calls}```\nor\n```python\n{longer}```\n"
+    assert extract_code(alternatives) == longer
+
+
 def _client(replies: list[str]) -> ScriptedChatCompletionClient:
     queue = list(replies)
     return ScriptedChatCompletionClient(lambda messages: queue.pop(0))

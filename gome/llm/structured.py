@@ -9,6 +9,7 @@ the completion tokens (each role file declares its cap): a slow local server can
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import time
@@ -48,6 +49,7 @@ Repair = Callable[[str], str]  # the request sent back after an unusable reply, 
 def _default_repair(error: str) -> str:
     return f"Your reply was not usable: {error}. Reply again, correctly."
 
+_DEF_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
@@ -177,12 +179,34 @@ def parse_json_model(text: str, model_cls: type[M]) -> M:
         raise _BadReply(f"JSON does not match the schema: {errors}") from exc
 
 
+def _pieces(blocks: list[str]) -> bool:
+    """Whether several code blocks are pieces of one script (a function in one, the code that calls it in
+    the next), not alternatives: each parses, and no two define the same name or repeat a statement."""
+    seen_defs: set[str] = set()
+    seen_lines: set[str] = set()
+    for body in blocks:
+        try:
+            tree = ast.parse(body)
+        except SyntaxError:
+            return False
+        defs = {n.name for n in tree.body if isinstance(n, _DEF_NODES)}
+        lines = {ast.unparse(n) for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom, *_DEF_NODES))}
+        if defs & seen_defs or lines & seen_lines:
+            return False
+        seen_defs |= defs
+        seen_lines |= lines
+    return True
+
+
 def extract_code(text: str) -> str:
-    """The longest fenced code block of a reply, or the reply itself if it looks like bare code.
-    An odd number of fences means the reply was cut off mid-script: that is a bad reply, not code."""
+    """The fenced code of a reply: its blocks joined when they are pieces of one script, else the longest;
+    or the reply itself if it looks like bare code. An odd number of fences means the reply was cut off
+    mid-script: that is a bad reply, not code."""
     if text.count("```") % 2 == 1:
         raise _BadReply("the code block is not closed (the reply was cut off); reply with a shorter, complete script")
     blocks = [body for lang, body in _FENCE.findall(text) if lang.lower() in ("", "python", "py", "python3")]
+    if len(blocks) > 1 and _pieces(blocks):
+        return "\n\n".join(body.strip() for body in blocks) + "\n"
     if blocks:
         return max(blocks, key=len).strip() + "\n"
     if re.search(r"^(import|from) \w", text, re.MULTILINE):
