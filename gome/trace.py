@@ -110,7 +110,7 @@ class TraceLink:
         gap = abs(remote.best.score - local) if local is not None else float("inf")
         trailing = local is None or (state.improves(remote.best.score) and gap > self.sync_margin)
         self.lag = self.lag + 1 if trailing else 0
-        if self.lag >= self.sync_patience and state.debug_round == 0:
+        if self.lag >= self.sync_patience and state.debug_round == 0 and not state.needs_redo():  # a plan in progress ends first
             best = remote.best
             state.adopt(Attempt(id=best.attempt, trace=best.trace, step=best.step, parent_id=None, kind="improve",
                                 score=best.score, status="ok", accepted=True, outcome="accepted", code=best.code))

@@ -260,3 +260,21 @@ def test_a_flag_is_not_backed_by_a_gap_of_two_standard_errors() -> None:
     report = ExecutionReport(attempt_id="0-001", status="ok", exit_code=0, duration_s=1.0, stdout_tail="", stderr_tail="",
                              score=1.588, evidence=Evidence(noise=0.0459, self_score=1.681))  # a food-delivery draft
     assert not supports_flag(report, {"dummy": 3.0, "expert": 1.4}, True)  # MAE: 2.03 SE better than its own split
+
+
+def test_a_trace_carries_out_its_redo_before_it_synchronises(tmp_path) -> None:
+    from gome.coordinator import Candidate, GlobalState
+    from gome.tools.rundir import RunDir
+    from gome.trace import TraceLink
+
+    state = _state()
+    _step(state, 0.70, identical_to="0-001")  # a no-op: its redo is pending
+    link = TraceLink(state, RunDir(tmp_path), emit=lambda event: None, handle=None, sync_margin=0.0,  # type: ignore[arg-type]
+                     sync_patience=1)
+    remote = GlobalState(version=1, best=Candidate(attempt="1-003", trace=1, step=3, score=0.9, code="print(9)\n"),
+                         memory=[], drafts={}, stopped=False)
+    link._merge(remote)
+    assert state.best_id == "0-001" and state.needs_redo()  # the plan in progress ends first
+    _step(state, 0.70, identical_to="0-001")
+    link._merge(remote)
+    assert state.best_id == "1-003"
