@@ -140,6 +140,32 @@ def test_a_small_step_takes_only_the_functions_of_a_whole_script_reply(penguins:
     assert _execute(ctx, update).status == "ok"
 
 
+def test_a_script_that_already_ran_goes_back_to_the_coder_once(penguins: Path, tmp_path: Path) -> None:
+    """The embedded model re-sent a rejected attempt's exact script four times in one hpc-jobs run."""
+    replies: list[str] = []
+
+    class Repeating(Recorder):
+        def __call__(self, messages) -> str:
+            texts = [str(m.content) for m in messages]
+            if sm.agent_of(texts) != "coder":
+                return super().__call__(messages)
+            self.prompts.setdefault("coder", []).append("\n".join(texts))
+            return sm._fence(replies.pop(0))
+
+    recorder = Repeating()
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.DEBUGGED_WEAK))
+    _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=sm.WORSE_MAJORITY))
+    plan = UpdatePlan(direction="a forest", step_size=StepSize.rewrite)
+    replies += [sm.WORSE_MAJORITY, sm.IMPROVED_FOREST]
+    update, _ = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
+    assert update.code == sm.IMPROVED_FOREST and len(recorder.prompts["coder"]) == 2
+    assert "attempt 0-002 already ran (worse" in recorder.prompts["coder"][1]
+    replies += [sm.WORSE_MAJORITY, sm.WORSE_MAJORITY]  # the same script twice: the second is taken, a no-op
+    again, _ = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
+    assert again.code == sm.WORSE_MAJORITY and len(recorder.prompts["coder"]) == 4
+
+
 def test_a_direction_that_failed_is_replaced(penguins: Path, tmp_path: Path) -> None:
     recorder = Recorder()
     ctx = _context(penguins, tmp_path, recorder)

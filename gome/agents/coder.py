@@ -6,8 +6,9 @@ and hands the Executor a `CodeUpdate` that carries the plan and the attempt it w
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from autogen_agentchat.messages import BaseChatMessage
 from autogen_core.models import RequestUsage
@@ -121,6 +122,29 @@ class Coder(GomeAgent):
         plan = latest(messages, UpdatePlan) if state.mode == "directed" else None
         return plan, state.last.id if plan is not None and state.last else ""
 
+    @staticmethod
+    def _finish(base: str, reply: str, *, only: bool, into: str) -> tuple[str, list[str]]:
+        """The script a reply makes: merged into its base, with deterministic fixes of the commonest small-model slips."""
+        code, notes = merge_functions(base, reply, only_functions=only, into=into)
+        code, fixed = fix_imports(strip_placeholder(code))
+        code, added = add_missing_imports(code)
+        return code, notes + fixed + added
+
+    def _novelty(self, finish: Callable[[str], tuple[str, list[str]]]) -> Callable[[str], str]:
+        """A check of the Coder's reply: a script that already ran goes back to it, once per step, since it
+        would change nothing (a second time it runs, as a no-op)."""
+        asked: list[str] = []
+
+        def check(reply: str) -> str:
+            same = self.ctx.state.journal.same_code(finish(reply)[0])
+            if same is None or asked:
+                return ""
+            asked.append(same.id)
+            return self.ctx.messages.render("identical_reply", other=same.id, outcome=same.outcome or same.status,
+                                            score=same.score)
+
+        return check
+
     async def respond(self, messages: Sequence[BaseChatMessage]) -> tuple[CodeUpdate, RequestUsage]:
         ctx, state = self.ctx, self.ctx.state
         kind, parent = self._mode()
@@ -131,19 +155,16 @@ class Coder(GomeAgent):
         attempt_id = f"{state.trace}-{state.step + 1:03d}"
         fields = dict(attempt_id=attempt_id, parent_id=parent.id if parent else None, kind=kind, mode=state.mode,
                       plan=plan, cause=cause)
+        # a draft from the starter, or a small step, changes functions only: the script's harness code stays
+        only = (kind == "draft" and bool(ctx.starter)) or (kind == "improve" and size != StepSize.rewrite)
+        finish = functools.partial(self._finish, base, only=only, into="starter script" if kind == "draft" else "parent script")
         try:
             answer = await ask_code(ctx.client, prompt, tries=ctx.tries, max_tokens=reply_cap(base, size, self.cap("coder")),
-                                    on_call=self.record_call, repair=self.repair)
+                                    on_call=self.record_call, repair=self.repair, check=self._novelty(finish))
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             return CodeUpdate(**fields, code="", note=exc.error), NO_USAGE  # type: ignore[arg-type]
-        # a draft from the starter, or a small step, changes functions only: the script's harness code stays
-        only = (kind == "draft" and bool(ctx.starter)) or (kind == "improve" and size != StepSize.rewrite)
-        code, notes = merge_functions(base, answer.value, only_functions=only,
-                                      into="starter script" if kind == "draft" else "parent script")
-        code, fixed = fix_imports(strip_placeholder(code))  # deterministic fixes of the commonest small-model slips
-        code, added = add_missing_imports(code)
-        notes += fixed + added
+        code, notes = finish(answer.value)
         violation = step_violation(size, parent.code, code) if kind == "improve" and parent else None
         if violation:
             notes.append(ctx.messages.render("step_ignored", size=size.value, changed=violation[0], budget=violation[1]))

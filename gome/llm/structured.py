@@ -280,7 +280,17 @@ async def ask_code(
     max_tokens: int | None = None,
     on_call: Callable[[CallRecord], None] = lambda record: None,
     repair: Repair = _default_repair,
+    check: Callable[[str], str] = lambda code: "",
 ) -> Answer[str]:
-    """Asks for a Python script in a fenced block."""
-    return await _ask(client, messages, extract_code, "PythonScript", tries, request_args("none", None, max_tokens),
+    """Asks for a Python script in a fenced block; `check` may find fault with the code (a reason, or ''),
+    which is sent back like any unusable reply."""
+
+    def parse(text: str) -> str:
+        code = extract_code(text)
+        fault = check(code)
+        if fault:
+            raise _BadReply(fault)
+        return code
+
+    return await _ask(client, messages, parse, "PythonScript", tries, request_args("none", None, max_tokens),
                       on_call, repair)
