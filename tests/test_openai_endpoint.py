@@ -75,10 +75,12 @@ def test_cli_bench_through_http_endpoint(tmp_path: Path, capsys) -> None:
     with serve(policy) as (base_url, requests):
         assert main([*args, base_url, "--model", "scripted"]) == 0
         first = len(requests)
-        assert first == 2  # one Coder call per step (tree search: no diagnosis, no plan)
+        # one Coder call per step (tree search: no diagnosis, no plan), and one more: the second draft repeated
+        # the first's script, which goes back to the Coder once
+        assert first == 3 and "already ran" in str(requests[-1]["body"]["messages"][-1])
         starter = starter_script(load_task(task))  # drafts are about the starter: their replies are capped by it
         cap = reply_cap(starter, StepSize.moderate, ModelConfig().max_tokens)  # tree drafts: the starting step size
-        assert [r["body"]["max_tokens"] for r in requests] == [cap] * 2 and cap < ModelConfig().max_tokens
+        assert [r["body"]["max_tokens"] for r in requests] == [cap] * 3 and cap < ModelConfig().max_tokens
         assert main([*args, base_url, "--model", "scripted"]) == 0  # finished cells are read back, not re-run
         assert len(requests) == first
     table = capsys.readouterr().out
