@@ -16,6 +16,7 @@ from gome.llm import ScriptedChatCompletionClient
 from gome.assemble import build_trace
 from gome.schema import CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
 from gome.tasks import load_task, make_dev_split, prepare_task
+from gome.tasks.starter import keeps_placeholder
 from gome.tools.patch import merge_functions
 from gome.tools.rundir import RunDir
 
@@ -164,6 +165,29 @@ def test_a_script_that_already_ran_goes_back_to_the_coder_once(penguins: Path, t
     replies += [sm.WORSE_MAJORITY, sm.WORSE_MAJORITY]  # the same script twice: the second is taken, a no-op
     again, _ = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
     assert again.code == sm.WORSE_MAJORITY and len(recorder.prompts["coder"]) == 4
+
+
+def test_a_draft_that_keeps_the_placeholder_goes_back_to_the_coder_once(penguins: Path, tmp_path: Path) -> None:
+    """An ames-prices draft changed features() and predict() but kept the starter's DummyRegressor: every
+    update after it scored the dummy's mean."""
+    features_only = "def features(train, test):\n    return train.select_dtypes('number').drop(columns=['id'], errors='ignore'), test.select_dtypes('number')\n"
+    forest = "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier(n_estimators=50)\n"
+    replies = [features_only, forest]
+
+    class Placeholder(Recorder):
+        def __call__(self, messages) -> str:
+            texts = [str(m.content) for m in messages]
+            if sm.agent_of(texts) != "coder":
+                return super().__call__(messages)
+            self.prompts.setdefault("coder", []).append("\n".join(texts))
+            return sm._fence(replies.pop(0))
+
+    recorder = Placeholder()
+    ctx = _context(penguins, tmp_path, recorder)
+    assert keeps_placeholder(ctx.starter)
+    update, _ = asyncio.run(Coder(ctx).respond([]))
+    assert update.kind == "draft" and "RandomForestClassifier(n_estimators=50)" in update.code
+    assert not keeps_placeholder(update.code) and "starter script's placeholder" in recorder.prompts["coder"][1]
 
 
 def test_a_direction_that_failed_is_replaced(penguins: Path, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from gome.llm import StructuredOutputError, ask_code
 from gome.optim import LINE_BUDGET, reply_cap, step_violation
 from gome.schema import Attempt, AttemptKind, CodeUpdate, Diagnosis, StepSize, UpdatePlan
 from gome.tasks.metrics import get_metric
-from gome.tasks.starter import strip_placeholder
+from gome.tasks.starter import keeps_placeholder, strip_placeholder
 from gome.tools.estimators import calls_text, estimator_calls, other_values
 from gome.tools.hints import add_missing_imports, find_module_of, fix_imports
 from gome.tools.patch import merge_functions, summarize_code, top_level_functions
@@ -131,15 +131,19 @@ class Coder(GomeAgent):
         return code, notes + fixed + added
 
     def _novelty(self, finish: Callable[[str], tuple[str, list[str]]]) -> Callable[[str], str]:
-        """A check of the Coder's reply: a script that already ran goes back to it, once per step, since it
-        would change nothing (a second time it runs, as a no-op)."""
+        """A check of the Coder's reply, once per step: a script that already ran (it would change nothing), or
+        one whose make_model() still returns the starter's placeholder, goes back to the Coder; a second
+        time it runs as it is."""
         asked: list[str] = []
 
         def check(reply: str) -> str:
-            same = self.ctx.state.journal.same_code(finish(reply)[0])
-            if same is None or asked:
+            code = finish(reply)[0]
+            same = self.ctx.state.journal.same_code(code)
+            if asked or (same is None and not keeps_placeholder(code)):
                 return ""
-            asked.append(same.id)
+            asked.append(reply)
+            if same is None:
+                return self.ctx.messages.render("placeholder_kept")
             return self.ctx.messages.render("identical_reply", other=same.id, outcome=same.outcome or same.status,
                                             score=same.score)
 

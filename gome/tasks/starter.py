@@ -10,7 +10,7 @@ from gome.tasks.errors import TaskError
 from gome.tasks.metrics import as_labels, positive_label, prediction_columns
 from gome.tasks.task import Task
 
-__all__ = ["starter_script", "strip_placeholder"]
+__all__ = ["starter_script", "strip_placeholder", "keeps_placeholder"]
 
 PLACEHOLDER_NOTE = "  # placeholder: replace with a real model"
 
@@ -120,6 +120,11 @@ def starter_script(task: Task, train: pd.DataFrame | None = None) -> str:
         **values, placeholder=placeholder, placeholder_call=call, metric_import=metric_import, note=PLACEHOLDER_NOTE,
         validation=validation, predict=_PREDICT["log_regression" if task.metric == "rmsle" else kind],
     )
+
+
+def keeps_placeholder(code: str) -> bool:
+    """Whether make_model() still returns the starter's placeholder (a dummy model that fits no feature)."""
+    return any(line.endswith(PLACEHOLDER_NOTE) and "Dummy" in line for line in code.splitlines())
 
 
 def strip_placeholder(code: str) -> str:
