@@ -38,6 +38,21 @@ class Recorder:
         return sm.policy(texts)
 
 
+class QueuedCoder(Recorder):
+    """The Coder's replies from a queue (fenced), the other agents' from the scripted model."""
+
+    def __init__(self, replies: list[str]) -> None:
+        super().__init__()
+        self.replies = replies
+
+    def __call__(self, messages) -> str:
+        texts = [str(m.content) for m in messages]
+        if sm.agent_of(texts) != "coder":
+            return super().__call__(messages)
+        self.prompts.setdefault("coder", []).append("\n".join(texts))
+        return sm._fence(self.replies.pop(0))
+
+
 def _context(task_dir: Path, tmp: Path, recorder: Recorder) -> TraceContext:
     task = load_task(task_dir)
     split = make_dev_split(task, tmp / "run" / "dev")
@@ -144,16 +159,7 @@ def test_a_small_step_takes_only_the_functions_of_a_whole_script_reply(penguins:
 def test_a_script_that_already_ran_goes_back_to_the_coder_once(penguins: Path, tmp_path: Path) -> None:
     """The embedded model re-sent a rejected attempt's exact script four times in one hpc-jobs run."""
     replies: list[str] = []
-
-    class Repeating(Recorder):
-        def __call__(self, messages) -> str:
-            texts = [str(m.content) for m in messages]
-            if sm.agent_of(texts) != "coder":
-                return super().__call__(messages)
-            self.prompts.setdefault("coder", []).append("\n".join(texts))
-            return sm._fence(replies.pop(0))
-
-    recorder = Repeating()
+    recorder = QueuedCoder(replies)
     ctx = _context(penguins, tmp_path, recorder)
     _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.DEBUGGED_WEAK))
     _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=sm.WORSE_MAJORITY))
@@ -172,17 +178,7 @@ def test_a_draft_that_keeps_the_placeholder_goes_back_to_the_coder_once(penguins
     update after it scored the dummy's mean."""
     features_only = "def features(train, test):\n    return train.select_dtypes('number').drop(columns=['id'], errors='ignore'), test.select_dtypes('number')\n"
     forest = "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier(n_estimators=50)\n"
-    replies = [features_only, forest]
-
-    class Placeholder(Recorder):
-        def __call__(self, messages) -> str:
-            texts = [str(m.content) for m in messages]
-            if sm.agent_of(texts) != "coder":
-                return super().__call__(messages)
-            self.prompts.setdefault("coder", []).append("\n".join(texts))
-            return sm._fence(replies.pop(0))
-
-    recorder = Placeholder()
+    recorder = QueuedCoder([features_only, forest])
     ctx = _context(penguins, tmp_path, recorder)
     assert keeps_placeholder(ctx.starter)
     update, _ = asyncio.run(Coder(ctx).respond([]))
