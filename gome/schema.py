@@ -19,6 +19,7 @@ __all__ = [
     "AttemptKind",
     "ExecStatus",
     "Diagnosis",
+    "Move",
     "UpdatePlan",
     "CodeUpdate",
     "Evidence",
@@ -76,6 +77,19 @@ class Diagnosis(Frozen):
     leak_or_overfit: bool = Field(default=False, description="True if the score looks leaky or overfit.")
 
 
+class Move(Frozen):
+    """An edit of a script's model call that the harness can make exactly (gome.tools.moves): a swap to
+    another model family or new values for some of the call's arguments."""
+
+    key: str  # what the move is, e.g. "use HistGradientBoostingClassifier", "RandomForestClassifier: n_estimators=300"
+    old: str  # the call in the script
+    new: str  # the call that replaces it
+
+    @property
+    def edit(self) -> str:
+        return f"in make_model(), replace `{self.old}` with `{self.new}`"
+
+
 class UpdatePlan(Frozen):
     """The Memory Keeper's plan: a direction, a step size and the memories it drew on."""
 
@@ -85,6 +99,7 @@ class UpdatePlan(Frozen):
     memory_refs: list[str] = Field(default_factory=list, description="Ids of success-memory entries used.",
                                    json_schema_extra={GRAMMAR: {"maxItems": 3, "items": {"type": "string", "pattern": r"^m[0-9]+-[0-9]+$"}}})
     replaced: str = Field(default="", json_schema_extra={"internal": True})  # a failed direction this plan replaced
+    move: Move | None = Field(default=None, json_schema_extra={"internal": True})  # the exact edit that carries it out
 
 
 class CodeUpdate(Frozen):

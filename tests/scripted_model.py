@@ -60,9 +60,11 @@ def coder_reply(user: str) -> str:
     """Keyed on the data in the prompt (the script it is shown, the error), not on the role's prose."""
     if "could not convert string to float" in user:  # the draft's crash, shown for debugging
         return _fence(DEBUGGED_WEAK)
-    if "RandomForestClassifier(n_estimators" in user:
+    shown = re.search(r"```python\n(.*?)```", user, re.DOTALL)
+    script = shown.group(1) if shown else user  # the script the Coder is shown, not the plan's edit
+    if "RandomForestClassifier(n_estimators" in script:
         return _fence(WORSE_MAJORITY)
-    if "DecisionTreeClassifier(max_depth=1" in user:
+    if "DecisionTreeClassifier(max_depth=1" in script:
         return _fence(IMPROVED_FOREST)
     return _fence(DRAFT_BUGGY)
 

@@ -127,7 +127,29 @@ def test_a_no_op_goes_back_to_the_coder_with_what_its_script_built(penguins: Pat
     seen = recorder.prompts["coder"][-1]
     assert "Attempt 0-002 changed nothing" in seen and "RandomForestClassifier(max_features='sqrt')" in seen
     assert "# Current best script" in seen and "tune the forest" in seen
-    assert update.kind == "improve" and update.parent_id == "0-001" and update.plan == plan and update.cause == "0-001"
+    assert update.kind == "improve" and update.parent_id == "0-001" and update.cause == "0-001"
+    # the redo carries the plan with an exact edit, a move, and the Coder's reply (a script without a model) does not
+    # make it, so gome does: the redo changes the model instead of changing nothing again
+    move = update.plan.move
+    assert update.plan.direction == plan.direction and move is not None and move.key == "use HistGradientBoostingClassifier"
+    assert move.new in seen and move.new in update.code and "gome made it" in update.note
+    assert _execute(ctx, update).evidence.identical_to == ""
+
+
+def test_a_plan_that_asks_for_another_model_carries_an_exact_untried_edit(penguins: Path, tmp_path: Path) -> None:
+    """The scripted Memory Keeper plans "a random forest" for a script that already is one: gome gives the plan
+    the first move offered (boosting), as its one change; once a script built that, the next move instead."""
+    ctx = _context(penguins, tmp_path, Recorder())
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    diagnosis = Diagnosis(summary="ok", direction="use another model family")
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
+    assert plan.move is not None and plan.move.key == "use HistGradientBoostingClassifier" and plan.changes == [plan.move.edit]
+    assert "HistGradientBoostingClassifier(max_iter=300" in (ctx.rundir.root / "traces/0/001/plan.json").read_text()
+    tried = "from sklearn.ensemble import HistGradientBoostingClassifier\n" + sm.IMPROVED_FOREST.replace(
+        "RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1)", plan.move.new)
+    _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=tried, plan=plan, cause="0-001"))
+    again, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))  # tie or not, boosting was tried
+    assert again.move is not None and again.move.key != plan.move.key
 
 
 def test_a_small_step_takes_only_the_functions_of_a_whole_script_reply(penguins: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ VALUES = {
     "diagnostician": dict(task="TASK", libraries="pandas 2.2", metric="accuracy", direction="higher", attempt="0-002", kind="improve",
                           report="REPORT", evidence="EVIDENCE", code="CODE\n", plan="PLAN", parent="0-001",
                           parent_score=0.8, diff="DIFF", note="NOTE", best_score=0.9, history="HISTORY",
-                          failures="FAILURES", schema="SCHEMA"),
+                          failures="FAILURES", moves="MOVES", schema="SCHEMA"),
     "memory_keeper": dict(task="TASK", diagnosis="DIAGNOSIS", memories="MEMORIES", failures="FAILURES",
                           step_size="moderate", schema="SCHEMA"),
     "coder": dict(task="TASK", libraries="LIBS", timeout_min=10, threads=1, mode="improve", code="CODE",

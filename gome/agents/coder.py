@@ -18,11 +18,12 @@ from gome.agents.context import TraceContext
 from gome.agents.views import diagnosis_text, diff_text, plan_text
 from gome.llm import StructuredOutputError, ask_code
 from gome.optim import LINE_BUDGET, reply_cap, step_violation
-from gome.schema import Attempt, AttemptKind, CodeUpdate, Diagnosis, StepSize, UpdatePlan
+from gome.schema import Attempt, AttemptKind, CodeUpdate, Diagnosis, Move, StepSize, UpdatePlan
 from gome.tasks.metrics import get_metric
 from gome.tasks.starter import keeps_placeholder, strip_placeholder
 from gome.tools.estimators import calls_text, estimator_calls, other_values
 from gome.tools.hints import add_missing_imports, find_module_of, fix_imports
+from gome.tools.moves import apply_move, carried_out
 from gome.tools.patch import merge_functions, summarize_code, top_level_functions
 
 __all__ = ["Coder"]
@@ -117,17 +118,30 @@ class Coder(GomeAgent):
             return (parent.plan, parent.cause) if parent else (None, "")
         if kind == "draft" and state.best is not None:  # an ensemble-stage draft carries out no plan
             return None, ""
-        if state.needs_redo() and state.last is not None:  # a redo carries on the no-op's plan
-            return state.last.plan, state.last.cause
+        if state.needs_redo() and state.last is not None:  # a redo carries on the no-op's plan, with a move of its own
+            return self._redo_plan(state.last.plan), state.last.cause
         plan = latest(messages, UpdatePlan) if state.mode == "directed" else None
         return plan, state.last.id if plan is not None and state.last else ""
 
-    @staticmethod
-    def _finish(base: str, reply: str, *, only: bool, into: str) -> tuple[str, list[str]]:
-        """The script a reply makes: merged into its base, with deterministic fixes of the commonest small-model slips."""
+    def _redo_plan(self, plan: UpdatePlan | None) -> UpdatePlan | None:
+        """The plan a no-op left undone, carried by the first move offered that it did not already carry: the
+        Coder could not turn it into a change of the predictions, so it gets an exact edit."""
+        moves = [m for m in self.ctx.moves() if plan is None or plan.move is None or m.key != plan.move.key]
+        if plan is None or not moves:
+            return plan
+        return plan.model_copy(update={"move": moves[0], "changes": [moves[0].edit]})
+
+    def _finish(self, base: str, reply: str, *, only: bool, into: str, move: Move | None) -> tuple[str, list[str]]:
+        """The script a reply makes: merged into its base, the plan's move made where the reply did not make it,
+        with deterministic fixes of the commonest small-model slips."""
         code, notes = merge_functions(base, reply, only_functions=only, into=into)
         code, fixed = fix_imports(strip_placeholder(code))
         code, added = add_missing_imports(code)
+        if move is not None and not carried_out(code, move):
+            made = apply_move(code, move) or apply_move(base, move)
+            if made is not None:
+                code, more = add_missing_imports(made)
+                notes += [self.ctx.messages.render("move_made", edit=move.edit), *more]
         return code, notes + fixed + added
 
     def _novelty(self, finish: Callable[[str], tuple[str, list[str]]]) -> Callable[[str], str]:
@@ -161,7 +175,8 @@ class Coder(GomeAgent):
                       plan=plan, cause=cause)
         # a draft from the starter, or a small step, changes functions only: the script's harness code stays
         only = (kind == "draft" and bool(ctx.starter)) or (kind == "improve" and size != StepSize.rewrite)
-        finish = functools.partial(self._finish, base, only=only, into="starter script" if kind == "draft" else "parent script")
+        finish = functools.partial(self._finish, base, only=only, into="starter script" if kind == "draft" else "parent script",
+                                   move=plan.move if plan is not None and kind == "improve" else None)
         try:
             answer = await ask_code(ctx.client, prompt, tries=ctx.tries, max_tokens=reply_cap(base, size, self.cap("coder")),
                                     on_call=self.record_call, repair=self.repair, check=self._novelty(finish))

@@ -13,8 +13,10 @@ from gome.llm.client import StructuredMode
 from gome.optim import TraceState
 from gome.roles import Messages, Role
 from gome.sandbox import SandboxLimits
-from gome.schema import Attempt, Event, Evidence
+from gome.schema import Attempt, Event, Evidence, Move
+from gome.tasks.metrics import get_metric
 from gome.tools.harness import Scorer
+from gome.tools.moves import offer
 from gome.tools.rundir import RunDir
 
 __all__ = ["TraceContext", "next_speaker", "ROLE_NAMES", "EvidenceFn"]
@@ -51,6 +53,16 @@ class TraceContext:
     ensemble_after: float = 1.0  # share of the budget after which directed steps draft blend members (1: never)
     time_share: Callable[[], float] | None = None  # share of the time budget spent, when there is one
     prompt_budgets: dict[str, int] = field(default_factory=dict)  # role -> prompt tokens before sections are cut
+
+    def moves(self) -> list[Move]:
+        """The moves (gome.tools.moves) offered for the best script: with memory, those no attempt of this
+        trace has built yet."""
+        best = self.state.best
+        if best is None or not best.code:
+            return []
+        kind = "regressors" if get_metric(self.metric).kind == "regression" else "classifiers"
+        tried = [a.code for a in self.state.journal] if self.state.use_memory else []
+        return offer(best.code, self.messages.items(f"move_{kind}"), tried)
 
     def ensemble_phase(self) -> bool:
         """The last part of the budget (steps or time, whichever is further): a directed step then drafts

@@ -10,7 +10,7 @@ from autogen_core.models import RequestUsage
 
 from gome.agents.base import NO_USAGE, GomeAgent, latest
 from gome.agents.context import TraceContext
-from gome.agents.views import diff_text, evidence_text, failures_text, history_text, plan_text, report_text
+from gome.agents.views import diff_text, evidence_text, failures_text, history_text, moves_text, plan_text, report_text
 from gome.llm import StructuredOutputError, ask_structured
 from gome.llm.structured import schema_hint
 from gome.optim.veto import supports_flag
@@ -78,7 +78,8 @@ class Diagnostician(GomeAgent):
             plan=plan_text(attempt.plan), parent=parent.id if parent else "",
             parent_score=parent.score if parent else "none", diff=diff_text(parent.code, attempt.code, limit=1500) if parent else "",
             note=attempt.note, history=history_text(state.journal.tail(8)), failures=failures_text(ctx.messages, failures),
-            best_score=state.best.score if state.best else "none yet", schema=schema_hint(Diagnosis),
+            best_score=state.best.score if state.best else "none yet", moves=moves_text(ctx.messages, ctx.moves()),
+            schema=schema_hint(Diagnosis),
         )
 
     async def _ask(self, attempt: Attempt) -> tuple[Diagnosis, RequestUsage]:

@@ -16,6 +16,7 @@ from gome.llm.structured import schema_hint
 from gome.optim import STEP_SIZES
 from gome.optim.memory import words
 from gome.schema import Diagnosis, MemoryEntry, UpdatePlan
+from gome.tools.moves import asks_for_model_change, pick
 
 __all__ = ["MemoryKeeper"]
 
@@ -57,7 +58,7 @@ class MemoryKeeper(GomeAgent):
                                  completion_tokens=usage.completion_tokens + more.completion_tokens)
             plan = self._replace(second if self._repeats(second) is None else self._fallback(diagnosis, plan),
                                  repeated)
-        plan = self._bounded(plan, {m.id for m in memories})
+        plan = self._concrete(self._bounded(plan, {m.id for m in memories}), diagnosis)
         ctx.rundir.write_model(ctx.rundir.step_dir(state.trace, state.step) / "plan.json", plan)
         return plan, usage
 
@@ -91,6 +92,15 @@ class MemoryKeeper(GomeAgent):
 
     def _replace(self, plan: UpdatePlan, failure: MemoryEntry) -> UpdatePlan:
         return plan.model_copy(update={"replaced": f"{failure.id}: {failure.direction}"})
+
+    def _concrete(self, plan: UpdatePlan, diagnosis: Diagnosis) -> UpdatePlan:
+        """The plan with the move it names (else the one the diagnosis names; else, for a plan that asks for a
+        model change without naming an untried one, the first move offered), its edit as the plan's change."""
+        moves, text = self.ctx.moves(), " ".join([plan.direction, *plan.changes])
+        move = pick(text, moves) or pick(diagnosis.direction, moves)
+        if move is None and moves and asks_for_model_change(text):
+            move = moves[0]
+        return plan if move is None else plan.model_copy(update={"move": move, "changes": [move.edit]})
 
     def _bounded(self, plan: UpdatePlan, offered: set[str]) -> UpdatePlan:
         """Clamps the step size to what the optimiser allows; keeps only memory ids that were offered."""

@@ -7,10 +7,10 @@ import difflib
 
 from gome.roles import Messages
 from gome.tools.estimators import calls_text
-from gome.schema import Attempt, Diagnosis, ExecutionReport, MemoryEntry, UpdatePlan
+from gome.schema import Attempt, Diagnosis, ExecutionReport, MemoryEntry, Move, UpdatePlan
 
 __all__ = ["history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
-           "diff_text", "diagnosis_text"]
+           "diff_text", "diagnosis_text", "moves_text"]
 
 
 def _score(value: float | None) -> str:
@@ -36,6 +36,11 @@ def failures_text(messages: Messages, entries: list[MemoryEntry]) -> str:
     lines = [messages.render("failure_line", id=e.id, direction=e.direction, step_size=e.step_size.value,
                              outcome=e.outcome, step=e.step) for e in entries]
     return "\n".join(lines) or messages.render("no_failures")
+
+
+def moves_text(messages: Messages, moves: list[Move]) -> str:
+    lines = [messages.render("move_line", number=n, key=m.key, edit=m.edit) for n, m in enumerate(moves, 1)]
+    return "\n".join(lines) or messages.render("no_moves")
 
 
 def plan_text(plan: UpdatePlan | None) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from gome.tools.hints import MODEL_PACKAGES
 from gome.tools.patch import ESTIMATOR_NAME
 
-__all__ = ["EstimatorCall", "estimator_calls", "calls_text", "other_values"]
+__all__ = ["EstimatorCall", "estimator_calls", "calls_text", "other_values", "model_calls", "model_defaults", "literal"]
 
 _MAX_CALL = 120  # characters of one call shown
 
@@ -26,7 +26,7 @@ class EstimatorCall:
     defaults: tuple[tuple[str, object], ...]  # keyword arguments whose value is the class's default
 
 
-def _imports(tree: ast.Module) -> dict[str, tuple[str, str]]:
+def _imports(tree: ast.AST) -> dict[str, tuple[str, str]]:
     """Local name -> (module, class name) for every `from pkg.mod import Name [as alias]` of a model package."""
     found = {}
     for node in ast.walk(tree):
@@ -36,7 +36,7 @@ def _imports(tree: ast.Module) -> dict[str, tuple[str, str]]:
 
 
 @functools.cache
-def _model(module: str, name: str) -> dict[str, object] | None:
+def model_defaults(module: str, name: str) -> dict[str, object] | None:
     """The constant keyword defaults of a model class (one that fits and predicts); None for anything else.
     A class that is not installed counts as a model when its name says so, with no defaults known."""
     try:
@@ -54,11 +54,25 @@ def _model(module: str, name: str) -> dict[str, object] | None:
     return {p.name: p.default for p in params if isinstance(p.default, (int, float, str, bool, type(None)))}
 
 
-def _constant(node: ast.expr) -> tuple[bool, object]:
+def literal(node: ast.expr) -> tuple[bool, object]:
     try:
         return True, ast.literal_eval(node)
     except ValueError:
         return False, None
+
+
+def model_calls(tree: ast.AST) -> list[tuple[ast.Call, str, dict[str, object]]]:
+    """(call node, class name, the class's constant defaults) for every call of a model class under `tree`, in
+    the order of `ast.walk` (an outer call before the calls in its arguments)."""
+    imports = _imports(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in imports:
+            module, name = imports[node.func.id]
+            defaults = model_defaults(module, name)
+            if defaults is not None:
+                found.append((node, name, defaults))
+    return found
 
 
 @functools.lru_cache(maxsize=256)
@@ -68,17 +82,11 @@ def estimator_calls(code: str) -> tuple[EstimatorCall, ...]:
         tree = ast.parse(code)
     except SyntaxError:
         return ()
-    imports, calls = _imports(tree), []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in imports):
-            continue
-        module, name = imports[node.func.id]
-        defaults = _model(module, name)
-        if defaults is None:
-            continue
+    calls = []
+    for node, name, defaults in model_calls(tree):
         same = []
         for kw in node.keywords:
-            known, value = _constant(kw.value)
+            known, value = literal(kw.value)
             if kw.arg in defaults and known and type(value) is type(defaults[kw.arg]) and value == defaults[kw.arg]:
                 same.append((kw.arg, value))
         source = ast.unparse(node)

@@ -1,0 +1,184 @@
+"""Moves: edits of a script's model call that the harness can name and make exactly.
+
+A small model turns "try a different model family" or "tune the hyperparameters" into no change, or into
+the change it tried before. A move is concrete: the call in the script and the call to write instead,
+either a swap to a stronger family from the catalogue (messages.yaml: `move_classifiers`,
+`move_regressors`) or new values for a few arguments of the current call. The Diagnostician is offered
+the moves no attempt has tried yet; a plan that names one (or asks for a model change without naming
+one) carries it, and where the Coder's reply does not make the edit, gome makes it. Read from the code,
+never run.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from gome.schema import Move
+from gome.tools.estimators import literal, model_calls
+from gome.tools.hints import MODEL_PACKAGES, find_module_of
+
+__all__ = ["offer", "carried_out", "apply_move", "pick", "asks_for_model_change"]
+
+_BOOSTED = re.compile(r"Boost|LGBM|XGB|CatBoost")
+_FORESTS = re.compile(r"Forest|ExtraTrees")
+_WRAPPERS = re.compile(r"Pipeline|Voting|Stacking|SearchCV|TransformedTarget|MultiOutput|OneVsRest|Calibrated")
+_MODEL_WORDS = re.compile(r"\b(model|algorithm|famil|hyper|tun|estimator|tree|boost|forest|regulari[sz]|learning.rate|"
+                          r"lightgbm|xgboost|ensemble)", re.IGNORECASE)
+
+
+def _strength(name: str) -> int:
+    return 2 if _BOOSTED.search(name) else 1 if _FORESTS.search(name) else 0
+
+
+def _main_call(tree: ast.Module) -> tuple[ast.Call, str, dict[str, object]] | None:
+    """The model call of make_model() (the first one), else the script's first model call; a wrapper (a
+    pipeline, a search, a voting ensemble) is passed over for the model inside it."""
+    calls = [c for c in model_calls(tree) if not _WRAPPERS.search(c[1])]
+    make = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "make_model"), None)
+    if make is not None:
+        inside = [c for c in calls if make.lineno <= c[0].lineno <= (make.end_lineno or make.lineno)]
+        calls = inside or calls
+    return calls[0] if calls else None
+
+
+def _with(call: ast.Call, values: dict[str, Any]) -> str:
+    """The call's source with these keyword values set (replaced or added)."""
+    keywords = [ast.keyword(arg=k.arg, value=ast.Constant(values[k.arg])) if k.arg in values else k for k in call.keywords]
+    keywords += [ast.keyword(arg=k, value=ast.Constant(v)) for k, v in values.items() if k not in {kw.arg for kw in call.keywords}]
+    return ast.unparse(ast.Call(func=call.func, args=call.args, keywords=keywords))
+
+
+def _tunes(name: str, kwargs: dict[str, object], defaults: dict[str, object]) -> list[dict[str, Any]]:
+    """New values for a few arguments that matter, as rules of thumb: slower learning with more rounds
+    for boosting, more trees and larger leaves for forests, stronger regularisation elsewhere."""
+    def value(param: str) -> object:
+        return kwargs.get(param, defaults.get(param, "missing"))
+
+    boosted, out = bool(_BOOSTED.search(name)), []  # type: bool, list[dict[str, Any]]
+    rounds = next((p for p in ("n_estimators", "max_iter") if p in defaults and (boosted or p == "n_estimators")), None)
+    rate, count = value("learning_rate"), value(rounds) if rounds else None
+    if boosted and rounds and isinstance(count, int) and isinstance(rate, float) and rate > 0.012:
+        out.append({"learning_rate": round(rate / 2, 4), rounds: min(2 * count, 2000)})
+    elif rounds and isinstance(count, int) and 1 < count < 1000 and not boosted:
+        out.append({rounds: 3 * count})
+    rules: list[tuple[str, object, object]] = [  # (argument, value it has, value to try)
+        ("min_samples_leaf", 1, 3), ("min_samples_leaf", 20, 40), ("max_features", "sqrt", 0.5), ("max_features", 1.0, 0.5),
+        ("num_leaves", 31, 15), ("max_leaf_nodes", 31, 15), ("l2_regularization", 0.0, 1.0), ("reg_lambda", 0.0, 1.0),
+        ("colsample_bytree", 1.0, 0.7), ("subsample", 1.0, 0.8), ("C", 1.0, 0.1), ("alpha", 1.0, 10.0), ("n_neighbors", 5, 15),
+    ]
+    for param, has, new in rules:
+        now = value(param)
+        pointless = (param == "max_features" and not _FORESTS.search(name)) or (param == "subsample" and boosted and "LGBM" in name)
+        if param in defaults and type(now) is type(has) and now == has and not pointless:  # LightGBM subsamples only with a frequency
+            out.append({param: new})
+    return out
+
+
+def _catalogue(entries: list[str]) -> list[tuple[str, str]]:
+    """(class name, call source) of the catalogue's calls whose class is installed."""
+    found = []
+    for entry in entries:
+        try:
+            call = ast.parse(entry.strip()).body[0].value  # type: ignore[attr-defined]
+        except (SyntaxError, IndexError, AttributeError):
+            continue
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and any(
+                find_module_of(call.func.id, p) for p in MODEL_PACKAGES):
+            found.append((call.func.id, ast.unparse(call)))
+    return found
+
+
+def _built(codes: list[str]) -> list[tuple[str, dict[str, object]]]:
+    """(class, its literal keyword values) of every model call these scripts built."""
+    out = []
+    for code in codes:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        for node, name, _ in model_calls(tree):
+            out.append((name, {k.arg: v[1] for k in node.keywords if k.arg and (v := literal(k.value))[0]}))
+    return out
+
+
+def _tried(move: Move, built: list[tuple[str, dict[str, object]]]) -> bool:
+    """A swap is tried once any script built its class; a tune once one built its class with its values."""
+    name, wanted = _target(move)
+    swap = move.key.startswith("use ")
+    return any(n == name and (swap or all(k in kw and kw[k] == v for k, v in wanted.items())) for n, kw in built)
+
+
+def _target(move: Move) -> tuple[str, dict[str, object]]:
+    call = ast.parse(move.new).body[0].value  # type: ignore[attr-defined]
+    return call.func.id, {k.arg: literal(k.value)[1] for k in call.keywords if k.arg}
+
+
+def offer(code: str, catalogue: list[str], tried_codes: list[str], k: int = 4) -> list[Move]:
+    """Up to k moves for a script, those the tried scripts already built left out: swaps to families of the
+    catalogue stronger than the script's model first, then tunes of its call."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    main = _main_call(tree)
+    if main is None:
+        return []
+    call, name, defaults = main
+    old = ast.unparse(call)
+    moves = [Move(key=f"use {other}", old=old, new=source) for other, source in _catalogue(catalogue)
+             if other != name and _strength(other) > _strength(name)]
+    kwargs = {kw.arg: v for kw in call.keywords if kw.arg and (v := literal(kw.value))[0]}
+    for values in _tunes(name, {k: v[1] for k, v in kwargs.items()}, defaults):
+        key = f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in values.items())
+        moves.append(Move(key=key, old=old, new=_with(call, values)))
+    built = _built(tried_codes)
+    return [m for m in moves if not _tried(m, built)][:k]
+
+
+def carried_out(code: str, move: Move) -> bool:
+    """The script builds the move's class (with the move's values, for a tune)."""
+    return _tried(move, _built([code]))
+
+
+def apply_move(code: str, move: Move) -> str | None:
+    """The script with the move made: the call `move.old` replaced by `move.new`, else its main model call;
+    None when the script has no model call (or does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    calls = [c for c in model_calls(tree) if ast.unparse(c[0]) == move.old] or [c for c in [_main_call(tree)] if c]
+    if not calls:
+        return None
+    node = calls[0][0]
+    lines = code.splitlines(keepends=True)
+    start, end = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    head, tail = lines[start][: node.col_offset], lines[end][node.end_col_offset:]
+    return "".join([*lines[:start], head + move.new + tail, *lines[end + 1:]])
+
+
+def _aliases(move: Move) -> list[str]:
+    """How a plan may name the move: the class or its family in words, or the arguments a tune sets."""
+    name, values = _target(move)
+    if move.key.startswith("use "):
+        stem = re.sub(r"(Classifier|Regressor)$", "", name)
+        spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", stem).lower()
+        return [name.lower(), stem.lower(), spaced] + (["lightgbm", "lgbm"] if name.startswith("LGBM") else [])
+    return [alias for k in values for alias in (k.lower(), k.replace("_", " ").lower())]
+
+
+def pick(text: str, moves: list[Move]) -> Move | None:
+    """The move a plan's text names first, if any."""
+    lowered, best = text.lower(), None
+    for move in moves:
+        hits = [lowered.find(alias) for alias in _aliases(move) if alias in lowered]
+        if hits and (best is None or min(hits) < best[0]):
+            best = (min(hits), move)
+    return best[1] if best else None
+
+
+def asks_for_model_change(text: str) -> bool:
+    """The plan is about the model (its family, its hyperparameters), not about features."""
+    return bool(_MODEL_WORDS.search(text))

@@ -1,0 +1,73 @@
+"""Moves: the exact edits of a script's model call that gome offers as directions and makes itself."""
+
+from __future__ import annotations
+
+import ast
+
+from gome.roles import load_messages
+from gome.tools.moves import apply_move, asks_for_model_change, carried_out, offer, pick
+
+FOREST = '''import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+
+
+def make_model():
+    return RandomForestClassifier(n_estimators=200, random_state=42)
+
+
+model = make_model()
+'''
+PIPELINE = '''from sklearn.pipeline import Pipeline
+from sklearn.dummy import DummyRegressor
+from sklearn.preprocessing import StandardScaler
+
+
+def make_model():
+    return Pipeline([("scale", StandardScaler()), ("model", DummyRegressor(strategy="mean"))])
+'''
+CLASSIFIERS = load_messages().items("move_classifiers")
+REGRESSORS = load_messages().items("move_regressors")
+
+
+def test_a_forest_is_offered_boosting_first_then_tunes_of_its_own_call() -> None:
+    moves = offer(FOREST, CLASSIFIERS, [])
+    keys = [m.key for m in moves]
+    assert keys[0] == "use HistGradientBoostingClassifier"
+    assert "use ExtraTreesClassifier" not in keys  # a swap goes only to a stronger kind
+    assert "RandomForestClassifier: n_estimators=600" in keys  # the call's own value, tripled
+    assert all(m.old == "RandomForestClassifier(n_estimators=200, random_state=42)" for m in moves)
+
+
+def test_a_move_some_script_already_built_is_not_offered_again() -> None:
+    first = offer(FOREST, CLASSIFIERS, [])[0]
+    tried = apply_move(FOREST, first)
+    assert tried is not None and carried_out(tried, first) is False  # the class is not imported yet: not built
+    tried = "from sklearn.ensemble import HistGradientBoostingClassifier\n" + tried
+    assert carried_out(tried, first)
+    again = offer(FOREST, CLASSIFIERS, [FOREST, tried])
+    assert first.key not in [m.key for m in again] and again  # the next move takes its place
+
+
+def test_a_boosted_model_is_tuned_not_swapped() -> None:
+    boosted = FOREST.replace("RandomForestClassifier", "HistGradientBoostingClassifier").replace(
+        "n_estimators=200", "max_iter=100")
+    keys = [m.key for m in offer(boosted, CLASSIFIERS, [])]
+    assert keys and not any(k.startswith("use ") for k in keys)
+    assert keys[0] == "HistGradientBoostingClassifier: learning_rate=0.05, max_iter=200"  # slower learning, more rounds
+
+
+def test_apply_move_edits_the_model_inside_a_pipeline_and_nothing_else() -> None:
+    move = offer(PIPELINE, REGRESSORS, [])[0]
+    assert move.old == "DummyRegressor(strategy='mean')" and move.key == "use HistGradientBoostingRegressor"
+    made = apply_move(PIPELINE, move)
+    assert made is not None and made.replace(move.new, 'DummyRegressor(strategy="mean")') == PIPELINE
+    ast.parse(made)
+    assert apply_move("print('no model here')\n", move) is None
+
+
+def test_a_plan_picks_the_move_it_names_first() -> None:
+    moves = offer(FOREST, CLASSIFIERS, [])
+    assert pick("Switch to LightGBM, then tune the learning rate", moves).key == "use LGBMClassifier"
+    assert pick("increase min_samples_leaf to regularise", moves).key == "RandomForestClassifier: min_samples_leaf=3"
+    assert pick("add ratio features", moves) is None
+    assert asks_for_model_change("Try a different model family") and not asks_for_model_change("add ratio features")
