@@ -13,10 +13,11 @@ from pathlib import Path
 
 from pydantic import Field
 
+from gome.events import read_events
 from gome.schema import Attempt, CoordinatorMerge, Frozen, MemoryEntry
 from gome.tools.rundir import atomic_write
 
-__all__ = ["COORDINATOR_CHECKPOINT", "Coordinator", "GlobalState", "Push", "PushReply", "Candidate"]
+__all__ = ["COORDINATOR_CHECKPOINT", "Coordinator", "GlobalState", "Push", "PushReply", "Candidate", "logged_versions"]
 
 COORDINATOR_CHECKPOINT = "coordinator.json"  # in the run folder
 
@@ -67,6 +68,7 @@ class Coordinator:
         self.drafts: dict[int, str] = {}
         self.candidates: dict[str, Candidate] = {}
         self.pool: dict[str, Candidate] = {}  # every valid, distinct, not vetoed attempt: what a blend may use
+        self.merges: list[CoordinatorMerge] = []  # every merge's event, checkpointed with the state it made
         self.stopped = False
 
     def _better(self, score: float) -> bool:
@@ -110,6 +112,7 @@ class Coordinator:
             global_best=self.best.score if self.best else None,
             global_best_attempt=self.best.attempt if self.best else None, memory_added=[m.id for m in added],
         )
+        self.merges.append(event)
         if self.checkpoint is not None:
             atomic_write(self.checkpoint, json.dumps(self.snapshot()))
         return PushReply(state=self.pull(), event=event)
@@ -131,6 +134,7 @@ class Coordinator:
             "memory": [m.model_dump(mode="json") for m in self.memory], "drafts": self.drafts,
             "candidates": [c.model_dump() for c in self.candidates.values()],
             "pool": [c.model_dump() for c in self.pool.values()],
+            "merges": [m.model_dump(mode="json") for m in self.merges],
         }
 
     @classmethod
@@ -156,7 +160,18 @@ class Coordinator:
         self.drafts = {int(k): v for k, v in data["drafts"].items()}
         self.candidates = {c["attempt"]: Candidate.model_validate(c) for c in data["candidates"]}
         self.pool = {c["attempt"]: Candidate.model_validate(c) for c in data.get("pool", [])}  # older checkpoints: none
+        self.merges = [CoordinatorMerge.model_validate(m) for m in data.get("merges", [])]  # older checkpoints: none
+
+    def unlogged(self, logged: set[int]) -> list[CoordinatorMerge]:
+        """The merges whose versions are not in `logged`: a run killed after a merge's checkpoint was written
+        and before the driver wrote its event. Written into the event log on resume, before the traces start."""
+        return [m for m in self.merges if m.version not in logged]
 
     def stop(self) -> GlobalState:
         self.stopped = True
         return self.pull()
+
+
+def logged_versions(events: Path) -> set[int]:
+    """The versions of the merges that the run's event log holds."""
+    return {e.version for e in read_events(events) if isinstance(e, CoordinatorMerge)} if events.is_file() else set()

@@ -27,7 +27,7 @@ from autogen_core.models import ChatCompletionClient
 
 from gome.assemble import build_trace
 from gome.config import RunConfig
-from gome.coordinator import COORDINATOR_CHECKPOINT, Candidate, Coordinator
+from gome.coordinator import COORDINATOR_CHECKPOINT, Candidate, Coordinator, logged_versions
 from gome.errors import GomeUserError
 from gome.events import parse_event
 from gome.llm import make_client
@@ -225,6 +225,8 @@ async def run_ray(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit
         num_cpus=0, scheduling_strategy=here).remote(task.lower_is_better, checkpoint))
     if checkpoint.is_file():
         await actor.load.remote(json.loads(checkpoint.read_text()))
+        for merge in await actor.unlogged.remote(logged_versions(rundir.events)):  # the merges a killed run's log missed
+            emit(merge)
     inbox = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
     dev = [] if split is None else [split.input_dir.parent.relative_to(rundir.root).as_posix()]
     public = pack(task.public_dir.parent, task.public_dir.name)  # the task's public files, never its answers

@@ -18,7 +18,7 @@ from autogen_core.models import ChatCompletionClient
 
 from gome.assemble import build_trace, limits_of
 from gome.config import RunConfig
-from gome.coordinator import COORDINATOR_CHECKPOINT, Candidate, Coordinator
+from gome.coordinator import COORDINATOR_CHECKPOINT, Candidate, Coordinator, logged_versions
 from gome.ensemble import BLEND_ID, try_blend
 from gome.errors import GomeUserError
 from gome.events import EventLog, read_events
@@ -55,6 +55,8 @@ def _time_share(accounting: Accounting, budget_s: float) -> float:
 
 async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None, client: ChatCompletionClient | None,
                      log: EventLog, coordinator: Coordinator, accounting: Accounting) -> str:
+    for merge in coordinator.unlogged(logged_versions(rundir.events)):  # a killed run's merges the log missed
+        log.emit(merge)
     slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
     handle = LocalHandle(coordinator)
     share = functools.partial(_time_share, accounting, config.time_budget_s) if config.time_budget_s else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,8 @@ import scripted_model as sm
 from scripted_model import policy
 
 from gome.config import RunConfig
-from gome.coordinator import Coordinator, Push
-from gome.events import read_events
+from gome.coordinator import Coordinator, Push, logged_versions
+from gome.events import EventLog, read_events
 from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
 from gome.schema import AgentMessage, Attempt, CoordinatorMerge, MemoryEntry, OptimizerStep, Selection, SyncStep
@@ -58,6 +59,20 @@ def test_the_blend_pool_holds_every_valid_distinct_attempt_not_vetoed() -> None:
     coord.push(Push(trace=0, base_version=6, attempt=_attempt(0, 1, 0.6, False, "a", "vetoed")))  # a later veto
     restored = Coordinator.restore(False, coord.snapshot())
     assert [c.attempt for c in restored.blend_pool(6)] == ["1-003", "0-002"] and restored.top_candidates(3) == []
+
+
+def test_a_merge_checkpointed_but_never_logged_is_restored_on_resume(tmp_path: Path) -> None:
+    """A kill between the Coordinator's checkpoint of a merge and the driver's write of its event: the
+    checkpoint keeps the event, and the resumed Coordinator names it as missing from the log."""
+    checkpoint, log = tmp_path / "coordinator.json", EventLog(tmp_path / "events.jsonl")
+    coord = Coordinator.open(False, checkpoint)
+    log.emit(coord.push(Push(trace=0, base_version=0, attempt=_attempt(0, 1, 0.5, True, "a"))).event)
+    lost = coord.push(Push(trace=1, base_version=0, attempt=_attempt(1, 1, 0.6, True, "b"))).event  # the kill
+    log.close()
+    resumed = Coordinator.open(False, checkpoint)
+    assert resumed.unlogged(logged_versions(tmp_path / "events.jsonl")) == [lost]
+    old = {k: v for k, v in json.loads(checkpoint.read_text()).items() if k != "merges"}  # an older gome's
+    assert Coordinator.restore(False, old).unlogged(set()) == [] and Coordinator.restore(False, old).version == 2
 
 
 def test_lower_is_better_merge() -> None:

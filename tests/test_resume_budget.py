@@ -20,7 +20,7 @@ from gome.config import RunConfig
 from gome.events import EventLog, read_events
 from gome.llm import ScriptedChatCompletionClient
 from gome.runner import resume, run
-from gome.schema import OptimizerStep, RunFinished, RunStarted
+from gome.schema import CoordinatorMerge, OptimizerStep, RunFinished, RunStarted
 from gome.tasks import prepare_task
 
 
@@ -128,3 +128,18 @@ def test_resume_names_a_checkpoint_of_an_older_gome(penguins: Path, tmp_path: Pa
     state.write_text(json.dumps(data))
     with pytest.raises(Exception, match="made by an older gome"):
         asyncio.run(resume(result.run_dir, client=scripted()))
+
+
+def test_resume_writes_the_merge_events_a_kill_kept_from_the_log(penguins: Path, tmp_path: Path) -> None:
+    """The Coordinator checkpointed its last merge, then the run died before its event reached events.jsonl:
+    the resumed run writes the missing event, so the log's merge versions run 1..n without a gap."""
+    config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=2, exec_timeout_s=120, final_seeds=0)
+    result = asyncio.run(run(config, client=scripted()))
+    events = result.run_dir / "events.jsonl"
+    lines = events.read_text().splitlines()
+    merges = [k for k, line in enumerate(lines) if '"kind":"merge"' in line.replace(" ", "")]
+    kept = [line for k, line in enumerate(lines) if k != merges[-1] and '"run_finished"' not in line]
+    events.write_text("".join(line + "\n" for line in kept))  # as if killed before these were written
+    asyncio.run(resume(result.run_dir, client=scripted()))
+    versions = [e.version for e in read_events(events) if isinstance(e, CoordinatorMerge)]
+    assert len(merges) >= 2 and sorted(versions) == list(range(1, len(merges) + 1))
