@@ -14,7 +14,7 @@ from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceConte
 from gome.config import RunConfig
 from gome.llm import ScriptedChatCompletionClient
 from gome.assemble import build_trace
-from gome.schema import CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
+from gome.schema import Attempt, CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
 from gome.tasks import load_task, make_dev_split, prepare_task
 from gome.tasks.starter import keeps_placeholder
 from gome.tools.patch import merge_functions
@@ -150,6 +150,19 @@ def test_a_plan_that_asks_for_another_model_carries_an_exact_untried_edit(pengui
     _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=tried, plan=plan, cause="0-001"))
     again, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))  # tie or not, boosting was tried
     assert again.move is not None and again.move.key != plan.move.key
+
+
+def test_the_moves_offered_combine_the_tunes_that_tied_with_a_positive_gain(penguins: Path, tmp_path: Path) -> None:
+    ctx = _context(penguins, tmp_path, Recorder())
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    tunes = [m for m in ctx.moves() if not m.key.startswith("use ")][:2]
+    for n, (move, gain) in enumerate(zip(tunes, (0.01, 0.02)), 2):
+        plan = UpdatePlan(direction=move.key, step_size=StepSize.targeted, move=move)
+        ctx.state.journal.add(Attempt(id=f"0-00{n}", trace=0, step=n, parent_id="0-001", kind="improve", score=0.9, status="ok", accepted=False,
+                                      outcome="tie", gain=gain, code=sm.IMPROVED_FOREST.replace(move.old, move.new), plan=plan))
+    assert ctx.moves()[0].key.endswith("(together)") and all(m.new not in ctx.moves()[0].new for m in tunes)
+    ctx.state.journal.update("0-003", gain=-0.01)  # a tie that lost is no evidence for its direction
+    assert not any(m.key.endswith("(together)") for m in ctx.moves())
 
 
 def test_a_small_step_takes_only_the_functions_of_a_whole_script_reply(penguins: Path, tmp_path: Path) -> None:

@@ -71,3 +71,15 @@ def test_a_plan_picks_the_move_it_names_first() -> None:
     assert pick("increase min_samples_leaf to regularise", moves).key == "RandomForestClassifier: min_samples_leaf=3"
     assert pick("add ratio features", moves) is None
     assert asks_for_model_change("Try a different model family") and not asks_for_model_change("add ratio features")
+
+
+def test_tunes_that_tied_with_a_positive_gain_are_offered_together_first() -> None:
+    moves = {m.key: m for m in offer(FOREST, CLASSIFIERS, [])}
+    more, leaf = moves["RandomForestClassifier: n_estimators=600"], moves["RandomForestClassifier: min_samples_leaf=3"]
+    tried = [FOREST.replace(m.old, m.new) for m in (more, leaf)]
+    first = offer(FOREST, CLASSIFIERS, tried, ties=[more, leaf])[0]
+    assert first.key == "RandomForestClassifier: n_estimators=600, min_samples_leaf=3 (together)"
+    assert first.new == "RandomForestClassifier(n_estimators=600, random_state=42, min_samples_leaf=3)"
+    alone = offer(FOREST, CLASSIFIERS, tried[:1], ties=[more])  # one tie alone is not a combination
+    swap = offer(FOREST, CLASSIFIERS, tried, ties=[more, moves["use HistGradientBoostingClassifier"]])  # nor a swap
+    assert not any("together" in m.key for m in alone + swap)

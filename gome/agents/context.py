@@ -56,13 +56,15 @@ class TraceContext:
 
     def moves(self) -> list[Move]:
         """The moves (gome.tools.moves) offered for the best script: with memory, those no attempt of this
-        trace has built yet."""
-        best = self.state.best
+        trace has built yet, and first the tunes that tied with a positive gain, together."""
+        state, best = self.state, self.state.best
         if best is None or not best.code:
             return []
         kind = "regressors" if get_metric(self.metric).kind == "regression" else "classifiers"
-        tried = [a.code for a in self.state.journal] if self.state.use_memory else []
-        return offer(best.code, self.messages.items(f"move_{kind}"), tried)
+        if not state.use_memory:
+            return offer(best.code, self.messages.items(f"move_{kind}"), [])
+        ties = [a.plan.move for a in state.journal if a.outcome == "tie" and (a.gain or 0) > 0 and a.plan and a.plan.move]
+        return offer(best.code, self.messages.items(f"move_{kind}"), [a.code for a in state.journal], ties)
 
     def ensemble_phase(self) -> bool:
         """The last part of the budget (steps or time, whichever is further): a directed step then drafts

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from gome.schema import Move
@@ -115,9 +116,25 @@ def _target(move: Move) -> tuple[str, dict[str, object]]:
     return call.func.id, {k.arg: literal(k.value)[1] for k in call.keywords if k.arg}
 
 
-def offer(code: str, catalogue: list[str], tried_codes: list[str], k: int = 4) -> list[Move]:
-    """Up to k moves for a script, those the tried scripts already built left out: swaps to families of the
-    catalogue stronger than the script's model first, then tunes of its call."""
+def _combined(old: str, ties: Sequence[Move]) -> list[Move]:
+    """One tune that sets the values of every tune of this call that tied with a positive gain (two or more):
+    gains too small to pass the noise test alone may pass together."""
+    tunes = [m for m in ties if m.old == old and not m.key.startswith("use ")]
+    if len({m.key for m in tunes}) < 2:
+        return []
+    call = ast.parse(old).body[0].value  # type: ignore[attr-defined]
+    before = {kw.arg: literal(kw.value)[1] for kw in call.keywords if kw.arg}
+    name, changed = _target(tunes[0])[0], {}
+    for move in tunes:
+        changed.update({k: v for k, v in _target(move)[1].items() if k not in before or before[k] != v})
+    key = f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + " (together)"
+    return [Move(key=key, old=old, new=_with(call, changed))]
+
+
+def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequence[Move] = (), k: int = 4) -> list[Move]:
+    """Up to k moves for a script, those the tried scripts already built left out: the tunes that tied with a
+    positive gain, together, first; then swaps to families of the catalogue stronger than the script's model;
+    then tunes of its call."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -127,8 +144,8 @@ def offer(code: str, catalogue: list[str], tried_codes: list[str], k: int = 4) -
         return []
     call, name, defaults = main
     old = ast.unparse(call)
-    moves = [Move(key=f"use {other}", old=old, new=source) for other, source in _catalogue(catalogue)
-             if other != name and _strength(other) > _strength(name)]
+    moves = _combined(old, ties) + [Move(key=f"use {other}", old=old, new=source) for other, source in _catalogue(catalogue)
+                                          if other != name and _strength(other) > _strength(name)]
     kwargs = {kw.arg: v for kw in call.keywords if kw.arg and (v := literal(kw.value))[0]}
     for values in _tunes(name, {k: v[1] for k, v in kwargs.items()}, defaults):
         key = f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in values.items())
