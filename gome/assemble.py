@@ -86,7 +86,7 @@ def build_trace(config: RunConfig, task: Task, trace: int, rundir: RunDir, split
         messages=load_messages(config.roles_dir), rundir=rundir, input_dir=split.input_dir if split else task.public_dir,
         scorer=(lambda path: score_dev(task, split, path)) if split else self_reported, limits=limits_of(config),
         emit=emit, libraries=library_versions(), structured=config.model.structured, tries=config.tries,
-        max_tokens=config.model.max_tokens, evidence=evidence, diagnose=config.diagnosis,
+        max_tokens=config.model.max_tokens, evidence=evidence, diagnose=config.diagnosis, offer_moves=config.moves,
         starter=starter_script(task) if config.starter else "",
         after_step=link.on_step if link else None, others=link.others_drafts if link else None,
         exec_slots=exec_slots, ensemble_after=config.ensemble_after if config.blend_size > 1 and split else 1.0,

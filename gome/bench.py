@@ -34,6 +34,7 @@ VARIANTS: dict[str, dict[str, Any]] = {  # name -> RunConfig overrides
     "no-diagnosis": {"strategy": "gradient", "diagnosis": False},
     "no-memory": {"strategy": "gradient", "memory": False},
     "no-starter": {"strategy": "gradient", "starter": False},
+    "no-moves": {"strategy": "gradient", "moves": False},
     "single-trace": {"strategy": "gradient", "traces": 1},
 }
 

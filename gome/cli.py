@@ -38,6 +38,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     add("--no-diagnosis", action="store_true", help="ablation: scalar feedback instead of a structured diagnosis")
     add("--no-memory", action="store_true", help="ablation: no success memory")
     add("--no-starter", action="store_true", help="drafts start from scratch, not from the starter script")
+    add("--no-moves", action="store_true", help="ablation: no exact edits of the model call offered or made")
     add("--sync-patience", type=int, default=3, help="steps a trace may trail the global best before adopting it")
     add("--sync-margin", type=float, default=0.0, help="how far it may trail, in metric units")
     add("--final-top-k", type=int, default=3, help="candidates re-scored in the final selection")
@@ -95,7 +96,7 @@ def _config(args: argparse.Namespace, model: ModelConfig, local_size: LocalSize 
         task_dir=args.task_dir, runs_dir=args.runs_dir, model=model, local_size=local_size,
         steps=args.steps, traces=args.traces, threads=args.threads, strategy=args.strategy,
         num_drafts=args.num_drafts, diagnosis=not args.no_diagnosis, memory=not args.no_memory,
-        starter=not args.no_starter,
+        starter=not args.no_starter, moves=not args.no_moves,
         sync_patience=args.sync_patience, sync_margin=args.sync_margin, final_top_k=args.final_top_k,
         final_seeds=args.final_seeds, accept_z=args.accept_z, blend_size=args.blend_size,
         noop_redos=args.noop_redos, ensemble_after=args.ensemble_after, time_budget_s=args.time_budget, token_budget=args.token_budget,

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="compare strategies and ablations on tasks x seeds under one budget")
     bench.add_argument("tasks", nargs="+", help="task folders, or names of bundled tasks (prepared under OUT/tasks)")
     bench.add_argument("--variants", default="gradient,tree,hybrid",
-                       help="comma-separated: gradient, tree, hybrid, no-diagnosis, no-memory, single-trace, no-starter")
+                       help="comma-separated: gradient, tree, hybrid, no-diagnosis, no-memory, no-moves, single-trace, no-starter")
     bench.add_argument("--seeds", type=int, default=2)
     bench.add_argument("--steps", type=int, default=6)
     bench.add_argument("--traces", type=int, default=1)

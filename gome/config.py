@@ -55,6 +55,7 @@ class RunConfig(BaseModel):
     diagnosis: bool = True  # ablation switch: structured diagnosis
     memory: bool = True  # ablation switch: success memory
     starter: bool = True  # drafts start from the task's starter script (gome.tasks.starter)
+    moves: bool = True  # ablation switch: exact edits of the model call offered and made (gome.tools.moves)
     max_debug_rounds: int = Field(default=2, ge=0)
     noop_redos: int = Field(default=1, ge=0, description="a directed update that changed nothing goes back to the "
                             "Coder this many times, told what its script built, before the Diagnostician sees it")

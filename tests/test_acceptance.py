@@ -51,7 +51,8 @@ def _steps(task: Path, runs: Path, accept_z: float) -> list[OptimizerStep]:
     reply = _seed_only_coder()
     client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
     config = RunConfig(task_dir=task, runs_dir=runs, steps=7, exec_timeout_s=120, final_seeds=0, accept_z=accept_z,
-                       ensemble_after=1.0)  # every step an improvement: no ensemble-stage drafts
+                       ensemble_after=1.0,  # every step an improvement: no ensemble-stage drafts
+                       moves=False)  # the seed is all that changes: gome makes no edit of its own
     result = asyncio.run(run(config, client=client))
     return [e for e in read_events(result.run_dir / "events.jsonl") if isinstance(e, OptimizerStep)]
 

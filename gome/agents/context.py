@@ -47,6 +47,7 @@ class TraceContext:
     evidence: EvidenceFn | None = None  # None: the task's scores are self-reported, no dev split to measure on
     starter: str = ""  # a draft's starting point (gome.tasks.starter); "" for none
     diagnose: bool = True  # False: the ablation without structured diagnosis (scalar feedback only)
+    offer_moves: bool = True  # False: the ablation without moves (no exact edits offered or made)
     after_step: Callable[[Attempt], Awaitable[None]] | None = None  # push to the Coordinator
     others: Callable[[], Awaitable[str]] | None = None  # what the other traces drafted
     exec_slots: asyncio.Semaphore | None = None  # CPU budget shared by parallel traces
@@ -58,7 +59,7 @@ class TraceContext:
         """The moves (gome.tools.moves) offered for the best script: with memory, those no attempt of this
         trace has built yet, and first the tunes that tied with a positive gain, together."""
         state, best = self.state, self.state.best
-        if best is None or not best.code:
+        if best is None or not best.code or not self.offer_moves:
             return []
         kind = "regressors" if get_metric(self.metric).kind == "regression" else "classifiers"
         if not state.use_memory:
