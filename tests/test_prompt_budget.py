@@ -13,7 +13,7 @@ VALUES = dict(
     evidence="- dev score 0.97", code=CODE, plan="Direction: more trees", parent="0-030", parent_score="0.96",
     diff="".join(f"-x{i} = {i}\n+x{i} = {i + 1}\n" for i in range(80)), note="",
     history="\n".join(f"0-{i:03d} improve ok score=0.9 worse — direction {i}" for i in range(1, 121)),
-    failures="(none yet)", best_score="0.97", schema="{}",
+    failures="(none yet)", moves="(none)", best_score="0.97", schema="{}",
 )
 
 

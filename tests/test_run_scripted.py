@@ -28,9 +28,10 @@ def scripted() -> ScriptedChatCompletionClient:
 
 @pytest.fixture(scope="module")
 def finished_run(penguins: Path, tmp_path_factory: pytest.TempPathFactory):
-    # every step after the draft improves the best: the ensemble stage's drafts are tested in test_ensemble_phase
+    # every step after the draft improves the best: the ensemble stage's drafts are tested in test_ensemble_phase;
+    # the scripted Coder's scripts run as they are (gome's own edits, moves, are tested in test_agents)
     config = RunConfig(task_dir=penguins, runs_dir=tmp_path_factory.mktemp("runs"), steps=4, exec_timeout_s=120,
-                       ensemble_after=1.0)
+                       ensemble_after=1.0, moves=False)
     result = asyncio.run(run(config, client=scripted(), run_id="r1"))
     return result, list(read_events(result.run_dir / "events.jsonl"))
 
@@ -77,7 +78,7 @@ def test_step_folders_hold_the_optimiser_state(finished_run) -> None:
 
 def test_a_recorded_run_replays_offline_identically(finished_run, penguins: Path, tmp_path: Path) -> None:
     result, events = finished_run
-    config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=4, exec_timeout_s=120, ensemble_after=1.0,
+    config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=4, exec_timeout_s=120, ensemble_after=1.0, moves=False,
                        replay_from=result.run_dir)
     replayed = asyncio.run(run(config))  # no client at all: every reply comes from llm_calls.jsonl
     again = list(read_events(replayed.run_dir / "events.jsonl"))
