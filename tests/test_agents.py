@@ -4,6 +4,7 @@ reaches each prompt (the gradient's information), and what each agent hands on."
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -232,6 +233,30 @@ def test_a_direction_that_failed_is_replaced(penguins: Path, tmp_path: Path) -> 
     assert "f0-2" in recorder.prompts["memory_keeper"][0]  # shown as tried, did not help
     assert plan.direction == "tune the number of trees of the forest" and plan.replaced.startswith("f0-2")
     assert len(recorder.prompts["memory_keeper"]) == 2  # asked once more, naming the failure
+
+
+def test_a_plan_that_keeps_repeating_a_failure_falls_back_on_the_first_move(penguins: Path, tmp_path: Path) -> None:
+    """Asked again, the keeper repeats the failed direction: the plan becomes the first move offered, exact and
+    untried, before any stock direction (an embedded-model run's repeated "another model family, other features"
+    fell back on "engineer new features", a rewrite that crashed through both its debug rounds)."""
+    failed = "Use another model family, other features, or other hyperparameters"
+
+    class Stubborn(Recorder):
+        def __call__(self, messages) -> str:
+            reply = super().__call__(messages)
+            if sm.agent_of([str(m.content) for m in messages]) == "memory_keeper":
+                return json.dumps({"direction": failed, "step_size": "moderate", "changes": [], "memory_refs": []})
+            return reply
+
+    recorder = Stubborn()
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    ctx.state.memory.add(MemoryEntry(id="f0-2", trace=0, step=2, direction=failed, changes=[], gain=0.0, score=0.9,
+                                     outcome="tie", step_size=StepSize.moderate))
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(Diagnosis(summary="ran", direction=failed), "diagnostician")]))
+    first = ctx.moves()[0]
+    assert plan.move == first and plan.direction == first.key and plan.replaced.startswith("f0-2")
+    assert f'for example "{first.key}"' in recorder.prompts["memory_keeper"][-1]  # the second ask names it too
 
 
 def test_a_plan_drawn_from_a_rejected_attempt_says_what_it_changed(penguins: Path, tmp_path: Path) -> None:

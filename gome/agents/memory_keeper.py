@@ -78,12 +78,18 @@ class MemoryKeeper(GomeAgent):
         return state.memory.repeats(plan.direction, now=state.step) if state.use_memory else None
 
     def _repeat_note(self, plan: UpdatePlan, failure: MemoryEntry) -> str:
+        moves = self.ctx.moves()
         return self.ctx.messages.render("repeated_direction", direction=plan.direction, outcome=failure.outcome,
-                                        step=failure.step)
+                                        step=failure.step, example=moves[0].key if moves else "")
 
     def _fallback(self, diagnosis: Diagnosis, plan: UpdatePlan) -> UpdatePlan:
-        """The diagnosis's own direction if it has not failed, else the first stock direction that has not;
-        the memories the model's plan drew on stay referenced, its changes (for the failed direction) go."""
+        """The diagnosis's own direction if it has not failed, else the first move offered (untried by
+        construction), else the first stock direction that has not failed; the memories the model's plan drew
+        on stay referenced, its changes (for the failed direction) go."""
+        if self._repeats(plan.model_copy(update={"direction": diagnosis.direction})) is not None:
+            moves = self.ctx.moves()
+            if moves:
+                return plan.model_copy(update={"direction": moves[0].key, "changes": [moves[0].edit], "move": moves[0]})
         for direction in [diagnosis.direction, *self.ctx.messages.items("fallback_directions")]:
             candidate = plan.model_copy(update={"direction": direction, "changes": []})
             if self._repeats(candidate) is None:
@@ -96,6 +102,8 @@ class MemoryKeeper(GomeAgent):
     def _concrete(self, plan: UpdatePlan, diagnosis: Diagnosis) -> UpdatePlan:
         """The plan with the move it names (else the one the diagnosis names; else, for a plan that asks for a
         model change without naming an untried one, the first move offered), its edit as the plan's change."""
+        if plan.move is not None:
+            return plan
         moves, text = self.ctx.moves(), " ".join([plan.direction, *plan.changes])
         move = pick(text, moves) or pick(diagnosis.direction, moves)
         if move is None and moves and asks_for_model_change(text):
