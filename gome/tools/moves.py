@@ -3,10 +3,11 @@
 A small model turns "try a different model family" or "tune the hyperparameters" into no change, or into
 the change it tried before. A move is concrete: the call in the script and the call to write instead,
 either a swap to a stronger family from the catalogue (messages.yaml: `move_classifiers`,
-`move_regressors`) or new values for a few arguments of the current call. The Diagnostician is offered
-the moves no attempt has tried yet; a plan that names one (or asks for a model change without naming
-one) carries it, and where the Coder's reply does not make the edit, gome makes it. Read from the code,
-never run.
+`move_regressors`) or new values for a few arguments of the current call; tunes that tied with a positive
+gain are offered again together, since gains too small for the noise test alone may pass it together.
+The Diagnostician is offered the moves no attempt has tried yet; a plan that names one (or asks for a
+model change without naming one) carries it, and where the Coder's reply does not make the edit, gome
+makes it. Read from the code, never run.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def _tunes(name: str, kwargs: dict[str, object], defaults: dict[str, object]) ->
     def value(param: str) -> object:
         return kwargs.get(param, defaults.get(param, "missing"))
 
-    boosted, out = bool(_BOOSTED.search(name)), []  # type: bool, list[dict[str, Any]]
+    boosted, out = bool(_BOOSTED.search(name)), list[dict[str, Any]]()
     rounds = next((p for p in ("n_estimators", "max_iter") if p in defaults and (boosted or p == "n_estimators")), None)
     rate, count = value("learning_rate"), value(rounds) if rounds else None
     if boosted and rounds and isinstance(count, int) and isinstance(rate, float) and rate > 0.012:
