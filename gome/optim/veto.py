@@ -15,9 +15,16 @@ from gome.schema import ExecutionReport
 __all__ = ["harness_flags", "outside_paths", "supports_flag", "IMPLAUSIBLE", "SELF_GAP_NOISES", "SUPPORT_NOISES"]
 
 IMPLAUSIBLE = 1.5  # normalised score (dummy 0, expert 1) beyond which a score is implausible
-SELF_GAP_NOISES = 4.0  # how many dev-score standard errors the harness's score may beat the script's own
-# ... and beyond how many a Diagnostician's leak flag is backed (two independent estimates differ by about
-# 1.4 standard errors as a rule: at 2, a food-delivery draft 2.03 SE better than its own split was vetoed)
+# The harness's dev score and the script's own validation score are two independent estimates, each with about
+# the dev score's noise (the script's split is a fifth of what is left of train.csv), so their difference has
+# sqrt(2) times that noise: gaps are counted in its standard errors. A gap of 3 to 3.5 dev-score noises is
+# ordinary: two hpc-jobs drafts (the starter with a random forest, then with LightGBM) printed log losses of
+# 0.551 and 0.568 for their own splits, 0.54 to 0.64 over four split seeds, against the harness's 0.456 and
+# 0.435, and were both vetoed when gaps were counted in dev-score noises.
+GAP_NOISE = 2 ** 0.5
+SELF_GAP_NOISES = 4.0  # how many standard errors of the difference the harness's score may beat the script's own
+# ... and beyond how many a Diagnostician's leak flag is backed (at 2 dev-score noises, a food-delivery draft
+# 2.03 SE better than its own split was vetoed)
 SUPPORT_NOISES = 3.0
 
 
@@ -49,9 +56,9 @@ def harness_flags(code: str, report: ExecutionReport, references: dict[str, floa
     ev, score = report.evidence, report.score
     if score is not None and ev is not None and ev.self_score is not None and ev.noise:
         gap = _better_by(score, ev.self_score, lower_is_better)
-        if gap > SELF_GAP_NOISES * ev.noise:
+        if gap > SELF_GAP_NOISES * GAP_NOISE * ev.noise:
             flags.append(f"the harness's dev score {score:.4g} beats the script's own validation score "
-                         f"{ev.self_score:.4g} by {gap:.3g}, more than {SELF_GAP_NOISES:g} standard errors")
+                         f"{ev.self_score:.4g} by {gap:.3g}, more than {SELF_GAP_NOISES:g} standard errors of the difference")
     dummy, expert = references.get("dummy"), references.get("expert")
     if score is not None and dummy is not None and expert is not None and expert != dummy:
         normalised = (score - dummy) / (expert - dummy)
@@ -63,7 +70,7 @@ def harness_flags(code: str, report: ExecutionReport, references: dict[str, floa
 
 def supports_flag(report: ExecutionReport, references: dict[str, float], lower_is_better: bool) -> bool:
     """Whether the harness's evidence backs a leak/overfit flag of the model: the dev score beats the
-    script's own validation score by more than three standard errors, or lies beyond the task's expert
+    script's own validation score by more than three standard errors of the difference, or lies beyond the task's expert
     level; with neither a printed score nor a ladder to judge by, the flag stands. A small model flags
     ordinary drafts (its own validation being optimistic is no sign that the harness's score is)."""
     ev, score = report.evidence, report.score
@@ -73,6 +80,6 @@ def supports_flag(report: ExecutionReport, references: dict[str, float], lower_i
     dummy, expert = references.get("dummy"), references.get("expert")
     if own is None and (dummy is None or expert is None or expert == dummy):
         return True
-    if own is not None and ev is not None and _better_by(score, own, lower_is_better) > SUPPORT_NOISES * (ev.noise or 0.0):
+    if own is not None and ev is not None and _better_by(score, own, lower_is_better) > SUPPORT_NOISES * GAP_NOISE * (ev.noise or 0.0):
         return True
     return dummy is not None and expert is not None and expert != dummy and (score - dummy) / (expert - dummy) > 1.0
