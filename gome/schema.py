@@ -101,6 +101,10 @@ class UpdatePlan(Frozen):
     replaced: str = Field(default="", json_schema_extra={"internal": True})  # a failed direction this plan replaced
     move: Move | None = Field(default=None, json_schema_extra={"internal": True})  # the exact edit that carries it out
 
+    def carrying(self, move: Move) -> UpdatePlan:
+        """This plan carried out by a move: the move's edit is its one change, and a one-call edit is a targeted step."""
+        return self.model_copy(update={"move": move, "changes": [move.edit], "step_size": StepSize.targeted})
+
 
 class CodeUpdate(Frozen):
     """The Coder's output: a whole new script for one attempt."""

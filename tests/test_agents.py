@@ -145,6 +145,7 @@ def test_a_plan_that_asks_for_another_model_carries_an_exact_untried_edit(pengui
     diagnosis = Diagnosis(summary="ok", direction="use another model family")
     plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
     assert plan.move is not None and plan.move.key == "use HistGradientBoostingClassifier" and plan.changes == [plan.move.edit]
+    assert plan.step_size == StepSize.targeted  # one call edited: the Coder replies with make_model() alone
     assert "HistGradientBoostingClassifier(max_iter=300" in (ctx.rundir.root / "traces/0/001/plan.json").read_text()
     tried = "from sklearn.ensemble import HistGradientBoostingClassifier\n" + sm.IMPROVED_FOREST.replace(
         "RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1)", plan.move.new)

@@ -129,7 +129,7 @@ class Coder(GomeAgent):
         moves = [m for m in self.ctx.moves() if plan is None or plan.move is None or m.key != plan.move.key]
         if plan is None or not moves:
             return plan
-        return plan.model_copy(update={"move": moves[0], "changes": [moves[0].edit]})
+        return plan.carrying(moves[0])
 
     def _finish(self, base: str, reply: str, *, only: bool, into: str, move: Move | None) -> tuple[str, list[str]]:
         """The script a reply makes: merged into its base, the plan's move made where the reply did not make it,

@@ -89,7 +89,7 @@ class MemoryKeeper(GomeAgent):
         if self._repeats(plan.model_copy(update={"direction": diagnosis.direction})) is not None:
             moves = self.ctx.moves()
             if moves:
-                return plan.model_copy(update={"direction": moves[0].key, "changes": [moves[0].edit], "move": moves[0]})
+                return plan.model_copy(update={"direction": moves[0].key}).carrying(moves[0])
         for direction in [diagnosis.direction, *self.ctx.messages.items("fallback_directions")]:
             candidate = plan.model_copy(update={"direction": direction, "changes": []})
             if self._repeats(candidate) is None:
@@ -108,7 +108,7 @@ class MemoryKeeper(GomeAgent):
         move = pick(text, moves) or pick(diagnosis.direction, moves)
         if move is None and moves and asks_for_model_change(text):
             move = moves[0]
-        return plan if move is None else plan.model_copy(update={"move": move, "changes": [move.edit]})
+        return plan if move is None else plan.carrying(move)
 
     def _bounded(self, plan: UpdatePlan, offered: set[str]) -> UpdatePlan:
         """Clamps the step size to what the optimiser allows; keeps only memory ids that were offered."""
