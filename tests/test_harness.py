@@ -69,6 +69,16 @@ def test_fix_imports_moves_names_to_their_module() -> None:
     assert fix_imports("from mylib import Thing\n") == ("from mylib import Thing\n", [])
 
 
+
+def test_fix_imports_turns_a_package_alias_imported_from_its_package_into_the_package() -> None:
+    """A diamonds-cut debug chain kept `from lightgbm import lgb` through both rounds."""
+    from gome.tools.hints import fix_imports
+
+    fixed, notes = fix_imports("from lightgbm import lgb\nfrom numpy import np, mean\n")
+    assert fixed.splitlines() == ["import lightgbm as lgb", "from numpy import mean", "import numpy as np"]
+    assert notes[0] == "lgb is the package lightgbm itself: import lightgbm as lgb"
+
+
 def test_fix_imports_finds_model_classes_in_other_packages_or_a_stand_in() -> None:
     """Seen in benchmark runs: a debug round kept `from sklearn.ensemble import ... XGBRegressor, LightGBMRegressor`
     twice, and `from lightgbm import HistGradientBoostingClassifier` crashed four attempts."""

@@ -71,6 +71,9 @@ def test_a_plan_picks_the_move_it_names_first() -> None:
     assert pick("increase min_samples_leaf to regularise", moves).key == "RandomForestClassifier: min_samples_leaf=3"
     assert pick("add ratio features", moves) is None
     assert asks_for_model_change("Try a different model family") and not asks_for_model_change("add ratio features")
+    # a diamonds-cut plan that named only classes no move offers (the best was already boosting)
+    assert asks_for_model_change("Try a different classifier, such as HistGradientBoostingClassifier or LGBMClassifier")
+    assert not asks_for_model_change("drop the opportunity column")
 
 
 def test_tunes_that_tied_with_a_positive_gain_are_offered_together_first() -> None:

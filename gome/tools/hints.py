@@ -97,10 +97,17 @@ _STAND_INS = {"XGBRegressor": ("lightgbm", "LGBMRegressor"), "XGBClassifier": ("
               "LightGBMRegressor": ("lightgbm", "LGBMRegressor"), "LightGBMClassifier": ("lightgbm", "LGBMClassifier")}
 
 
+# the names packages are imported under by convention: `from lightgbm import lgb` means `import lightgbm as lgb`
+_PACKAGE_ALIASES = {"lgb": "lightgbm", "xgb": "xgboost", "np": "numpy", "pd": "pandas"}
+
+
 def _elsewhere(name: str, module: str) -> tuple[str, str]:
-    """An import line, and a note, for a name `module` does not export: its module in the same package; for a
-    model class, in another model package; else an installed stand-in (xgboost is not installed here)."""
+    """An import line, and a note, for a name `module` does not export: the package itself under its usual
+    alias; its module in the same package; for a model class, in another model package; else an installed
+    stand-in (xgboost is not installed here)."""
     package = module.split(".")[0]
+    if _PACKAGE_ALIASES.get(name) == package:
+        return f"import {package} as {name}", f"{name} is the package {package} itself: import {package} as {name}"
     for where in (package, *(p for p in MODEL_PACKAGES if p != package and package in MODEL_PACKAGES)):
         home = find_module_of(name, where)
         if home:

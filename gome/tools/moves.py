@@ -26,8 +26,9 @@ __all__ = ["offer", "carried_out", "apply_move", "pick", "asks_for_model_change"
 _BOOSTED = re.compile(r"Boost|LGBM|XGB|CatBoost")
 _FORESTS = re.compile(r"Forest|ExtraTrees")
 _WRAPPERS = re.compile(r"Pipeline|Voting|Stacking|SearchCV|TransformedTarget|MultiOutput|OneVsRest|Calibrated")
-_MODEL_WORDS = re.compile(r"\b(model|algorithm|famil|hyper|tun|estimator|tree|boost|forest|regulari[sz]|learning.rate|"
-                          r"lightgbm|xgboost|ensemble)", re.IGNORECASE)
+# a plan about the model: these words, or a model class named in it (CamelCase: "HistGradientBoostingClassifier")
+_MODEL_WORDS = re.compile(r"\b(model|algorithm|famil|hyper|tun|estimator|tree|forest|regulari[sz]|learning.rate|"
+                          r"lightgbm|xgboost|ensemble)|classifier|regressor|boost", re.IGNORECASE)
 
 
 def _strength(name: str) -> int:
