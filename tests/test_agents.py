@@ -74,6 +74,7 @@ def _execute(ctx: TraceContext, update: CodeUpdate) -> ExecutionReport:
 def test_one_directed_step_carries_the_gradient_to_every_agent(penguins: Path, tmp_path: Path) -> None:
     recorder = Recorder()
     ctx = _context(penguins, tmp_path, recorder)
+    ctx.offer_moves = False  # a plan carrying a move is made without the Coder's model: here the Coder writes it
     draft = CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.DEBUGGED_WEAK)
     report = _execute(ctx, draft)
     assert report.evidence is not None and report.evidence.noise > 0 and report.evidence.errors
@@ -118,23 +119,53 @@ def test_a_no_op_goes_back_to_the_coder_with_what_its_script_built(penguins: Pat
     from gome.agents import next_speaker
 
     recorder = Recorder()
-    ctx = _context(penguins, tmp_path, recorder)
-    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
-    plan = UpdatePlan(direction="tune the forest", step_size=StepSize.targeted)
-    defaults = sm.IMPROVED_FOREST.replace("RandomForestClassifier(n_estimators=200,", "RandomForestClassifier(n_estimators=200, max_features='sqrt',")
-    _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=defaults, plan=plan, cause="0-001"))
-    assert ctx.state.journal["0-002"].outcome == "no-op" and next_speaker(ctx.state, "executor") == "coder"
+    ctx, plan = _a_no_op(penguins, tmp_path, recorder)
+    ctx.offer_moves = False  # with a move, the redo is made without the Coder (below)
+    assert next_speaker(ctx.state, "executor") == "coder"
     update, _ = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
     seen = recorder.prompts["coder"][-1]
     assert "Attempt 0-002 changed nothing" in seen and "RandomForestClassifier(max_features='sqrt')" in seen
     assert "# Current best script" in seen and "tune the forest" in seen
     assert update.kind == "improve" and update.parent_id == "0-001" and update.cause == "0-001"
-    # the redo carries the plan with an exact edit, a move, and the Coder's reply (a script without a model) does not
-    # make it, so gome does: the redo changes the model instead of changing nothing again
+
+
+def test_a_redo_with_a_move_is_made_by_gome_without_a_model_call(penguins: Path, tmp_path: Path) -> None:
+    """The redo carries the no-op's plan with an exact edit, a move; gome makes the edit itself, so the Coder's
+    model is not called, and the redo changes the model instead of changing nothing again."""
+    recorder = Recorder()
+    ctx, plan = _a_no_op(penguins, tmp_path, recorder)
+    update, usage = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
     move = update.plan.move
     assert update.plan.direction == plan.direction and move is not None and move.key == "use HistGradientBoostingClassifier"
-    assert move.new in seen and move.new in update.code and "gome made it" in update.note
+    assert "coder" not in recorder.prompts and usage.completion_tokens == 0
+    assert update.code == "from sklearn.ensemble import HistGradientBoostingClassifier\n" + sm.IMPROVED_FOREST.replace(
+        "RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1)", move.new)
+    assert "without a model call" in update.note and update.parent_id == "0-001" and update.cause == "0-001"
     assert _execute(ctx, update).evidence.identical_to == ""
+
+
+def test_a_plan_asking_for_more_than_its_move_goes_to_the_coder_and_the_move_is_made(penguins: Path, tmp_path: Path) -> None:
+    """A plan that changes the features as well as the model: the Coder writes it; where its reply does not make
+    the move, gome makes it in the reply's script."""
+    recorder = Recorder()
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    move = ctx.moves()[0]
+    plan = UpdatePlan(direction="add one-hot features of island and use gradient boosting", step_size=StepSize.targeted)
+    update, _ = asyncio.run(Coder(ctx).respond([_msg(plan.carrying(move), "memory_keeper")]))
+    assert "add one-hot features of island" in recorder.prompts["coder"][-1]
+    assert move.new in update.code and "gome made it" in update.note
+
+
+def _a_no_op(penguins: Path, tmp_path: Path, recorder: Recorder) -> tuple[TraceContext, UpdatePlan]:
+    """A trace whose directed step 0-002 only restated a default of the forest draft 0-001: a no-op."""
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    plan = UpdatePlan(direction="tune the forest", step_size=StepSize.targeted)
+    defaults = sm.IMPROVED_FOREST.replace("RandomForestClassifier(n_estimators=200,", "RandomForestClassifier(n_estimators=200, max_features='sqrt',")
+    _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=defaults, plan=plan, cause="0-001"))
+    assert ctx.state.journal["0-002"].outcome == "no-op"
+    return ctx, plan
 
 
 def test_a_plan_that_asks_for_another_model_carries_an_exact_untried_edit(penguins: Path, tmp_path: Path) -> None:

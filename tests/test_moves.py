@@ -6,7 +6,7 @@ import ast
 import importlib.util
 
 from gome.roles import load_messages
-from gome.tools.moves import apply_move, asks_for_model_change, carried_out, offer, pick
+from gome.tools.moves import apply_move, asks_for_model_change, carried_out, offer, only_the_model, pick
 
 FOREST = '''import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
@@ -81,6 +81,8 @@ def test_a_plan_picks_the_move_it_names_first() -> None:
     # a diamonds-cut plan that named only classes no move offers (the best was already boosting)
     assert asks_for_model_change("Try a different classifier, such as HistGradientBoostingClassifier or LGBMClassifier")
     assert not asks_for_model_change("drop the opportunity column")
+    assert only_the_model("Change the model to use HistGradientBoostingClassifier with more iterations")
+    assert not only_the_model("use all features with one-hot encoding and a random forest")  # the Coder writes that
 
 
 def test_tunes_that_tied_with_a_positive_gain_are_offered_together_first() -> None:

@@ -23,7 +23,7 @@ from gome.tasks.metrics import get_metric
 from gome.tasks.starter import keeps_placeholder, strip_placeholder
 from gome.tools.estimators import calls_text, estimator_calls, other_values
 from gome.tools.hints import add_missing_imports, find_module_of, fix_imports
-from gome.tools.moves import apply_move, carried_out
+from gome.tools.moves import apply_move, carried_out, only_the_model
 from gome.tools.patch import merge_functions, summarize_code, top_level_functions
 
 __all__ = ["Coder"]
@@ -144,6 +144,17 @@ class Coder(GomeAgent):
                 notes += [self.ctx.messages.render("move_made", edit=move.edit), *more]
         return code, notes + fixed + added
 
+    def _direct(self, base: str, move: Move) -> tuple[str, list[str]] | None:
+        """The script a move makes by itself: an exact edit needs no model call. None where the edit cannot be
+        made on the base, or makes a script that already ran: the Coder writes it then."""
+        made = apply_move(base, move)
+        if made is None:
+            return None
+        code, added = add_missing_imports(made)
+        if not carried_out(code, move) or self.ctx.state.journal.same_code(code) is not None:
+            return None
+        return code, [self.ctx.messages.render("move_direct", edit=move.edit), *added]
+
     def _novelty(self, finish: Callable[[str], tuple[str, list[str]]]) -> Callable[[str], str]:
         """A check of the Coder's reply, once per step: a script that already ran (it would change nothing), or
         one whose make_model() still returns the starter's placeholder, goes back to the Coder; a second
@@ -169,14 +180,19 @@ class Coder(GomeAgent):
         plan, cause = self._plan(kind, parent, messages)
         size = plan.step_size if plan else state.step_size
         base = parent.code if parent else (ctx.starter if kind == "draft" else "")  # what a partial reply is merged into
-        prompt = self.prompt("coder", **await self._values(kind, parent, plan, latest(messages, Diagnosis), size))
         attempt_id = f"{state.trace}-{state.step + 1:03d}"
         fields = dict(attempt_id=attempt_id, parent_id=parent.id if parent else None, kind=kind, mode=state.mode,
                       plan=plan, cause=cause)
+        move = plan.move if plan is not None and kind == "improve" else None
+        # a plan that asks for nothing but the move's change of the model is carried out by gome, without the Coder's model
+        direct = self._direct(base, move) if plan is not None and move is not None and only_the_model(plan.direction) else None
+        if direct is not None:
+            return CodeUpdate(**fields, code=direct[0], note="; ".join(direct[1])), NO_USAGE  # type: ignore[arg-type]
+        prompt = self.prompt("coder", **await self._values(kind, parent, plan, latest(messages, Diagnosis), size))
         # a draft from the starter, or a small step, changes functions only: the script's harness code stays
         only = (kind == "draft" and bool(ctx.starter)) or (kind == "improve" and size != StepSize.rewrite)
         finish = functools.partial(self._finish, base, only=only, into="starter script" if kind == "draft" else "parent script",
-                                   move=plan.move if plan is not None and kind == "improve" else None)
+                                   move=move)
         try:
             answer = await ask_code(ctx.client, prompt, tries=ctx.tries, max_tokens=reply_cap(base, size, self.cap("coder")),
                                     on_call=self.record_call, repair=self.repair, check=self._novelty(finish))

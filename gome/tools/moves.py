@@ -21,7 +21,7 @@ from gome.schema import Move
 from gome.tools.estimators import literal, model_calls
 from gome.tools.hints import MODEL_PACKAGES, find_module_of
 
-__all__ = ["offer", "carried_out", "apply_move", "pick", "asks_for_model_change"]
+__all__ = ["offer", "carried_out", "apply_move", "pick", "asks_for_model_change", "only_the_model"]
 
 _BOOSTED = re.compile(r"Boost|LGBM|XGB|CatBoost")
 _FORESTS = re.compile(r"Forest|ExtraTrees")
@@ -29,6 +29,9 @@ _WRAPPERS = re.compile(r"Pipeline|Voting|Stacking|SearchCV|TransformedTarget|Mul
 # a plan about the model: these words, or a model class named in it (CamelCase: "HistGradientBoostingClassifier")
 _MODEL_WORDS = re.compile(r"\b(model|algorithm|famil|hyper|tun|estimator|tree|forest|regulari[sz]|learning.rate|"
                           r"lightgbm|xgboost|ensemble)|classifier|regressor|boost", re.IGNORECASE)
+# words of a plan that changes more than the model: its data, features or preprocessing
+_DATA_WORDS = re.compile(r"\b(feature|encod|imput|scal|normali[sz]|column|ratio|transform|drop|select|preprocess|"
+                         r"clean|outlier|interaction|aggregat|missing|text|date|sampl|weight)", re.IGNORECASE)
 
 
 def _strength(name: str) -> int:
@@ -201,3 +204,8 @@ def pick(text: str, moves: list[Move]) -> Move | None:
 def asks_for_model_change(text: str) -> bool:
     """The plan is about the model (its family, its hyperparameters), not about features."""
     return bool(_MODEL_WORDS.search(text))
+
+
+def only_the_model(text: str) -> bool:
+    """The plan asks for a change of the model and nothing else: a move carries all of it."""
+    return asks_for_model_change(text) and not _DATA_WORDS.search(text)
