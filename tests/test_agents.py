@@ -157,6 +157,23 @@ def test_a_plan_asking_for_more_than_its_move_goes_to_the_coder_and_the_move_is_
     assert move.new in update.code and "gome made it" in update.note
 
 
+def test_the_ensemble_stage_drafts_the_best_script_with_another_family_without_a_model_call(penguins: Path, tmp_path: Path) -> None:
+    recorder = Recorder()
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    ctx.ensemble_after = 0.0  # the ensemble stage from the first step on
+    assert ctx.ensemble_phase()
+    update, _ = asyncio.run(Coder(ctx).respond([]))
+    assert update.kind == "draft" and update.plan is None and "coder" not in recorder.prompts
+    assert update.code == "from sklearn.ensemble import HistGradientBoostingClassifier\n" + sm.IMPROVED_FOREST.replace(
+        "RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1)",
+        "HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0)")
+    assert update.note.startswith("ensemble stage: a blend member")
+    _execute(ctx, update)
+    following, _ = asyncio.run(Coder(ctx).respond([]))  # the next member is a family no script built yet
+    assert "HistGradientBoostingClassifier(" not in following.code and "RandomForestClassifier(" not in following.code
+
+
 def _a_no_op(penguins: Path, tmp_path: Path, recorder: Recorder) -> tuple[TraceContext, UpdatePlan]:
     """A trace whose directed step 0-002 only restated a default of the forest draft 0-001: a no-op."""
     ctx = _context(penguins, tmp_path, recorder)

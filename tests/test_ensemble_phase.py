@@ -40,8 +40,9 @@ def ensemble_run(tmp_path_factory: pytest.TempPathFactory):
     roles = tmp_path_factory.mktemp("roles")  # the families to propose, in order (the forest is used already)
     (roles / "messages.yaml").write_text('ensemble_classifiers: ["RandomForestClassifier", "ExtraTreesClassifier"]\n')
     client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
+    # without moves, the Coder writes the ensemble stage's draft (with them gome makes it: test_agents.py)
     config = RunConfig(task_dir=task, runs_dir=tmp_path_factory.mktemp("runs"), steps=4, exec_timeout_s=120,
-                       final_seeds=1, roles_dir=roles)
+                       final_seeds=1, roles_dir=roles, moves=False)
     result = asyncio.run(run(config, client=client))
     return list(read_events(result.run_dir / "events.jsonl")), prompts
 

@@ -6,7 +6,7 @@ import ast
 import importlib.util
 
 from gome.roles import load_messages
-from gome.tools.moves import apply_move, asks_for_model_change, carried_out, offer, only_the_model, pick
+from gome.tools.moves import apply_move, asks_for_model_change, carried_out, member, offer, only_the_model, pick
 
 FOREST = '''import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
@@ -95,3 +95,14 @@ def test_tunes_that_tied_with_a_positive_gain_are_offered_together_first() -> No
     alone = offer(FOREST, CLASSIFIERS, tried[:1], ties=[more])  # one tie alone is not a combination
     swap = offer(FOREST, CLASSIFIERS, tried, ties=[more, moves["use HistGradientBoostingClassifier"]])  # nor a swap
     assert not any("together" in m.key for m in alone + swap)
+
+
+def test_a_blend_member_swaps_the_model_for_another_kind_of_family_first() -> None:
+    boosted = FOREST.replace("RandomForestClassifier(n_estimators=200, random_state=42)", "HistGradientBoostingClassifier()").replace(
+        "RandomForestClassifier", "HistGradientBoostingClassifier")
+    first = member(boosted, CLASSIFIERS, [boosted])
+    assert first is not None and first.key == "use ExtraTreesClassifier"  # a forest before another booster
+    assert first.old == "HistGradientBoostingClassifier()"
+    tried = [boosted, "from sklearn.ensemble import ExtraTreesClassifier\n" + (apply_move(boosted, first) or "")]
+    assert member(boosted, CLASSIFIERS, tried).key == "use RandomForestClassifier"
+    assert member("print('no model')\n", CLASSIFIERS, []) is None

@@ -144,7 +144,7 @@ class Coder(GomeAgent):
                 notes += [self.ctx.messages.render("move_made", edit=move.edit), *more]
         return code, notes + fixed + added
 
-    def _direct(self, base: str, move: Move) -> tuple[str, list[str]] | None:
+    def _direct(self, base: str, move: Move, note: str = "move_direct") -> tuple[str, list[str]] | None:
         """The script a move makes by itself: an exact edit needs no model call. None where the edit cannot be
         made on the base, or makes a script that already ran: the Coder writes it then."""
         made = apply_move(base, move)
@@ -153,7 +153,13 @@ class Coder(GomeAgent):
         code, added = add_missing_imports(made)
         if not carried_out(code, move) or self.ctx.state.journal.same_code(code) is not None:
             return None
-        return code, [self.ctx.messages.render("move_direct", edit=move.edit), *added]
+        return code, [self.ctx.messages.render(note, edit=move.edit), *added]
+
+    def _member(self, best: str) -> tuple[str, list[str]] | None:
+        """The ensemble stage's draft, made without a model call: the best script with its model swapped for
+        another family, a blend member that shares its features and makes other errors."""
+        move = self.ctx.member()
+        return self._direct(best, move, note="ensemble_member") if move is not None else None
 
     def _novelty(self, finish: Callable[[str], tuple[str, list[str]]]) -> Callable[[str], str]:
         """A check of the Coder's reply, once per step: a script that already ran (it would change nothing), or
@@ -183,6 +189,8 @@ class Coder(GomeAgent):
         attempt_id = f"{state.trace}-{state.step + 1:03d}"
         fields = dict(attempt_id=attempt_id, parent_id=parent.id if parent else None, kind=kind, mode=state.mode,
                       plan=plan, cause=cause)
+        if kind == "draft" and state.best is not None and ctx.ensemble_phase() and (made := self._member(state.best.code)):
+            return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), NO_USAGE  # type: ignore[arg-type]
         move = plan.move if plan is not None and kind == "improve" else None
         # a plan that asks for nothing but the move's change of the model is carried out by gome, without the Coder's model
         direct = self._direct(base, move) if plan is not None and move is not None and only_the_model(plan.direction) else None

@@ -16,7 +16,7 @@ from gome.sandbox import SandboxLimits
 from gome.schema import Attempt, Event, Evidence, Move
 from gome.tasks.metrics import get_metric
 from gome.tools.harness import Scorer
-from gome.tools.moves import offer
+from gome.tools.moves import member, offer
 from gome.tools.rundir import RunDir
 
 __all__ = ["TraceContext", "next_speaker", "ROLE_NAMES", "EvidenceFn"]
@@ -61,11 +61,22 @@ class TraceContext:
         state, best = self.state, self.state.best
         if best is None or not best.code or not self.offer_moves:
             return []
-        kind = "regressors" if get_metric(self.metric).kind == "regression" else "classifiers"
         if not state.use_memory:
-            return offer(best.code, self.messages.items(f"move_{kind}"), [])
+            return offer(best.code, self._catalogue(), [])
         ties = [a.plan.move for a in state.journal if a.outcome == "tie" and (a.gain or 0) > 0 and a.plan and a.plan.move]
-        return offer(best.code, self.messages.items(f"move_{kind}"), [a.code for a in state.journal], ties)
+        return offer(best.code, self._catalogue(), [a.code for a in state.journal], ties)
+
+    def _catalogue(self) -> list[str]:
+        """The model calls moves swap to (messages.yaml), for this task's kind of target."""
+        return self.messages.items("move_regressors" if get_metric(self.metric).kind == "regression" else "move_classifiers")
+
+    def member(self) -> Move | None:
+        """The ensemble stage's next blend member: the best script with its model call swapped for a family that
+        no attempt of this trace has built (None without moves, or when every family of the catalogue was built)."""
+        best = self.state.best
+        if best is None or not best.code or not self.offer_moves:
+            return None
+        return member(best.code, self._catalogue(), [a.code for a in self.state.journal])
 
     def ensemble_phase(self) -> bool:
         """The last part of the budget (steps or time, whichever is further): a directed step then drafts

@@ -21,7 +21,7 @@ from gome.schema import Move
 from gome.tools.estimators import literal, model_calls
 from gome.tools.hints import MODEL_PACKAGES, find_module_of
 
-__all__ = ["offer", "carried_out", "apply_move", "pick", "asks_for_model_change", "only_the_model"]
+__all__ = ["offer", "member", "carried_out", "apply_move", "pick", "asks_for_model_change", "only_the_model"]
 
 _BOOSTED = re.compile(r"Boost|LGBM|XGB|CatBoost")
 _FORESTS = re.compile(r"Forest|ExtraTrees")
@@ -134,6 +134,23 @@ def _combined(old: str, ties: Sequence[Move]) -> list[Move]:
         changed.update({k: v for k, v in _target(move)[1].items() if k not in before or before[k] != v})
     key = f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + " (together)"
     return [Move(key=key, old=old, new=_with(call, changed))]
+
+
+def member(code: str, catalogue: list[str], tried_codes: list[str]) -> Move | None:
+    """A swap of the script's model call to a family of the catalogue that no tried script built, for a blend
+    member that makes other errors than the script: a family of another kind (boosting, forests) first."""
+    try:
+        main = _main_call(ast.parse(code))
+    except SyntaxError:
+        return None
+    if main is None:
+        return None
+    call, name, _ = main
+    built = {n for n, _ in _built(tried_codes)}
+    swaps = [Move(key=f"use {other}", old=ast.unparse(call), new=source) for other, source in _catalogue(catalogue)
+             if other != name and other not in built]
+    swaps.sort(key=lambda m: _strength(_target(m)[0]) == _strength(name))  # stable: the catalogue's order within a kind
+    return swaps[0] if swaps else None
 
 
 def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequence[Move] = (), k: int = 4) -> list[Move]:
