@@ -308,6 +308,26 @@ def test_a_plan_that_keeps_repeating_a_failure_falls_back_on_the_first_move(peng
     assert f'for example "{first.key}"' in recorder.prompts["memory_keeper"][-1]  # the second ask names it too
 
 
+def test_a_plan_restating_a_change_already_made_takes_the_direction_of_the_move_it_carries(penguins: Path, tmp_path: Path) -> None:
+    """An hpc-jobs run: after `min_samples_leaf=3` was accepted, the keeper planned it again; gome attached the next
+    move, but the plan kept the old words, so the move's tie went into the failure memory as "min_samples_leaf"."""
+    restated = "RandomForestClassifier: min_samples_leaf=3"
+
+    class Restating(Recorder):
+        def __call__(self, messages) -> str:
+            reply = super().__call__(messages)
+            if sm.agent_of([str(m.content) for m in messages]) == "memory_keeper":
+                return json.dumps({"direction": restated, "step_size": "targeted", "changes": [], "memory_refs": []})
+            return reply
+
+    ctx = _context(penguins, tmp_path, Restating())
+    leaf = sm.IMPROVED_FOREST.replace("random_state=0, n_jobs=1)", "random_state=0, n_jobs=1, min_samples_leaf=3)")
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=leaf))
+    assert restated not in [m.key for m in ctx.moves()]  # built already: not offered
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(Diagnosis(summary="ok", direction=restated), "diagnostician")]))
+    assert plan.move == ctx.moves()[0] and plan.direction == plan.move.key != restated
+
+
 def test_a_plan_drawn_from_a_rejected_attempt_says_what_it_changed(penguins: Path, tmp_path: Path) -> None:
     recorder = Recorder()
     ctx = _context(penguins, tmp_path, recorder)

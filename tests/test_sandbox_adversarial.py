@@ -251,7 +251,7 @@ def test_memory_hog_across_processes(attempts: Attempts) -> None:
             if pid == 0:
                 block = b"x" * 250_000_000
                 open(f"held-{i}", "w").close()
-                time.sleep(3)
+                time.sleep(10)  # long enough that all four overlap on a loaded machine (3 s once let two pass in turn)
                 os._exit(0)
             kids.append(pid)
         codes = [os.waitstatus_to_exitcode(os.waitpid(k, 0)[1]) for k in kids]

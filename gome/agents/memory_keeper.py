@@ -101,14 +101,17 @@ class MemoryKeeper(GomeAgent):
 
     def _concrete(self, plan: UpdatePlan, diagnosis: Diagnosis) -> UpdatePlan:
         """The plan with the move it names (else the one the diagnosis names; else, for a plan that asks for a
-        model change without naming an untried one, the first move offered), its edit as the plan's change."""
+        model change without naming an untried one, the first move offered), its edit as the plan's change.
+        A move the plan's text does not name becomes its direction too, so that the memories record what was
+        tried: a plan that restates a change already made must not put that change among the failures."""
         if plan.move is not None:
             return plan
         moves, text = self.ctx.moves(), " ".join([plan.direction, *plan.changes])
-        move = pick(text, moves) or pick(diagnosis.direction, moves)
-        if move is None and moves and asks_for_model_change(text):
-            move = moves[0]
-        return plan if move is None else plan.carrying(move)
+        move = pick(text, moves)
+        if move is not None:
+            return plan.carrying(move)
+        move = pick(diagnosis.direction, moves) or (moves[0] if moves and asks_for_model_change(text) else None)
+        return plan if move is None else plan.model_copy(update={"direction": move.key}).carrying(move)
 
     def _bounded(self, plan: UpdatePlan, offered: set[str]) -> UpdatePlan:
         """Clamps the step size to what the optimiser allows; keeps only memory ids that were offered."""

@@ -117,7 +117,18 @@ def _tried(move: Move, built: list[tuple[str, dict[str, object]]]) -> bool:
 
 
 def _target(move: Move) -> tuple[str, dict[str, object]]:
-    call = ast.parse(move.new).body[0].value  # type: ignore[attr-defined]
+    return _called(move.new)
+
+
+def _changes(move: Move) -> dict[str, object]:
+    """The keyword values a move sets that its call did not have."""
+    before, after = _called(move.old)[1], _target(move)[1]
+    return {k: v for k, v in after.items() if k not in before or before[k] != v}
+
+
+def _called(source: str) -> tuple[str, dict[str, object]]:
+    """(class, keyword values) of a call's source."""
+    call = ast.parse(source).body[0].value  # type: ignore[attr-defined]
     return call.func.id, {k.arg: literal(k.value)[1] for k in call.keywords if k.arg}
 
 
@@ -128,10 +139,9 @@ def _combined(old: str, ties: Sequence[Move]) -> list[Move]:
     if len({m.key for m in tunes}) < 2:
         return []
     call = ast.parse(old).body[0].value  # type: ignore[attr-defined]
-    before = {kw.arg: literal(kw.value)[1] for kw in call.keywords if kw.arg}
     name, changed = _target(tunes[0])[0], {}
     for move in tunes:
-        changed.update({k: v for k, v in _target(move)[1].items() if k not in before or before[k] != v})
+        changed.update(_changes(move))
     key = f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in changed.items()) + " (together)"
     return [Move(key=key, old=old, new=_with(call, changed))]
 
@@ -200,12 +210,12 @@ def apply_move(code: str, move: Move) -> str | None:
 
 def _aliases(move: Move) -> list[str]:
     """How a plan may name the move: the class or its family in words, or the arguments a tune sets."""
-    name, values = _target(move)
+    name = _target(move)[0]
     if move.key.startswith("use "):
         stem = re.sub(r"(Classifier|Regressor)$", "", name)
         spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", stem).lower()
         return [name.lower(), stem.lower(), spaced] + (["lightgbm", "lgbm"] if name.startswith("LGBM") else [])
-    return [alias for k in values for alias in (k.lower(), k.replace("_", " ").lower())]
+    return [alias for k in _changes(move) for alias in (k.lower(), k.replace("_", " ").lower())]  # not what the call had
 
 
 def pick(text: str, moves: list[Move]) -> Move | None:
