@@ -54,6 +54,18 @@ class QueuedCoder(Recorder):
         return sm._fence(self.replies.pop(0))
 
 
+def _keeper_planning(direction: str, size: str) -> Recorder:
+    """The scripted model, with a Memory Keeper that plans this direction whatever it is asked."""
+    class Keeper(Recorder):
+        def __call__(self, messages) -> str:
+            reply = super().__call__(messages)
+            if sm.agent_of([str(m.content) for m in messages]) == "memory_keeper":
+                return json.dumps({"direction": direction, "step_size": size, "changes": [], "memory_refs": []})
+            return reply
+
+    return Keeper()
+
+
 def _context(task_dir: Path, tmp: Path, recorder: Recorder) -> TraceContext:
     task = load_task(task_dir)
     split = make_dev_split(task, tmp / "run" / "dev")
@@ -290,14 +302,7 @@ def test_a_plan_that_keeps_repeating_a_failure_falls_back_on_the_first_move(peng
     fell back on "engineer new features", a rewrite that crashed through both its debug rounds)."""
     failed = "Use another model family, other features, or other hyperparameters"
 
-    class Stubborn(Recorder):
-        def __call__(self, messages) -> str:
-            reply = super().__call__(messages)
-            if sm.agent_of([str(m.content) for m in messages]) == "memory_keeper":
-                return json.dumps({"direction": failed, "step_size": "moderate", "changes": [], "memory_refs": []})
-            return reply
-
-    recorder = Stubborn()
+    recorder = _keeper_planning(failed, "moderate")
     ctx = _context(penguins, tmp_path, recorder)
     _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
     ctx.state.memory.add(MemoryEntry(id="f0-2", trace=0, step=2, direction=failed, changes=[], gain=0.0, score=0.9,
@@ -313,14 +318,7 @@ def test_a_plan_restating_a_change_already_made_takes_the_direction_of_the_move_
     move, but the plan kept the old words, so the move's tie went into the failure memory as "min_samples_leaf"."""
     restated = "RandomForestClassifier: min_samples_leaf=3"
 
-    class Restating(Recorder):
-        def __call__(self, messages) -> str:
-            reply = super().__call__(messages)
-            if sm.agent_of([str(m.content) for m in messages]) == "memory_keeper":
-                return json.dumps({"direction": restated, "step_size": "targeted", "changes": [], "memory_refs": []})
-            return reply
-
-    ctx = _context(penguins, tmp_path, Restating())
+    ctx = _context(penguins, tmp_path, _keeper_planning(restated, "targeted"))
     leaf = sm.IMPROVED_FOREST.replace("random_state=0, n_jobs=1)", "random_state=0, n_jobs=1, min_samples_leaf=3)")
     _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=leaf))
     assert restated not in [m.key for m in ctx.moves()]  # built already: not offered
