@@ -41,10 +41,9 @@ def test_a_forest_is_offered_boosting_first_then_tunes_of_its_own_call() -> None
 
 def test_a_move_some_script_already_built_is_not_offered_again() -> None:
     first = offer(FOREST, CLASSIFIERS, [])[0]
+    assert carried_out(FOREST.replace(first.old, first.new), first) is False  # the class is not imported: not built
     tried = apply_move(FOREST, first)
-    assert tried is not None and carried_out(tried, first) is False  # the class is not imported yet: not built
-    tried = "from sklearn.ensemble import HistGradientBoostingClassifier\n" + tried
-    assert carried_out(tried, first)
+    assert tried is not None and carried_out(tried, first)
     again = offer(FOREST, CLASSIFIERS, [FOREST, tried])
     assert first.key not in [m.key for m in again] and again  # the next move takes its place
 
@@ -61,9 +60,21 @@ def test_apply_move_edits_the_model_inside_a_pipeline_and_nothing_else() -> None
     move = offer(PIPELINE, REGRESSORS, [])[0]
     assert move.old == "DummyRegressor(strategy='mean')" and move.key == "use HistGradientBoostingRegressor"
     made = apply_move(PIPELINE, move)
-    assert made is not None and made.replace(move.new, 'DummyRegressor(strategy="mean")') == PIPELINE
+    imported = "    from sklearn.ensemble import HistGradientBoostingRegressor\n"
+    assert made is not None and made.replace(move.new, 'DummyRegressor(strategy="mean")').replace(imported, "") == PIPELINE
     ast.parse(made)
     assert apply_move("print('no model here')\n", move) is None
+
+
+def test_a_swap_imports_its_class_inside_make_model_and_leaves_the_lines_above_as_they_were() -> None:
+    documented = FOREST.replace("def make_model():\n", 'def make_model():\n    """The model."""\n')
+    swap = offer(documented, CLASSIFIERS, [])[0]
+    made = apply_move(documented, swap)
+    assert made is not None and ast.parse(made)
+    top = documented.split("def make_model")[0]
+    assert made.startswith(top + 'def make_model():\n    """The model."""\n    from sklearn.ensemble import HistGradientBoostingClassifier\n')
+    tune = next(m for m in offer(FOREST, CLASSIFIERS, []) if not m.key.startswith("use "))
+    assert apply_move(FOREST, tune) == FOREST.replace(tune.old, tune.new)  # imported already: only the call changes
 
 
 def test_a_plan_picks_the_move_it_names_first() -> None:

@@ -35,6 +35,18 @@ def test_a_prompt_over_its_budget_loses_old_history_and_long_tails_but_never_the
     assert fit_budget(role, None, dict(VALUES)) == full  # no budget: nothing is cut
 
 
+def test_the_change_against_the_parent_is_cut_only_when_nothing_else_can_be() -> None:
+    role = load_roles(None)["diagnostician"]
+    diff = "".join(f"-    x{i} = feature('column {i}')\n+    x{i} = feature('column {i + 1}')\n" for i in range(4))
+    history = "\n".join(f"0-{i:03d} improve ok score=0.9 worse" for i in range(1, 5))
+    values = {**VALUES, "diff": diff, "history": history, "report": "status: ok\nstdout (tail):\nscore 0.9"}
+    full = _tokens(*role.render(**values))
+    system, user = fit_budget(role, int(full) - 5, values)  # one cut is enough
+    assert diff in user and "0-004 improve" in user and "0-001 improve" not in user  # the history was cut, not the diff
+    system, user = fit_budget(role, 10, values)
+    assert diff not in user and "-    x0 = feature('column 0')" in user  # when nothing else is left to cut, the diff keeps its start
+
+
 def test_a_budget_too_small_for_the_script_cuts_what_it_can_and_stops() -> None:
     role = load_roles(None)["diagnostician"]
     system, user = fit_budget(role, 10, dict(VALUES))

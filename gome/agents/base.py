@@ -33,7 +33,8 @@ def latest(messages: Sequence[BaseChatMessage], kind: type[M]) -> M | None:
 
 
 # The sections a prompt budget may cut, per role, and whether a section keeps its end (newest lines, the
-# output's tail) or its start. The script, the plan and the diagnosis are never cut.
+# output's tail) or its start. The script, the plan and the diagnosis are never cut; the change against the
+# parent only when no other section can be.
 TRIMMABLE: dict[str, dict[str, str]] = {
     "diagnostician": {"history": "tail", "diff": "head", "report": "tail", "failures": "head"},
     "memory_keeper": {"memories": "head", "failures": "head"},
@@ -51,7 +52,7 @@ def fit_budget(role: Role, budget: int | None, values: dict[str, object]) -> tup
         long = [k for k in cuttable if isinstance(values.get(k), str) and str(values[k]).count("\n") >= 2]
         if not long:
             break
-        key = max(long, key=lambda k: len(str(values[k])))
+        key = max(long, key=lambda k: (k != "diff", len(str(values[k]))))
         values = {**values, key: _halve(str(values[key]), keep=cuttable[key])}
         system, user = role.render(**values)
     return system, user

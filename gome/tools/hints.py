@@ -11,7 +11,7 @@ import inspect
 import pkgutil
 import re
 
-__all__ = ["crash_hint", "find_module_of", "fix_imports", "add_missing_imports", "MODEL_PACKAGES"]
+__all__ = ["crash_hint", "find_module_of", "fix_imports", "add_missing_imports", "model_import", "MODEL_PACKAGES"]
 
 _CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
 _NO_MODULE = re.compile(r"No module named '([\w.]+)'")
@@ -165,6 +165,12 @@ def _bound(tree: ast.AST) -> set[str]:
     return names
 
 
+def model_import(name: str) -> str:
+    """The import line of a model class of scikit-learn, LightGBM or XGBoost; "" if none has it."""
+    home = next((m for m in (find_module_of(name, p) for p in MODEL_PACKAGES) if m), "")
+    return f"from {home} import {name}" if home else ""
+
+
 def add_missing_imports(code: str) -> tuple[str, list[str]]:
     """Adds the import of a name the script uses but never imports or defines, when the name is np/pd or a
     class of scikit-learn, LightGBM or XGBoost (a small model's commonest slip: RandomForestClassifier used,
@@ -180,8 +186,7 @@ def add_missing_imports(code: str) -> tuple[str, list[str]]:
         if name in _ALIASES:
             lines.append(_ALIASES[name])
         elif name[:1].isupper():
-            home = next((m for m in (find_module_of(name, p) for p in MODEL_PACKAGES) if m), "")
-            lines += [f"from {home} import {name}"] if home else []
+            lines += [line] if (line := model_import(name)) else []
     if not lines:
         return code, []
     future = [n.end_lineno or 0 for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]

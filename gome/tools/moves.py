@@ -19,7 +19,7 @@ from typing import Any
 
 from gome.schema import Move
 from gome.tools.estimators import literal, model_calls
-from gome.tools.hints import MODEL_PACKAGES, find_module_of
+from gome.tools.hints import MODEL_PACKAGES, find_module_of, model_import
 
 __all__ = ["offer", "member", "carried_out", "apply_move", "pick", "asks_for_model_change", "only_the_model"]
 
@@ -205,7 +205,24 @@ def apply_move(code: str, move: Move) -> str | None:
     lines = code.splitlines(keepends=True)
     start, end = node.lineno - 1, (node.end_lineno or node.lineno) - 1
     head, tail = lines[start][: node.col_offset], lines[end][node.end_col_offset:]
-    return "".join([*lines[:start], head + move.new + tail, *lines[end + 1:]])
+    lines[start: end + 1] = [head + move.new + tail]
+    return "".join(_import_inside(tree, node, _target(move)[0], lines))
+
+
+def _import_inside(tree: ast.Module, call: ast.Call, name: str, lines: list[str]) -> list[str]:
+    """The lines with the import of the move's class added as the first statement of the function that calls
+    it (after its docstring), where the script does not import it yet: the lines above the function stay as
+    they were, so the prompts that show the script keep their cached prefix."""
+    imported = {(a.asname or a.name) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    line = model_import(name)
+    outer = [f for f in tree.body if isinstance(f, ast.FunctionDef) and f.lineno <= call.lineno <= (f.end_lineno or f.lineno)]
+    if name in imported or not line or not outer or outer[0].body[0].lineno == outer[0].lineno:
+        return lines  # imported already, unknown here (the Coder's fixes add it), not inside a function, or a one-liner
+    body = outer[0].body
+    docstring = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
+    at = (body[0].end_lineno or body[0].lineno) if docstring and len(body) > 1 else body[0].lineno - 1
+    indent = " " * (body[1] if docstring and len(body) > 1 else body[0]).col_offset
+    return [*lines[:at], f"{indent}{line}\n", *lines[at:]]
 
 
 def _aliases(move: Move) -> list[str]:
