@@ -69,11 +69,11 @@ ExecStatus = Literal["ok", "crashed", "timeout", "memory", "disk", "no_submissio
 class Diagnosis(Frozen):
     """The gradient: what happened in the last attempt, why, and where to move next."""
 
-    summary: str = Field(description="One or two sentences: what the last attempt did and how it scored.")
-    problems: list[str] = Field(default_factory=list, description="What went wrong or could be better.")
-    evidence: list[str] = Field(default_factory=list, description="Concrete lines from the output or code.")
+    summary: str = Field(description="One short sentence, at most 20 words: the model the script builds and its score.")
+    problems: list[str] = Field(default_factory=list, description="What went wrong or could be better, a few words each.")
+    evidence: list[str] = Field(default_factory=list, description="Numbers or short lines quoted from the run, the evidence or the code.")
     direction: str = Field(description="The single most promising next change, specific and actionable.")
-    expected_effect: str = Field(default="", description="What the change should do to the score.")
+    expected_effect: str = Field(default="", description="One short sentence: what the change should do to the score.")
     leak_or_overfit: bool = Field(default=False, description="True if the score looks leaky or overfit.")
 
 

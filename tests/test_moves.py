@@ -77,6 +77,17 @@ def test_a_swap_imports_its_class_inside_make_model_and_leaves_the_lines_above_a
     assert apply_move(FOREST, tune) == FOREST.replace(tune.old, tune.new)  # imported already: only the call changes
 
 
+def test_a_swap_replaces_the_import_of_the_class_it_no_longer_builds() -> None:
+    local = ("import pandas as pd\n\n\ndef make_model():\n    from sklearn.linear_model import LogisticRegression\n"
+             "    return LogisticRegression(max_iter=1000)\n")
+    swap = offer(local, CLASSIFIERS, [])[0]
+    assert apply_move(local, swap) == local.replace("sklearn.linear_model import LogisticRegression", "sklearn.ensemble import "
+                                                    "HistGradientBoostingClassifier").replace("LogisticRegression(max_iter=1000)", swap.new)
+    used = local + "\n\nbaseline = LogisticRegression()\n"  # still used elsewhere: its import stays
+    made = apply_move(used, swap)
+    assert made is not None and "from sklearn.linear_model import LogisticRegression" in made and "import HistGradientBoostingClassifier" in made
+
+
 def test_a_plan_picks_the_move_it_names_first() -> None:
     moves = offer(FOREST, CLASSIFIERS, [])
     named = pick("Raise min_samples_leaf, then switch to HistGradientBoosting", moves)

@@ -206,19 +206,29 @@ def apply_move(code: str, move: Move) -> str | None:
     start, end = node.lineno - 1, (node.end_lineno or node.lineno) - 1
     head, tail = lines[start][: node.col_offset], lines[end][node.end_col_offset:]
     lines[start: end + 1] = [head + move.new + tail]
-    return "".join(_import_inside(tree, node, _target(move)[0], lines))
+    return "".join(_imports(tree, node, calls[0][1], _target(move)[0], lines))
 
 
-def _import_inside(tree: ast.Module, call: ast.Call, name: str, lines: list[str]) -> list[str]:
-    """The lines with the import of the move's class added as the first statement of the function that calls
-    it (after its docstring), where the script does not import it yet: the lines above the function stay as
-    they were, so the prompts that show the script keep their cached prefix."""
+def _imports(tree: ast.Module, call: ast.Call, old: str, new: str, lines: list[str]) -> list[str]:
+    """The lines with the imports of the function that makes the call brought up to date: the import of the
+    replaced class, now unused, gives way to the new class's, else the new class's import is added as the
+    function's first statement (after its docstring) where the script does not import it yet. The lines above
+    the function stay as they were, so the prompts that show the script keep their cached prefix, and no
+    leftover import names a model the script no longer builds."""
+    outer = next((f for f in tree.body if isinstance(f, ast.FunctionDef) and f.lineno <= call.lineno <= (f.end_lineno or f.lineno)), None)
+    if outer is None or outer.body[0].lineno == outer.lineno:
+        return lines  # not inside a function, or a one-liner: the Coder's fixes add a missing import at the top
     imported = {(a.asname or a.name) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
-    line = model_import(name)
-    outer = [f for f in tree.body if isinstance(f, ast.FunctionDef) and f.lineno <= call.lineno <= (f.end_lineno or f.lineno)]
-    if name in imported or not line or not outer or outer[0].body[0].lineno == outer[0].lineno:
-        return lines  # imported already, unknown here (the Coder's fixes add it), not inside a function, or a one-liner
-    body = outer[0].body
+    line = "" if new in imported else model_import(new)
+    stale = [n.lineno - 1 for n in ast.walk(outer) if isinstance(n, ast.ImportFrom) and n.lineno == n.end_lineno < call.lineno
+             and [(a.name, a.asname) for a in n.names] == [(old, None)]]
+    if stale and old != new and len(re.findall(rf"\b{re.escape(old)}\b", "".join(lines))) == 1:
+        at = stale[0]
+        indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+        return [*lines[:at], *([f"{indent}{line}\n"] if line else []), *lines[at + 1:]]
+    if not line:
+        return lines
+    body = outer.body
     docstring = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
     at = (body[0].end_lineno or body[0].lineno) if docstring and len(body) > 1 else body[0].lineno - 1
     indent = " " * (body[1] if docstring and len(body) > 1 else body[0]).col_offset
