@@ -11,6 +11,7 @@ from autogen_core.models import ChatCompletionClient
 
 from gome.agents import TraceContext
 from gome.config import RunConfig
+from gome.llm.delegate import SeededClient
 from gome.llm.record import RecordingClient, ReplayClient
 from gome.llm.retry import CURRENT_AGENT, RetryingClient
 from gome.llm.stream import Progress, ProgressClient
@@ -65,6 +66,8 @@ def _client(config: RunConfig, client: ChatCompletionClient | None, rundir: RunD
         emit(LLMProgress(trace=state.trace, step=state.step, agent=CURRENT_AGENT.get() or "unknown", tokens=p.tokens,
                          tokens_per_s=round(p.tokens_per_s, 1), elapsed_s=round(p.elapsed_s, 1)))
 
+    if config.model.seeded:  # the n-th call of trace k in a run with seed s samples with seed s * 10^6 + k * 10^4 + n
+        client = SeededClient(client, config.seed * 1_000_000 + state.trace * 10_000)
     client = RetryingClient(ProgressClient(client, progress), config.model.max_retries, config.model.retry_backoff_s,
                             failed)
     return RecordingClient(client, rundir.root / "llm_calls.jsonl", state.trace) if config.record_llm else client

@@ -12,6 +12,7 @@ import asyncio
 import json
 import statistics
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -78,19 +79,26 @@ def finished_cells(spec: BenchSpec) -> dict[str, dict[str, Any]]:
     return {run_dir.name: _row(spec, *cell, run_dir) for cell, run_dir in dirs.items() if _finished(run_dir)}
 
 
+# the model client of one cell for the cell's duration, and the endpoint its config records (None: the spec's). The
+# embedded model gets a new server per cell: every cell starts from an empty prompt cache, and with the seeded
+# requests (gome.llm.delegate.SeededClient) the cells of one seed make the same first draft.
+CellClient = Callable[[], AbstractContextManager[tuple[ChatCompletionClient | None, ModelConfig | None]]]
+
+
 async def _cell(spec: BenchSpec, task: Path, variant: str, seed: int,
-                client_factory: Callable[[], ChatCompletionClient] | None) -> Path:
+                cell_client: CellClient | None) -> Path:
     from gome.runner import resume, run
 
     run_dir = spec.out / "runs" / _cell_id(task, variant, seed, spec.model_label)
     events = run_dir / "events.jsonl"
     if _finished(run_dir):
         return run_dir
-    client = client_factory() if client_factory else None
-    if events.is_file():
-        await resume(run_dir, client=client)
-    else:
-        await run(_cell_config(spec, task, variant, seed), client=client, run_id=run_dir.name)
+    with cell_client() if cell_client else nullcontext((None, None)) as (client, model):
+        if events.is_file():
+            await resume(run_dir, client=client)
+        else:
+            cell = spec if model is None else spec.model_copy(update={"model": model})
+            await run(_cell_config(cell, task, variant, seed), client=client, run_id=run_dir.name)
     return run_dir
 
 
@@ -120,7 +128,7 @@ def cell_result(run_dir: Path) -> dict[str, Any]:
             "ensemble_gain": gain if gain is not None else 0.0}
 
 
-async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletionClient] | None = None,
+async def run_bench(spec: BenchSpec, cell_client: CellClient | None = None,
                     progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """Runs (or resumes) every cell; after each one writes bench.json, bench.md and one SVG plot per task."""
     cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in range(spec.seeds)]
@@ -129,7 +137,7 @@ async def run_bench(spec: BenchSpec, client_factory: Callable[[], ChatCompletion
 
     async def one(task: Path, variant: str, seed: int) -> None:
         async with gate:
-            run_dir = await _cell(spec, task, variant, seed, client_factory)
+            run_dir = await _cell(spec, task, variant, seed, cell_client)
             results[run_dir.name] = _row(spec, task, variant, seed, run_dir)
             write_tables(spec, results)
             progress(f"{len(results)}/{len(cells)} {run_dir.name}: score {results[run_dir.name]['score']}")

@@ -183,6 +183,8 @@ def _bench(args: argparse.Namespace) -> int:
         return cli_bench.table(args, plan, label)
     warning = check_sandbox(args)
     _start(endpoint, warning, args.api_key_env)
+    if endpoint.local_size is not None:  # a new server for each cell: see gome.bench.CellClient
+        return cli_bench.dispatch(args, plan, None, label, local_size=endpoint.local_size)
     with open_endpoint(endpoint, args) as model:
         return cli_bench.dispatch(args, plan, model, label)
 

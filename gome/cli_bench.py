@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from autogen_core.models import ChatCompletionClient
+
+    from gome.llm import ModelConfig
 
 __all__ = ["register", "dispatch"]
 
@@ -85,13 +93,23 @@ def table(args: argparse.Namespace, plan: tuple[list[Path], list[str]], label: s
     return 0
 
 
-def dispatch(args: argparse.Namespace, plan: tuple[list[Path], list[str]], model, label: str) -> int:
+def dispatch(args: argparse.Namespace, plan: tuple[list[Path], list[str]], model, label: str, local_size: str | None = None) -> int:
+    """Runs the bench against `model`, or with `local_size` against the embedded model, started anew for each cell."""
     from gome.bench import run_bench
     from gome.llm import make_client
 
+    @contextmanager
+    def cell_client() -> Iterator[tuple[ChatCompletionClient | None, ModelConfig | None]]:
+        if local_size is None:  # the current endpoint for new and resumed cells alike
+            yield make_client(model), None
+            return
+        from gome.llm.local_server import model_endpoint
+
+        with model_endpoint(None, local_size) as local:
+            yield make_client(local), local
+
     spec = _spec(args, plan, model, label)
     progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    # the current endpoint for new and resumed cells alike (an embedded model gets a new port each time)
-    result = asyncio.run(run_bench(spec, client_factory=lambda: make_client(model), progress=progress))
+    result = asyncio.run(run_bench(spec, cell_client=cell_client, progress=progress))
     print((args.out / "bench.md").read_text())
     return 0 if result["cells"] else 1

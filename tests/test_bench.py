@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 from scripted_model import policy
@@ -17,15 +18,15 @@ def test_bench_runs_cells_and_resumes(tmp_path: Path) -> None:
     task = prepare_task("penguins", tmp_path / "penguins")
     calls = []
 
-    def factory() -> ScriptedChatCompletionClient:
+    def factory() -> nullcontext[tuple[ScriptedChatCompletionClient, None]]:
         calls.append(1)
-        return ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
+        return nullcontext((ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages])), None))
 
     spec = BenchSpec(tasks=[task], variants=["gradient", "tree"], seeds=2, out=tmp_path / "bench",
                      base={"steps": 3, "final_seeds": 0, "exec_timeout_s": 120, "num_drafts": 1}, parallel=2)
     tables: list[int] = []  # cells in bench.json each time a cell finishes: an interrupted bench keeps its table
     progress = lambda _: tables.append(len(json.loads((tmp_path / "bench" / "bench.json").read_text())["cells"]))  # noqa: E731
-    result = asyncio.run(run_bench(spec, client_factory=factory, progress=progress))
+    result = asyncio.run(run_bench(spec, cell_client=factory, progress=progress))
     assert len(result["cells"]) == 4 and len(calls) == 4 and tables == [1, 2, 3, 4]
     rows = {r["variant"]: r for r in result["table"]}
     assert set(rows) == {"gradient", "tree"} and all(r["seeds"] == 2 for r in rows.values())
@@ -39,10 +40,10 @@ def test_bench_runs_cells_and_resumes(tmp_path: Path) -> None:
     assert (tmp_path / "bench" / "penguins.svg").read_text().count("<path") >= 4
     more = spec.model_copy(update={"seeds": 3})  # `gome bench --table`: only the cells that have finished
     assert set(finished_cells(more)) == set(result["cells"]) and len(calls) == 4
-    again = asyncio.run(run_bench(spec, client_factory=factory))  # finished cells are read back, not re-run
+    again = asyncio.run(run_bench(spec, cell_client=factory))  # finished cells are read back, not re-run
     assert again["table"] == result["table"] and len(calls) == 4
     other = spec.model_copy(update={"variants": ["gradient"], "seeds": 1, "model_label": "other"})
-    merged = asyncio.run(run_bench(other, client_factory=factory))  # a second model joins the same table
+    merged = asyncio.run(run_bench(other, cell_client=factory))  # a second model joins the same table
     assert len(calls) == 5 and len(merged["cells"]) == 5
     assert {(r["model"], r["variant"]) for r in merged["table"]} == {("model", "gradient"), ("model", "tree"),
                                                                      ("other", "gradient")}
@@ -70,3 +71,30 @@ def test_a_resumed_cell_counts_the_wall_time_of_its_sessions_not_the_gap_between
                          usage={"wall_s": 160.0, "total_tokens": 10}))
     log.close()
     assert cell_result(tmp_path)["wall_s"] == 160.0
+
+
+def test_the_embedded_model_gets_a_new_server_for_each_cell(tmp_path: Path, monkeypatch) -> None:
+    """Every cell starts from an empty prompt cache (gome.bench.CellClient), and its config records its own server."""
+    import argparse
+    from contextlib import contextmanager
+
+    import gome.llm.local_server as local_server
+    from gome import cli_bench
+    import yaml
+    from gome.llm import ModelConfig
+    from openai_server import serve
+
+    task = prepare_task("penguins", tmp_path / "penguins")
+    started: list[str] = []
+    with serve(policy) as (base_url, requests):
+        @contextmanager
+        def fake_endpoint(config: object, local_size: str = "1.5b"):
+            started.append(local_size)
+            yield ModelConfig(model=f"server-{len(started)}", base_url=base_url, api_key_env="GOME_LOCAL_API_KEY", seeded=True)
+
+        monkeypatch.setattr(local_server, "model_endpoint", fake_endpoint)
+        args = argparse.Namespace(steps=2, traces=1, time_budget=None, exec_timeout=120, seeds=1, out=tmp_path / "bench", parallel=1)
+        assert cli_bench.dispatch(args, ([task], ["gradient", "tree"]), None, "embedded-0.5b", local_size="0.5b") == 0
+    assert started == ["0.5b", "0.5b"]
+    models = sorted(yaml.safe_load((d / "config.yaml").read_text())["model"]["model"] for d in (tmp_path / "bench" / "runs").iterdir())
+    assert models == ["server-1", "server-2"] and all("seed" in r["body"] for r in requests)

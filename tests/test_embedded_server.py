@@ -57,6 +57,28 @@ def test_real_local_model_gives_a_valid_diagnosis() -> None:
     assert records[-1].ok and records[-1].completion_tokens > 0
 
 
+def test_the_embedded_server_samples_the_same_reply_for_the_same_seed() -> None:
+    """The local endpoint is seeded (gome.llm.delegate.SeededClient): on a new server (as `gome bench` starts for
+    each cell) the same prompt and seed give the same reply, so a benchmark's variants share their first draft."""
+    _extra_or_skip()
+    prompt = [UserMessage(content="Invent a name for a new machine-learning library. Reply with the name only.", source="user")]
+
+    def replies(seeds: list[int]) -> list[str]:
+        with embedded_server("0.5b", threads=2, n_ctx=2048) as config:
+            assert config.seeded
+            client = make_client(config)
+
+            async def ask() -> list[str]:
+                return [str((await client.create(prompt, extra_create_args={"seed": s, "temperature": 1.5, "max_tokens": 12})).content)
+                        for s in seeds]
+
+            return asyncio.run(ask())
+
+    first, *others = replies([7, 8, 9, 10])
+    assert replies([7]) == [first]
+    assert len({first, *others}) >= 2  # it does sample: other seeds give other names
+
+
 SCRIPT = '''import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 

@@ -102,3 +102,17 @@ def test_lookup_drafts_grow_when_accepted_and_shrink_when_not() -> None:
     ids += text[8:10] + [555, 556, 557]  # two of eight accepted, then the text departs
     draft(np.array(ids[:-2]))
     assert draft.length == 3 and (draft.accepted, draft.rejected) == (6, 6)
+
+
+def test_a_seeded_endpoint_gets_the_run_seed_and_the_call_number_with_each_request(tmp_path: Path) -> None:
+    penguins = prepare_task("penguins", tmp_path / "penguins")
+    sent: dict[bool, list[dict]] = {}
+    for seeded in (True, False):
+        with serve(policy) as (base_url, requests):
+            config = RunConfig(task_dir=penguins, runs_dir=tmp_path / f"runs{seeded}", steps=2, exec_timeout_s=120, seed=3,
+                               model=ModelConfig(model="scripted", base_url=base_url, stream=True, seeded=seeded))
+            asyncio.run(run(config, make_client(config.model)))
+            sent[seeded] = [r["body"] for r in requests]
+    assert len(sent[True]) >= 3  # a draft, a diagnosis and a plan at least
+    assert [body["seed"] for body in sent[True]] == [3_000_000 + n for n in range(len(sent[True]))]
+    assert not any("seed" in body for body in sent[False])  # an endpoint not known to honour it gets none

@@ -42,6 +42,7 @@ class ModelConfig(BaseModel):
     max_retries: int = 3  # gome's own visible retries of transient failures (gome.llm.retry)
     retry_backoff_s: float = 2.0
     stream: bool = False  # streamed replies: progress while a reply comes, cached prompt tokens (gome.llm.stream)
+    seeded: bool = False  # send each request a seed from the run's seed (gome.llm.delegate.SeededClient)
 
     @model_validator(mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from typing import Any
 from autogen_core.models import ChatCompletionClient, CreateResult, LLMMessage, ModelInfo, RequestUsage
 from autogen_core.tools import Tool, ToolSchema
 
-__all__ = ["DelegatingClient"]
+__all__ = ["DelegatingClient", "SeededClient"]
 
 
 class DelegatingClient(ChatCompletionClient):
@@ -53,3 +53,21 @@ class DelegatingClient(ChatCompletionClient):
         if self.inner is not None:
             return self.inner.model_info
         return ModelInfo(vision=False, function_calling=False, json_output=True, family="unknown", structured_output=False)
+
+
+class SeededClient(DelegatingClient):
+    """Sends each request a sampling seed: the n-th call of a trace gets `base + n`. With a server that honours
+    it (llama.cpp), a run is repeatable and two runs with the same seed (a benchmark's variants) make the same
+    first draft, so that what differs between them is what the variant changes."""
+
+    def __init__(self, inner: ChatCompletionClient, base: int) -> None:
+        super().__init__(inner)
+        self.base, self.calls = base, 0
+
+    async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
+        assert self.inner is not None
+        extra = {"seed": (self.base + self.calls) % 2**31, **(kwargs.pop("extra_create_args", None) or {})}
+        self.calls += 1
+        result = await self.inner.create(messages, extra_create_args=extra, **kwargs)
+        self._count(result.usage)
+        return result

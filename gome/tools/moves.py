@@ -220,7 +220,7 @@ def _imports(tree: ast.Module, call: ast.Call, old: str, new: str, lines: list[s
         return lines  # not inside a function, or a one-liner: the Coder's fixes add a missing import at the top
     imported = {(a.asname or a.name) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
     line = "" if new in imported else model_import(new)
-    stale = [n.lineno - 1 for n in ast.walk(outer) if isinstance(n, ast.ImportFrom) and n.lineno == n.end_lineno < call.lineno
+    stale = [n.lineno - 1 for n in ast.walk(outer) if isinstance(n, ast.ImportFrom) and n.lineno == (n.end_lineno or n.lineno) < call.lineno
              and [(a.name, a.asname) for a in n.names] == [(old, None)]]
     if stale and old != new and len(re.findall(rf"\b{re.escape(old)}\b", "".join(lines))) == 1:
         at = stale[0]
