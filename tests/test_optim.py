@@ -290,3 +290,23 @@ def test_a_trace_carries_out_its_redo_before_it_synchronises(tmp_path) -> None:
     _step(state, 0.70, identical_to="0-001")
     link._merge(remote)
     assert state.best_id == "1-003"
+
+
+def test_the_evidence_calls_a_gap_a_possible_leak_only_where_it_would_back_a_flag() -> None:
+    from gome.agents.views import evidence_text
+    from gome.optim.veto import supports_flag
+    from gome.roles import load_messages
+    from gome.schema import Attempt
+
+    def shown(score: float, own: float) -> tuple[str, bool]:
+        report = ExecutionReport(attempt_id="0-002", status="ok", exit_code=0, duration_s=1.0, stdout_tail="",
+                                 stderr_tail="", score=score, evidence=Evidence(noise=0.056, self_score=own))
+        attempt = Attempt(id="0-002", trace=0, step=2, parent_id=None, kind="improve", score=score, status="ok", accepted=False,
+                          report=report)
+        text = evidence_text(load_messages(), attempt, True)
+        return text, supports_flag(report, {}, True)
+
+    ordinary, backed = shown(0.573, 0.749)  # an hpc-jobs attempt: 3.1 dev-score noises better than its own split
+    assert "agree within the noise" in ordinary and "leak" not in ordinary and not backed
+    leaky, backed = shown(0.40, 0.749)  # 6.2 noises
+    assert "which can mean a leak" in leaky and backed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 
+from gome.optim.veto import GAP_NOISE, SUPPORT_NOISES
 from gome.roles import Messages
 from gome.tools.estimators import calls_text
 from gome.schema import Attempt, Diagnosis, ExecutionReport, MemoryEntry, Move, UpdatePlan
@@ -69,12 +70,14 @@ def report_text(report: ExecutionReport, out_chars: int = 1200) -> str:
 
 
 def _self_verdict(attempt: Attempt, lower_is_better: bool) -> str:
-    """suspicious (the harness's score beats the script's own by > 2 SE), optimistic (the reverse), agree."""
+    """suspicious (the harness's score beats the script's own by as much as backs a leak flag: gome.optim.veto),
+    optimistic (the reverse), agree. A narrower band called every hpc-jobs attempt a possible leak, and the
+    Diagnostician flagged them."""
     report = attempt.report
     assert report is not None and report.evidence is not None and report.score is not None
-    own, noise = report.evidence.self_score, report.evidence.noise or 0.0
+    own, band = report.evidence.self_score, SUPPORT_NOISES * GAP_NOISE * (report.evidence.noise or 0.0)
     gap = (own - report.score) if lower_is_better else (report.score - own)  # type: ignore[operator]
-    return "suspicious" if gap > 2 * noise else "optimistic" if gap < -2 * noise else "agree"
+    return "suspicious" if gap > band else "optimistic" if gap < -band else "agree"
 
 
 def evidence_text(messages: Messages, attempt: Attempt, lower_is_better: bool) -> str:
