@@ -90,9 +90,9 @@ class Coordinator:
             attempt=attempt.id, trace=push.trace, score=attempt.score, code=attempt.code, step=attempt.step)
         if candidate is not None and attempt.status == "ok" and attempt.outcome in ("accepted", "worse", "tie"):
             self.pool[attempt.id] = candidate
-        if attempt.accepted and candidate is not None:
+        if attempt.contender and candidate is not None:
             self.candidates[attempt.id] = candidate
-            if self._better(candidate.score):
+            if attempt.accepted and self._better(candidate.score):
                 self.previous.append(self.best)
                 self.best, best_changed = candidate, True
         elif attempt.outcome == "vetoed":  # a retraction (leak/overfit veto): no candidate, no success, no best
@@ -118,9 +118,10 @@ class Coordinator:
         return PushReply(state=self.pull(), event=event)
 
     def top_candidates(self, k: int) -> list[Candidate]:
-        """The k best accepted attempts across traces, best first."""
-        ranked = sorted(self.candidates.values(), key=lambda c: c.score, reverse=not self.lower_is_better)
-        return ranked[:k]
+        """The k best candidates across traces (accepted attempts, and ties better on the dev split), best first;
+        the global best always among them."""
+        ranked = sorted(self.candidates.values(), key=lambda c: c.score, reverse=not self.lower_is_better)[:k]
+        return ranked if self.best is None or self.best in ranked else [*ranked[: k - 1], self.best]
 
     def blend_pool(self, k: int) -> list[Candidate]:
         """The k best valid attempts across traces, accepted or not, best first: the members a blend may use."""

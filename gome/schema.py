@@ -184,6 +184,12 @@ class Attempt(Frozen):
     diagnosis: Diagnosis | None = None  # this attempt's own diagnosis, once the Diagnostician has spoken
     note: str = ""  # what gome did to the Coder's reply (merges, import fixes, step size ignored)
 
+    @property
+    def contender(self) -> bool:
+        """A candidate for the final submission: accepted, or a tie that scored better than the best on the dev
+        split (its gain within the noise: the final selection's extra splits judge it)."""
+        return self.accepted or (self.outcome == "tie" and (self.gain or 0.0) > 0)
+
 
 class _Event(Frozen):
     ts: float = Field(default_factory=time.time)

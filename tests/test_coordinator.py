@@ -61,6 +61,20 @@ def test_the_blend_pool_holds_every_valid_distinct_attempt_not_vetoed() -> None:
     assert [c.attempt for c in restored.blend_pool(6)] == ["1-003", "0-002"] and restored.top_candidates(3) == []
 
 
+def test_a_tie_better_on_the_dev_split_is_a_final_candidate_but_never_the_best() -> None:
+    coord = Coordinator(lower_is_better=False)
+    best = _attempt(0, 1, 0.70, True, "a")
+    ties = [_attempt(0, k, score, False, code, "tie").model_copy(update={"gain": score - 0.70})
+            for k, score, code in ((2, 0.741, "b"), (3, 0.729, "c"), (4, 0.69, "d"))]  # a blend member scored above the best
+    for k, attempt in enumerate([best, *ties]):
+        reply = coord.push(Push(trace=0, base_version=k, attempt=attempt))
+    assert reply.state.best.attempt == "0-001"  # a tie never moves the best
+    assert [c.attempt for c in coord.top_candidates(3)] == ["0-002", "0-003", "0-001"]  # not the tie below the best
+    assert [c.attempt for c in coord.top_candidates(2)] == ["0-002", "0-001"]  # the best is always among them
+    coord.push(Push(trace=0, base_version=4, attempt=ties[0].model_copy(update={"outcome": "vetoed"})))
+    assert [c.attempt for c in coord.top_candidates(3)] == ["0-003", "0-001"]
+
+
 def test_a_merge_checkpointed_but_never_logged_is_restored_on_resume(tmp_path: Path) -> None:
     """A kill between the Coordinator's checkpoint of a merge and the driver's write of its event: the
     checkpoint keeps the event, and the resumed Coordinator names it as missing from the log."""

@@ -210,6 +210,18 @@ def test_the_last_accepted_attempt_is_diagnosed_before_the_trace_stops() -> None
     assert rejected.done  # a rejected last attempt is no candidate: nothing to diagnose
 
 
+def test_a_last_tie_better_on_the_dev_split_is_a_candidate_diagnosed_and_vetoable() -> None:
+    state = TraceState(trace=0, lower_is_better=False, max_steps=3)
+    _step(state, 0.70, kind="draft", plan=None)
+    below = _step(state, 0.69, gain_se=0.03)  # a tie below the best: no candidate
+    assert below.outcome == "tie" and not below.contender
+    above = _step(state, 0.72, gain_se=0.03)  # better by 0.02 ± 0.03: a tie, and a candidate
+    assert above.outcome == "tie" and above.contender and state.best_id == "0-001"
+    assert not state.done and state.awaits_diagnosis  # every candidate is diagnosed, the last one too
+    assert state.veto(above.id) and state.journal[above.id].outcome == "vetoed" and state.best_id == "0-001"
+    assert state.done and not state.veto(below.id)
+
+
 def test_harness_signals_veto_and_a_vetoed_script_stays_vetoed() -> None:
     state = TraceState(trace=0, lower_is_better=False, max_steps=20, references={"dummy": 0.5, "expert": 0.75})
     _step(state, 0.70, kind="draft", plan=None)

@@ -47,12 +47,12 @@ class Diagnostician(GomeAgent):
             diagnosis, usage = await self._ask(attempt)
         state.diagnose(attempt.id, diagnosis)
         ctx.rundir.write_model(ctx.rundir.step_dir(state.trace, attempt.step) / "diagnosis.json", diagnosis)
-        if diagnosis.leak_or_overfit and attempt.accepted:
+        if diagnosis.leak_or_overfit and attempt.contender:
             await self._veto(attempt)
         return diagnosis, usage
 
     async def _veto(self, attempt: Attempt) -> None:
-        """Vetoes an accepted attempt the diagnosis flags, when the harness's evidence backs the flag."""
+        """Vetoes a candidate the diagnosis flags, when the harness's evidence backs the flag."""
         ctx, state = self.ctx, self.ctx.state
         assert attempt.report is not None
         if not supports_flag(attempt.report, state.references, state.lower_is_better):

@@ -63,7 +63,7 @@ class TraceState:
     @property
     def awaits_diagnosis(self) -> bool:
         last = self.last
-        return self.strategy.name != "tree" and last is not None and last.accepted and last.diagnosis is None
+        return self.strategy.name != "tree" and last is not None and last.contender and last.diagnosis is None
 
     def attempt(self, attempt_id: str | None) -> Attempt | None:
         """An attempt of this trace, or another trace's that this one adopted."""
@@ -213,11 +213,11 @@ class TraceState:
                          s.debug_prob, s.max_debug_depth)
 
     def veto(self, attempt_id: str) -> bool:
-        """Vetoes an accepted attempt wherever it stands: it leaves the best (the latest earlier best not
-        vetoed takes its place) and the success memory, becomes a failure, and its script stays vetoed.
-        True if it had been accepted (the Coordinator must hear of it)."""
+        """Vetoes a candidate (an accepted attempt or a tie better on the dev split) wherever it stands: it
+        leaves the best (the latest earlier best not vetoed takes its place) and the success memory, becomes a
+        failure, and its script stays vetoed. True if it was a candidate (the Coordinator must hear of it)."""
         attempt = self.journal.get(attempt_id)
-        if attempt is None or not attempt.accepted:
+        if attempt is None or not attempt.contender:
             return False
         self.vetoed_codes.add(attempt.code.strip())
         self.memory.remove(f"m{self.trace}-{attempt.step}")
