@@ -93,6 +93,7 @@ def test_one_directed_step_carries_the_gradient_to_every_agent(penguins: Path, t
     diagnosis, _ = asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
     seen = recorder.prompts["diagnostician"][-1]
     assert "DecisionTreeClassifier(max_depth=1" in seen  # the attempt's script itself, not only a diff
+    assert "Its script builds: DecisionTreeClassifier(max_depth=1" in seen  # and the model it builds, named
     assert "recall per class" in seen and "bootstrap standard error" in seen  # the harness's evidence
     assert "Palmer" in seen  # the task's description.md, in the shared prefix
     assert ctx.state.journal["0-001"].diagnosis == diagnosis

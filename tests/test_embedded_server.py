@@ -42,7 +42,7 @@ def test_real_local_model_gives_a_valid_diagnosis() -> None:
     _extra_or_skip()
     system, user = load_roles(None)["diagnostician"].render(
         task="Predict the species of penguins (Adelie, Chinstrap, Gentoo) from island, bill, flipper, mass and sex.",
-        libraries="pandas 2.2, scikit-learn 1.7", metric="accuracy", direction="higher", attempt="0-001", kind="draft", report=REPORT,
+        libraries="pandas 2.2, scikit-learn 1.7", metric="accuracy", direction="higher", attempt="0-001", kind="draft", built="", report=REPORT,
         evidence="(no valid submission, so nothing to measure)", code="import pandas as pd\n", plan="", parent="",
         parent_score="none", diff="", note="", history="0-001 draft crashed score=None crash", failures="(none yet)", moves="(none)",
         best_score="none yet", schema=schema_hint(Diagnosis))

@@ -8,7 +8,7 @@ from gome.roles import load_roles
 
 CODE = "import pandas as pd\n" + "".join(f"x{i} = {i}\n" for i in range(60))
 VALUES = dict(
-    task="Predict the species of penguins.", libraries="pandas 2.2", metric="accuracy", direction="higher", attempt="0-031", kind="improve",
+    task="Predict the species of penguins.", libraries="pandas 2.2", metric="accuracy", direction="higher", attempt="0-031", kind="improve", built="RandomForestClassifier(n_estimators=200)",
     report="status: ok\nstdout (tail):\n" + "".join(f"epoch {i} loss 0.{i:03d}\n" for i in range(200)),
     evidence="- dev score 0.97", code=CODE, plan="Direction: more trees", parent="0-030", parent_score="0.96",
     diff="".join(f"-x{i} = {i}\n+x{i} = {i + 1}\n" for i in range(80)), note="",

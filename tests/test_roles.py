@@ -11,7 +11,7 @@ from gome.roles import ROLE_VARIABLES, RoleError, load_role, load_roles
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 VALUES = {
-    "diagnostician": dict(task="TASK", libraries="pandas 2.2", metric="accuracy", direction="higher", attempt="0-002", kind="improve",
+    "diagnostician": dict(task="TASK", libraries="pandas 2.2", metric="accuracy", direction="higher", attempt="0-002", kind="improve", built="BUILT",
                           report="REPORT", evidence="EVIDENCE", code="CODE\n", plan="PLAN", parent="0-001",
                           parent_score=0.8, diff="DIFF", note="NOTE", best_score=0.9, history="HISTORY",
                           failures="FAILURES", moves="MOVES", schema="SCHEMA"),

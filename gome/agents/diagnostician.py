@@ -14,6 +14,7 @@ from gome.agents.views import diff_text, evidence_text, failures_text, history_t
 from gome.llm import StructuredOutputError, ask_structured
 from gome.llm.structured import schema_hint
 from gome.optim.veto import supports_flag
+from gome.tools.estimators import calls_text
 from gome.roles import Messages
 from gome.schema import Attempt, Diagnosis, ExecutionReport
 
@@ -73,7 +74,7 @@ class Diagnostician(GomeAgent):
         assert attempt.report is not None
         return dict(
             task=ctx.task_brief, libraries=ctx.libraries, metric=ctx.metric, direction="lower" if state.lower_is_better else "higher",
-            attempt=attempt.id, kind=attempt.kind, report=report_text(attempt.report, out_chars=800),
+            attempt=attempt.id, kind=attempt.kind, built=calls_text(attempt.code), report=report_text(attempt.report, out_chars=800),
             evidence=evidence_text(ctx.messages, attempt, state.lower_is_better), code=attempt.code or "(no script)\n",
             plan=plan_text(attempt.plan), parent=parent.id if parent else "",
             parent_score=parent.score if parent else "none", diff=diff_text(parent.code, attempt.code, limit=1500) if parent else "",
