@@ -66,7 +66,8 @@ class Coordinator:
         self.previous: list[Candidate | None] = []
         self.memory: list[MemoryEntry] = []
         self.drafts: dict[int, str] = {}
-        self.candidates: dict[str, Candidate] = {}
+        self.candidates: dict[str, Candidate] = {}  # accepted attempts
+        self.ties: dict[str, Candidate] = {}  # ties that scored above the best on the dev split: candidates too, where extra splits judge them
         self.pool: dict[str, Candidate] = {}  # every valid, distinct, not vetoed attempt: what a blend may use
         self.merges: list[CoordinatorMerge] = []  # every merge's event, checkpointed with the state it made
         self.stopped = False
@@ -90,13 +91,16 @@ class Coordinator:
             attempt=attempt.id, trace=push.trace, score=attempt.score, code=attempt.code, step=attempt.step)
         if candidate is not None and attempt.status == "ok" and attempt.outcome in ("accepted", "worse", "tie"):
             self.pool[attempt.id] = candidate
-        if attempt.contender and candidate is not None:
+        if attempt.accepted and candidate is not None:
             self.candidates[attempt.id] = candidate
-            if attempt.accepted and self._better(candidate.score):
+            if self._better(candidate.score):
                 self.previous.append(self.best)
                 self.best, best_changed = candidate, True
+        elif attempt.contender and candidate is not None:
+            self.ties[attempt.id] = candidate
         elif attempt.outcome == "vetoed":  # a retraction (leak/overfit veto): no candidate, no success, no best
             self.candidates.pop(attempt.id, None)
+            self.ties.pop(attempt.id, None)
             self.pool.pop(attempt.id, None)
             self.memory = [m for m in self.memory if not (m.outcome == "success" and m.trace == attempt.trace
                                                           and m.step == attempt.step)]
@@ -117,10 +121,12 @@ class Coordinator:
             atomic_write(self.checkpoint, json.dumps(self.snapshot()))
         return PushReply(state=self.pull(), event=event)
 
-    def top_candidates(self, k: int) -> list[Candidate]:
-        """The k best candidates across traces (accepted attempts, and ties better on the dev split), best first;
-        the global best always among them."""
-        ranked = sorted(self.candidates.values(), key=lambda c: c.score, reverse=not self.lower_is_better)[:k]
+    def top_candidates(self, k: int, ties: bool = False) -> list[Candidate]:
+        """The k best accepted attempts across traces, best first. With `ties` (when the final selection re-scores
+        on extra splits, which judge them), the ties that scored above the best compete too, and the global best
+        is always among the k."""
+        both = [*self.candidates.values(), *(self.ties.values() if ties else [])]
+        ranked = sorted(both, key=lambda c: c.score, reverse=not self.lower_is_better)[:k]
         return ranked if self.best is None or self.best in ranked else [*ranked[: k - 1], self.best]
 
     def blend_pool(self, k: int) -> list[Candidate]:
@@ -134,6 +140,7 @@ class Coordinator:
             "previous": [c.model_dump() if c else None for c in self.previous],
             "memory": [m.model_dump(mode="json") for m in self.memory], "drafts": self.drafts,
             "candidates": [c.model_dump() for c in self.candidates.values()],
+            "ties": [c.model_dump() for c in self.ties.values()],
             "pool": [c.model_dump() for c in self.pool.values()],
             "merges": [m.model_dump(mode="json") for m in self.merges],
         }
@@ -160,6 +167,7 @@ class Coordinator:
         self.memory = [MemoryEntry.model_validate(m) for m in data["memory"]]
         self.drafts = {int(k): v for k, v in data["drafts"].items()}
         self.candidates = {c["attempt"]: Candidate.model_validate(c) for c in data["candidates"]}
+        self.ties = {c["attempt"]: Candidate.model_validate(c) for c in data.get("ties", [])}  # older checkpoints: none
         self.pool = {c["attempt"]: Candidate.model_validate(c) for c in data.get("pool", [])}  # older checkpoints: none
         self.merges = [CoordinatorMerge.model_validate(m) for m in data.get("merges", [])]  # older checkpoints: none
 

@@ -243,7 +243,7 @@ async def run_ray(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit
     drained = asyncio.get_running_loop().run_in_executor(None, _drain, inbox, Inbox(rundir, emit), done)
     try:
         results = await asyncio.gather(*refs, return_exceptions=True)
-        candidates = await actor.top_candidates.remote(config.final_top_k)
+        candidates = await actor.top_candidates.remote(config.final_top_k, config.final_seeds > 0 and split is not None)
         pool = await actor.blend_pool.remote(config.blend_size)
     finally:
         done.set()

@@ -143,7 +143,8 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
         else:
             coordinator = Coordinator.open(task.lower_is_better, rundir.root / COORDINATOR_CHECKPOINT)
             reason = await _run_local(config, task, rundir, split, client, log, coordinator, accounting)
-            candidates, pool = coordinator.top_candidates(config.final_top_k), coordinator.blend_pool(config.blend_size)
+            candidates = coordinator.top_candidates(config.final_top_k, ties=config.final_seeds > 0 and split is not None)
+            pool = coordinator.blend_pool(config.blend_size)
         if split is not None and candidates and config.blend_size > 1:
             blend, blended = await asyncio.to_thread(
                 try_blend, task, split, pool, functools.partial(_dev_submission, rundir), rundir.root / BLEND_ID,

@@ -19,7 +19,7 @@ from gome.config import RunConfig
 from gome.events import read_events
 from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
-from gome.schema import OptimizerStep
+from gome.schema import AgentMessage, OptimizerStep, Selection
 from gome.tasks import prepare_task
 from scripted_model import agent_of, policy
 
@@ -47,14 +47,19 @@ def hpc(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return prepare_task("hpc-jobs", tmp_path_factory.mktemp("tasks") / "hpc-jobs")
 
 
-def _steps(task: Path, runs: Path, accept_z: float) -> list[OptimizerStep]:
+def _run(task: Path, runs: Path, accept_z: float, final_seeds: int = 0) -> list:
     reply = _seed_only_coder()
     client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
-    config = RunConfig(task_dir=task, runs_dir=runs, steps=7, exec_timeout_s=120, final_seeds=0, accept_z=accept_z,
+    config = RunConfig(task_dir=task, runs_dir=runs, steps=7, exec_timeout_s=120, final_seeds=final_seeds,
+                       accept_z=accept_z, blend_size=1,  # the seeds' scripts alone, no blend
                        ensemble_after=1.0,  # every step an improvement: no ensemble-stage drafts
                        moves=False)  # the seed is all that changes: gome makes no edit of its own
     result = asyncio.run(run(config, client=client))
-    return [e for e in read_events(result.run_dir / "events.jsonl") if isinstance(e, OptimizerStep)]
+    return list(read_events(result.run_dir / "events.jsonl"))
+
+
+def _steps(task: Path, runs: Path, accept_z: float) -> list[OptimizerStep]:
+    return [e for e in _run(task, runs, accept_z) if isinstance(e, OptimizerStep)]
 
 
 @pytest.mark.slow
@@ -67,3 +72,16 @@ def test_seed_only_changes_are_not_accepted_as_gains(hpc: Path, tmp_path: Path) 
     assert steps[-1].memory_size == 0  # nothing "verified" enters the success memory
     strict = _steps(hpc, tmp_path / "strict", accept_z=0.0)
     assert any(s.attempt.accepted for s in strict if s.attempt.kind == "improve")  # the old rule chases noise
+
+
+@pytest.mark.slow
+def test_ties_that_scored_above_the_best_compete_in_the_final_selection(hpc: Path, tmp_path: Path) -> None:
+    events = _run(hpc, tmp_path / "selection", accept_z=2.0, final_seeds=1)
+    attempts = {e.attempt.id: e.attempt for e in events if isinstance(e, OptimizerStep)}
+    above = {a.id for a in attempts.values() if a.outcome == "tie" and (a.gain or 0) > 0}
+    selection = next(e for e in events if isinstance(e, Selection))
+    assert above and above & set(selection.candidates)  # seed noise scored above the draft: the extra split judges it
+    assert "0-001" in selection.candidates and all(len(s) == 2 for s in selection.candidates.values())
+    last = attempts[max(attempts)]
+    diagnosed = {e.step for e in events if isinstance(e, AgentMessage) and e.source == "diagnostician"}
+    assert not last.contender or last.step in diagnosed  # every candidate is diagnosed, the last attempt too

@@ -69,10 +69,13 @@ def test_a_tie_better_on_the_dev_split_is_a_final_candidate_but_never_the_best()
     for k, attempt in enumerate([best, *ties]):
         reply = coord.push(Push(trace=0, base_version=k, attempt=attempt))
     assert reply.state.best.attempt == "0-001"  # a tie never moves the best
-    assert [c.attempt for c in coord.top_candidates(3)] == ["0-002", "0-003", "0-001"]  # not the tie below the best
-    assert [c.attempt for c in coord.top_candidates(2)] == ["0-002", "0-001"]  # the best is always among them
+    assert [c.attempt for c in coord.top_candidates(3, ties=True)] == ["0-002", "0-003", "0-001"]  # not the tie below
+    assert [c.attempt for c in coord.top_candidates(2, ties=True)] == ["0-002", "0-001"]  # the best always among them
+    assert [c.attempt for c in coord.top_candidates(3)] == ["0-001"]  # no extra splits to judge a tie: none competes
+    restored = Coordinator.restore(False, coord.snapshot())
+    assert [c.attempt for c in restored.top_candidates(3, ties=True)] == ["0-002", "0-003", "0-001"]
     coord.push(Push(trace=0, base_version=4, attempt=ties[0].model_copy(update={"outcome": "vetoed"})))
-    assert [c.attempt for c in coord.top_candidates(3)] == ["0-003", "0-001"]
+    assert [c.attempt for c in coord.top_candidates(3, ties=True)] == ["0-003", "0-001"]
 
 
 def test_a_merge_checkpointed_but_never_logged_is_restored_on_resume(tmp_path: Path) -> None:

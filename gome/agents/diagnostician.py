@@ -14,9 +14,9 @@ from gome.agents.views import diff_text, evidence_text, failures_text, history_t
 from gome.llm import StructuredOutputError, ask_structured
 from gome.llm.structured import schema_hint
 from gome.optim.veto import supports_flag
-from gome.tools.estimators import calls_text
 from gome.roles import Messages
 from gome.schema import Attempt, Diagnosis, ExecutionReport
+from gome.tools.estimators import calls_text
 
 __all__ = ["Diagnostician", "fallback_diagnosis"]
 
