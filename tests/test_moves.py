@@ -88,6 +88,21 @@ def test_a_swap_replaces_the_import_of_the_class_it_no_longer_builds() -> None:
     assert made is not None and "from sklearn.linear_model import LogisticRegression" in made and "import HistGradientBoostingClassifier" in made
 
 
+def test_the_arguments_of_another_models_quoted_call_do_not_name_a_tune() -> None:
+    """Read in an hpc-jobs run: after LightGBM tied, the plan restated that swap in the words of its edit; its
+    `n_estimators` named the forest's "more trees" tune, which gome then made under LightGBM's words."""
+    forest = FOREST.replace("n_estimators=200, random_state=42", "n_estimators=100, random_state=0")
+    tried = "from lightgbm import LGBMClassifier\n" + forest.replace("RandomForestClassifier(n_estimators=100, random_state=0)",
+                                                                     "LGBMClassifier(n_estimators=400)")
+    moves = [m for m in offer(forest, CLASSIFIERS, [forest, tried]) if not m.key.startswith("use ")]
+    more = next(m for m in moves if "n_estimators" in m.key)
+    restated = ("Replace `RandomForestClassifier(n_estimators=100, random_state=0)` with `LGBMClassifier(n_estimators=400, "
+                "learning_rate=0.03, colsample_bytree=0.8, random_state=0, verbose=-1)`")
+    assert pick(restated, moves) is None
+    assert pick("Raise n_estimators of the forest", moves) == more  # the plan's own words still name it
+    assert pick(f"Use {more.new}", moves) == more  # and so does a quoted call of the tune's class with its values
+
+
 def test_a_plan_picks_the_move_it_names_first() -> None:
     moves = offer(FOREST, CLASSIFIERS, [])
     named = pick("Raise min_samples_leaf, then switch to HistGradientBoosting", moves)

@@ -245,11 +245,40 @@ def _aliases(move: Move) -> list[str]:
     return [alias for k in _changes(move) for alias in (k.lower(), k.replace("_", " ").lower())]  # not what the call had
 
 
+_CALL = re.compile(r"\b\w+\([^()]*\)")
+
+
+def _quoted_calls(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """The text with every call it quotes blanked out (positions kept), and those calls with their positions."""
+    calls, words = [], text
+    while found := list(_CALL.finditer(words)):
+        calls += [(m.start(), m.group()) for m in found]
+        words = _CALL.sub(lambda m: " " * len(m.group()), words)
+    return words, calls
+
+
+def _names_tune(move: Move, call: str) -> bool:
+    """A call the text quotes is the tune's: its class, with the values the tune sets."""
+    try:
+        name, values = _called(call)
+    except (SyntaxError, AttributeError, IndexError):
+        return False
+    return name == _target(move)[0] and all(values.get(k) == v for k, v in _changes(move).items())
+
+
 def pick(text: str, moves: list[Move]) -> Move | None:
-    """The move a plan's text names first, if any."""
+    """The move a plan's text names first, if any. A tune is named by the arguments it changes in the plan's
+    own words, or by a quoted call of its class with its values; the arguments inside a call of another
+    model (`LGBMClassifier(n_estimators=400, ...)`) belong to that call, not to the tune."""
     lowered, best = text.lower(), None
+    words, calls = _quoted_calls(lowered)
+    quoted = _quoted_calls(text)[1]
     for move in moves:
-        hits = [lowered.find(alias) for alias in _aliases(move) if alias in lowered]
+        if move.key.startswith("use "):
+            hits = [lowered.find(alias) for alias in _aliases(move) if alias in lowered]
+        else:
+            hits = [words.find(alias) for alias in _aliases(move) if alias in words]
+            hits += [at for at, call in quoted if _names_tune(move, call)]
         if hits and (best is None or min(hits) < best[0]):
             best = (min(hits), move)
     return best[1] if best else None
