@@ -271,8 +271,8 @@ def pick(text: str, moves: list[Move]) -> Move | None:
     own words, or by a quoted call of its class with its values; the arguments inside a call of another
     model (`LGBMClassifier(n_estimators=400, ...)`) belong to that call, not to the tune."""
     lowered, best = text.lower(), None
-    words, calls = _quoted_calls(lowered)
-    quoted = _quoted_calls(text)[1]
+    words, quoted = _quoted_calls(text)
+    words = words.lower()  # the same positions as `lowered`
     for move in moves:
         if move.key.startswith("use "):
             hits = [lowered.find(alias) for alias in _aliases(move) if alias in lowered]
