@@ -120,3 +120,28 @@ def test_gomes_server_drafts_by_prompt_lookup_and_reports_cached_tokens() -> Non
     assert "RandomForestClassifier(n_estimators=200" in text
     assert "RandomForestClassifier(n_estimators=200" in str(streamed.content)
     assert streamed.usage.completion_tokens > 50 and cached_tokens(streamed.usage) is not None
+
+
+@pytest.mark.slow
+def test_gomes_server_keeps_a_structured_reply_inside_its_grammar() -> None:
+    """The grammar is checked after sampling (gome.llm.llama_server.GrammarLast): a prompt that invites prose
+    still gets a reply that the schema allows, at every token, because a refused draw is drawn again."""
+    _extra_or_skip()
+    import json
+
+    import openai
+
+    schema = {"type": "object", "properties": {"colour": {"type": "string", "enum": ["teal", "ochre"]},
+                                               "count": {"type": "integer"},
+                                               "words": {"type": "array", "items": {"type": "string", "maxLength": 12}, "maxItems": 2}},
+              "required": ["colour", "count", "words"]}
+    with embedded_server("0.5b", threads=2, n_ctx=2048) as config:
+        raw = openai.OpenAI(base_url=config.base_url, api_key="not-needed")
+        replies = [raw.chat.completions.create(
+            model=config.model, max_tokens=120, temperature=t, seed=3, response_format={"type": "json_object", "schema": schema},  # type: ignore[call-overload]
+            messages=[{"role": "user", "content": "Write a short poem about the sea, in English prose, with no JSON."}],
+        ).choices[0].message.content for t in (0.0, 1.0)]
+    for text in replies:
+        value = json.loads(text or "")
+        assert value["colour"] in ("teal", "ochre") and isinstance(value["count"], int)
+        assert isinstance(value["words"], list) and len(value["words"]) <= 2 and all(len(w) <= 12 for w in value["words"])
