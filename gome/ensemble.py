@@ -1,6 +1,8 @@
 """The ensemble stage: the best valid attempts of all traces are blended on the dev split (gome.tasks.blend)
-and the blend becomes a candidate only when its out-of-fold gain over the best single script passes the
-same acceptance test as any update. A blend's submission on another split, or on the real test, is the
+and the blend becomes a candidate when its out-of-fold gain over the best single script passes the same
+acceptance test as any update. Where the final selection re-scores on extra splits (`ties`), a blend whose
+gain is positive but within the noise is a candidate too, as a tie that scored above the best is: the
+members' runs on the other splits judge it. A blend's submission on another split, or on the real test, is the
 blend of its members' submissions there."""
 
 from __future__ import annotations
@@ -54,20 +56,25 @@ def _distinct(task: Task, answers: pd.DataFrame, pool: Sequence[Candidate],
     return members, frames
 
 
-def _verdict(gain: float, se: float, accept_z: float, kept: int) -> tuple[bool, str]:
+def _verdict(gain: float, se: float, accept_z: float, kept: int, ties: bool) -> tuple[bool, bool, str]:
+    """(accepted, a final candidate, why)."""
     if kept < 2:
-        return False, "the weight search kept only the best script: no blend of these beats it on dev"
+        return False, False, "the weight search kept only the best script: no blend of these beats it on dev"
     measured = f"{gain:+.4g} ± {se:.2g} out of fold"
     if math.isfinite(se) and gain > 0 and gain > accept_z * se:
-        return True, f"better by {measured}: accepted"
-    return False, f"{measured}: within noise (needs > {accept_z:g} SE), rejected" if gain > -accept_z * se else \
-        f"{measured}: worse, rejected"
+        return True, True, f"better by {measured}: accepted"
+    if gain <= -accept_z * se:
+        return False, False, f"{measured}: worse, rejected"
+    if ties and math.isfinite(se) and gain > 0:
+        return False, True, f"{measured}: within noise (needs > {accept_z:g} SE), a final candidate: the extra splits judge it"
+    return False, False, f"{measured}: within noise (needs > {accept_z:g} SE), rejected"
 
 
 def try_blend(task: Task, split: DevSplit, pool: Sequence[Candidate], submission_of: Callable[[Candidate], Path],
-              out: Path, accept_z: float, seed: int = 0) -> tuple[Candidate | None, Blended]:
+              out: Path, accept_z: float, seed: int = 0, ties: bool = False) -> tuple[Candidate | None, Blended]:
     """Blends the pool's attempts (best first) on the dev split. Returns the blend as a candidate when it
-    passed the acceptance test (its dev submission and blend.json written to `out`), and the event."""
+    passed the acceptance test, or with `ties` when its gain is positive but within noise (its dev submission
+    and blend.json written to `out`), and the event."""
     answers = read_table(split.answers_path, task.id_column).reset_index(drop=True)
     members, frames = _distinct(task, answers, pool, submission_of)
     tried = [m.attempt for m in members]
@@ -80,10 +87,11 @@ def try_blend(task: Task, split: DevSplit, pool: Sequence[Candidate], submission
     gain, se = paired_gain(task, answers, oof, frames[0], seed=seed)
     score = float(task.metric_spec.score(answers, oof, task))
     kept = [(m, float(w)) for m, w in zip(members, weights) if w > 0]
-    accepted, reason = _verdict(gain, se, accept_z, len(kept))
+    accepted, contender, reason = _verdict(gain, se, accept_z, len(kept), ties)
     event = Blended(weights={m.attempt: round(w, 4) for m, w in kept}, tried=tried, best_single=best, score=score,
-                    gain=gain, gain_se=se if math.isfinite(se) else None, accepted=accepted, reason=reason)
-    if not accepted:
+                    gain=gain, gain_se=se if math.isfinite(se) else None, accepted=accepted, contender=contender,
+                    reason=reason)
+    if not contender:
         return None, event
     out.mkdir(parents=True, exist_ok=True)
     write_table(combine(task, frames, weights), out / "submission.csv")

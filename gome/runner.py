@@ -135,6 +135,7 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
     split = None if task.validation == "self_reported" else make_dev_split(
         task, rundir.root / "dev", seed=config.seed, holdout=config.holdout)
     grade, chosen, ensemble = None, None, None
+    judged = config.final_seeds > 0 and split is not None  # the final selection re-scores on extra splits
     try:
         if config.backend == "ray":
             from gome.ray_backend import run_ray
@@ -143,12 +144,12 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
         else:
             coordinator = Coordinator.open(task.lower_is_better, rundir.root / COORDINATOR_CHECKPOINT)
             reason = await _run_local(config, task, rundir, split, client, log, coordinator, accounting)
-            candidates = coordinator.top_candidates(config.final_top_k, ties=config.final_seeds > 0 and split is not None)
+            candidates = coordinator.top_candidates(config.final_top_k, ties=judged)
             pool = coordinator.blend_pool(config.blend_size)
         if split is not None and candidates and config.blend_size > 1:
             blend, blended = await asyncio.to_thread(
                 try_blend, task, split, pool, functools.partial(_dev_submission, rundir), rundir.root / BLEND_ID,
-                config.accept_z, config.seed)
+                config.accept_z, config.seed, judged)
             log.emit(blended)
             candidates += [blend] if blend is not None else []
         if candidates:

@@ -310,6 +310,7 @@ class Blended(_Event):
     gain: float | None = None  # over the best single script, in the metric's direction
     gain_se: float | None = None
     accepted: bool = False
+    contender: bool = False  # a final candidate: accepted, or within noise with a positive gain (extra splits judge it)
     reason: str = ""
 
 

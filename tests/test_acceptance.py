@@ -19,7 +19,7 @@ from gome.config import RunConfig
 from gome.events import read_events
 from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
-from gome.schema import AgentMessage, OptimizerStep, Selection
+from gome.schema import AgentMessage, Blended, OptimizerStep, Selection
 from gome.tasks import prepare_task
 from scripted_model import agent_of, policy
 
@@ -85,3 +85,30 @@ def test_ties_that_scored_above_the_best_compete_in_the_final_selection(hpc: Pat
     last = attempts[max(attempts)]
     diagnosed = {e.step for e in events if isinstance(e, AgentMessage) and e.source == "diagnostician"}
     assert not last.contender or last.step in diagnosed  # every candidate is diagnosed, the last attempt too
+
+
+KNN = '''```python
+from sklearn.neighbors import KNeighborsClassifier
+
+
+def make_model():
+    return KNeighborsClassifier(n_neighbors=25)
+```
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("final_seeds", [1, 0])
+def test_a_blend_within_the_margin_competes_only_where_extra_splits_judge_it(hpc: Path, tmp_path: Path, final_seeds: int) -> None:
+    """A forest and a KNN blend at a gain of about 8 SE; with a margin of 50 SE that is within it. Where the final
+    selection re-scores on an extra split, the blend is a candidate there (not accepted); with none, it is rejected."""
+    replies = iter([FOREST.format(seed=0), KNN])
+    client = ScriptedChatCompletionClient(lambda messages: next(replies) if agent_of([str(m.content) for m in messages]) == "coder"
+                                          else policy([str(m.content) for m in messages]))
+    config = RunConfig(task_dir=hpc, runs_dir=tmp_path, steps=2, exec_timeout_s=120, final_seeds=final_seeds,
+                       accept_z=50.0, blend_size=6, ensemble_after=1.0, moves=False)
+    events = list(read_events(asyncio.run(run(config, client=client)).run_dir / "events.jsonl"))
+    blended = next(e for e in events if isinstance(e, Blended))
+    assert len(blended.weights) == 2 and 0 < blended.gain < 50 * blended.gain_se and not blended.accepted
+    selection = next(e for e in events if isinstance(e, Selection))
+    assert blended.contender == bool(final_seeds) == ("blend" in selection.candidates), blended.reason

@@ -38,7 +38,7 @@ def _member(root: Path, answers: pd.DataFrame, name: str, values: np.ndarray, sc
     return Candidate(attempt=name, trace=0, score=score, code=""), path
 
 
-def _blend(regression, noises: list[np.ndarray], tag: str, accept_z: float = 2.0):
+def _blend(regression, noises: list[np.ndarray], tag: str, accept_z: float = 2.0, ties: bool = False):
     task, split, answers, root = regression
     truth = answers["target"].to_numpy(dtype=float)
     members = []
@@ -47,7 +47,7 @@ def _blend(regression, noises: list[np.ndarray], tag: str, accept_z: float = 2.0
         members.append(_member(root / tag, answers, f"m{k}", values, float(np.sqrt(np.mean(noise**2)))))
     members.sort(key=lambda m: m[0].score)  # the pool comes best first
     paths = {c.attempt: p for c, p in members}
-    return try_blend(task, split, [c for c, _ in members], lambda c: paths[c.attempt], root / tag / "blend", accept_z)
+    return try_blend(task, split, [c for c, _ in members], lambda c: paths[c.attempt], root / tag / "blend", accept_z, ties=ties)
 
 
 def test_members_with_independent_errors_blend_into_an_accepted_gain(regression) -> None:
@@ -139,3 +139,37 @@ def test_a_weaker_member_joins_at_a_small_weight(regression) -> None:
     rng = np.random.default_rng(3)
     _, event = _blend(regression, [rng.normal(0, 40, n), rng.normal(0, 80, n)], "weaker")
     assert set(event.weights) == {"m0", "m1"} and 0.1 <= event.weights["m1"] <= 0.3, event.reason
+
+
+def test_a_blend_within_noise_is_a_final_candidate_only_where_extra_splits_judge_it(regression) -> None:
+    """Members with independent errors of SD 40 and 60 on a fifth of the dev rows' worth of signal: the blend
+    gains, but less than 2 SE. With `ties` (the final selection re-scores on extra splits) it is a candidate,
+    not accepted; without, it is rejected. A blend that loses is never a candidate."""
+    task, split, answers, root = regression
+    n = len(answers)
+    truth = answers["target"].to_numpy(dtype=float)
+    found = None
+    for seed in range(40):
+        rng = np.random.default_rng(200 + seed)
+        noises = [rng.normal(0, 40, n), rng.normal(0, 40, n) * 0.6 + rng.normal(0, 40, n) * 0.8]
+        members = sorted((_member(root / f"tie{seed}", answers, f"m{k}", truth + e, float(np.sqrt(np.mean(e**2))))
+                          for k, e in enumerate(noises)), key=lambda m: m[0].score)
+        paths = {c.attempt: p for c, p in members}
+        pool = [c for c, _ in members]
+
+        def blend(ties: bool, tag: str):
+            return try_blend(task, split, pool, lambda c: paths[c.attempt], root / f"tie{seed}" / tag, 2.0, ties=ties)
+
+        candidate, event = blend(True, "judged")
+        if len(event.weights) == 2 and 0 < event.gain < 2 * event.gain_se:
+            found = (candidate, event, *blend(False, "single-split"))
+            break
+    assert found is not None, "no draw gave a blend within noise"
+    candidate, event, alone, alone_event = found
+    assert candidate is not None and candidate.members and event.contender and not event.accepted
+    assert "a final candidate" in event.reason
+    assert alone is None and not alone_event.contender and "rejected" in alone_event.reason
+    base = np.random.default_rng(9).normal(0, 40, n)
+    for k in range(5):  # a second member that only adds noise: the blend's gain is at most noise
+        _, noisy = _blend(regression, [base, base + np.random.default_rng(10 + k).normal(0, 6, n)], f"noisy{k}", ties=True)
+        assert noisy.contender == (len(noisy.weights) == 2 and noisy.gain > 0), noisy.reason

@@ -121,7 +121,8 @@ class LiveView:
         elif isinstance(event, SyncStep):
             self._trace(event.trace).last = f"synced to {event.adopted_attempt}"
         elif isinstance(event, Blended):
-            self.phase = "ensemble stage: " + ("blend accepted, final selection" if event.accepted else "no blend, final selection")
+            verdict = "blend accepted" if event.accepted else "blend within noise, a candidate" if event.contender else "no blend"
+            self.phase = f"ensemble stage: {verdict}, final selection"
         elif isinstance(event, Selection):
             self.phase = f"final run of {event.chosen}"
         elif isinstance(event, RunFinished):
