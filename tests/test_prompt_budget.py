@@ -36,15 +36,22 @@ def test_a_prompt_over_its_budget_loses_old_history_and_long_tails_but_never_the
 
 
 def test_the_change_against_the_parent_is_cut_only_when_nothing_else_can_be() -> None:
+    """A long diff loses its end only after every other section is down to its floor, and keeps 12 lines; a
+    short diff, or a run's last lines, are never cut (they say more than the tokens they cost)."""
     role = load_roles(None)["diagnostician"]
-    diff = "".join(f"-    x{i} = feature('column {i}')\n+    x{i} = feature('column {i + 1}')\n" for i in range(4))
+    diff = "".join(f"-    x{i} = feature('column {i}')\n+    x{i} = feature('column {i + 1}')\n" for i in range(20))
     history = "\n".join(f"0-{i:03d} improve ok score=0.9 worse" for i in range(1, 5))
-    values = {**VALUES, "diff": diff, "history": history, "report": "status: ok\nstdout (tail):\nscore 0.9"}
+    report = "status: ok\nstdout (tail):\n" + "".join(f"line {i}\n" for i in range(20))
+    values = {**VALUES, "diff": diff, "history": history, "report": report}
     full = _tokens(*role.render(**values))
     system, user = fit_budget(role, int(full) - 5, values)  # one cut is enough
-    assert diff in user and "0-004 improve" in user and "0-001 improve" not in user  # the history was cut, not the diff
+    assert diff in user and "line 0\n" not in user  # the run's output was cut, not the diff
     system, user = fit_budget(role, 10, values)
-    assert diff not in user and "-    x0 = feature('column 0')" in user  # when nothing else is left to cut, the diff keeps its start
+    assert diff not in user and "-    x0 = feature('column 0')" in user and "x5 = feature" in user  # the diff keeps 12 lines
+    assert "x6 = feature" not in user and "0-003 improve" in user and "0-002 improve" not in user  # history: its floor
+    assert "line 19\n" in user and "line 14\n" in user and "line 13\n" not in user  # the run's last 6 lines stay
+    short = {**values, "diff": diff[: diff.index("-    x4")]}  # 8 lines
+    assert short["diff"] in fit_budget(role, 10, short)[1]
 
 
 def test_a_budget_too_small_for_the_script_cuts_what_it_can_and_stops() -> None:
@@ -72,5 +79,6 @@ def test_the_agents_send_prompts_within_their_budget(tmp_path) -> None:
         sent[budget or 0] = ["\n".join(str(m.content) for m in call) for call in client.calls
                              if "You are the Diagnostician" in str(call[0].content)]
     assert len(sent[0]) == len(sent[250]) >= 2
-    assert all(len(small) < len(full) for small, full in zip(sent[250], sent[0]))
-    assert all("lines cut to fit the prompt budget" in small for small in sent[250])
+    cut = [small for small, full in zip(sent[250], sent[0]) if len(small) < len(full)]
+    assert cut and all(len(small) <= len(full) for small, full in zip(sent[250], sent[0]))
+    assert all("lines cut to fit the prompt budget" in small for small in cut)

@@ -35,10 +35,12 @@ def latest(messages: Sequence[BaseChatMessage], kind: type[M]) -> M | None:
 # The sections a prompt budget may cut, per role, and whether a section keeps its end (newest lines, the
 # output's tail) or its start. The script, the plan and the diagnosis are never cut; the change against the
 # parent only when no other section can be.
-TRIMMABLE: dict[str, dict[str, str]] = {
-    "diagnostician": {"history": "tail", "diff": "head", "report": "tail", "failures": "head"},
-    "memory_keeper": {"memories": "head", "failures": "head"},
-    "coder": {"output": "tail", "others": "head", "rejected": "head", "error": "tail"},
+# per role, the sections the budget may cut: which end it keeps, and the lines it never cuts below (a short
+# diff or the last lines of a run's output say more than the tokens they cost)
+TRIMMABLE: dict[str, dict[str, tuple[str, int]]] = {
+    "diagnostician": {"history": ("tail", 2), "diff": ("head", 12), "report": ("tail", 6), "failures": ("head", 2)},
+    "memory_keeper": {"memories": ("head", 2), "failures": ("head", 2)},
+    "coder": {"output": ("tail", 2), "others": ("head", 2), "rejected": ("head", 2), "error": ("tail", 2)},
 }
 CHARS_PER_TOKEN = 3.5  # the embedded model's tokenizer on prompts of code and prose
 
@@ -49,18 +51,23 @@ def fit_budget(role: Role, budget: int | None, values: dict[str, object]) -> tup
     system, user = role.render(**values)
     cuttable = TRIMMABLE.get(role.name, {})
     while budget is not None and (len(system) + len(user)) / CHARS_PER_TOKEN > budget:
-        long = [k for k in cuttable if isinstance(values.get(k), str) and str(values[k]).count("\n") >= 2]
+        long = [k for k, (_, floor) in cuttable.items() if isinstance(values.get(k), str) and _lines(str(values[k])) > floor]
         if not long:
             break
         key = max(long, key=lambda k: (k != "diff", len(str(values[k]))))
-        values = {**values, key: _halve(str(values[key]), keep=cuttable[key])}
+        keep, floor = cuttable[key]
+        values = {**values, key: _halve(str(values[key]), keep, floor)}
         system, user = role.render(**values)
     return system, user
 
 
-def _halve(text: str, keep: str) -> str:
+def _lines(text: str) -> int:
+    return sum(not line.startswith("… (") for line in text.splitlines())
+
+
+def _halve(text: str, keep: str, floor: int) -> str:
     lines = [line for line in text.splitlines() if not line.startswith("… (")]
-    half = len(lines) // 2
+    half = max(len(lines) // 2, floor)
     note = f"… ({len(lines) - half} lines cut to fit the prompt budget)"
     return "\n".join([note, *lines[-half:]] if keep == "tail" else [*lines[:half], note])
 

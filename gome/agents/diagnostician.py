@@ -10,7 +10,9 @@ from autogen_core.models import RequestUsage
 
 from gome.agents.base import NO_USAGE, GomeAgent, latest
 from gome.agents.context import TraceContext
-from gome.agents.views import diff_text, evidence_text, failures_text, history_text, moves_text, plan_text, report_text
+from gome.agents.views import (
+    diff_text, evidence_text, failures_text, history_text, moves_text, plan_text, report_text, score_text,
+)
 from gome.llm import StructuredOutputError, ask_structured
 from gome.llm.structured import schema_hint
 from gome.optim.veto import supports_flag
@@ -77,9 +79,9 @@ class Diagnostician(GomeAgent):
             attempt=attempt.id, kind=attempt.kind, built=calls_text(attempt.code), report=report_text(attempt.report, out_chars=800),
             evidence=evidence_text(ctx.messages, attempt, state.lower_is_better), code=attempt.code or "(no script)\n",
             plan=plan_text(attempt.plan), parent=parent.id if parent else "",
-            parent_score=parent.score if parent else "none", diff=diff_text(parent.code, attempt.code, limit=1500) if parent else "",
+            parent_score=score_text(parent.score) if parent else "none", diff=diff_text(parent.code, attempt.code, limit=1500) if parent else "",
             note=attempt.note, history=history_text(state.journal.tail(8)), failures=failures_text(ctx.messages, failures),
-            best_score=state.best.score if state.best else "none yet", moves=moves_text(ctx.messages, ctx.moves()),
+            best_score=score_text(state.best.score) if state.best else "none yet", moves=moves_text(ctx.messages, ctx.moves()),
             schema=schema_hint(Diagnosis),
         )
 

@@ -10,18 +10,18 @@ from gome.roles import Messages
 from gome.tools.estimators import calls_text
 from gome.schema import Attempt, Diagnosis, ExecutionReport, MemoryEntry, Move, UpdatePlan
 
-__all__ = ["history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
+__all__ = ["score_text", "history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
            "diff_text", "diagnosis_text", "moves_text"]
 
 
-def _score(value: float | None) -> str:
+def score_text(value: float | None) -> str:
     return "none" if value is None else f"{value:.5g}"
 
 
 def history_text(attempts: list[Attempt]) -> str:
     """One row per attempt: what it scored, what became of it, the models its script really built, and the
     plan's direction."""
-    rows = [f"{a.id} {a.kind} {a.status} score={_score(a.score)} {a.outcome or 'debugging'}"
+    rows = [f"{a.id} {a.kind} {a.status} score={score_text(a.score)} {a.outcome or 'debugging'}"
             + (f" · built {calls}" if (calls := calls_text(a.code)) else "")
             + (f" — {a.plan.direction[:90]}" if a.plan else "") for a in attempts]
     return "\n".join(rows) or "(none)"
@@ -86,7 +86,7 @@ def evidence_text(messages: Messages, attempt: Attempt, lower_is_better: bool) -
     if report is None or report.score is None:
         return "(no valid submission, so nothing to measure)"
     noise = None if ev is None or ev.noise is None else f"{ev.noise:.3g}"
-    lines = [messages.render("evidence_score", score=_score(report.score), noise=noise)]
+    lines = [messages.render("evidence_score", score=score_text(report.score), noise=noise)]
     if ev is not None:
         if ev.identical_to:
             lines.append(messages.render("evidence_noop", other=ev.identical_to))
@@ -96,8 +96,8 @@ def evidence_text(messages: Messages, attempt: Attempt, lower_is_better: bool) -
                                          share=f"{ev.changed_share:.0%}", size=size))
         lines += [messages.render("evidence_errors", line=line) for line in ev.errors]
         if ev.self_score is not None:
-            lines.append(messages.render("evidence_self_score", self_score=_score(ev.self_score),
-                                         score=_score(report.score), verdict=_self_verdict(attempt, lower_is_better)))
+            lines.append(messages.render("evidence_self_score", self_score=score_text(ev.self_score),
+                                         score=score_text(report.score), verdict=_self_verdict(attempt, lower_is_better)))
     lines.append(messages.render("evidence_time", seconds=f"{report.duration_s:.1f}"))
     return "\n".join(f"- {line}" for line in lines)
 

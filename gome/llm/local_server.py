@@ -78,9 +78,11 @@ class Runtime:
     logits_all: bool = False  # the stock server's default computes and copies logits for every prompt token
     stream: bool = True  # streamed replies (progress in the live view); the stock server sends no usage then
     prompt_cache_mb: int = 1024  # RAM for saved prompt states, so each role's prefix survives the others' calls (0: off)
+    flash_attn: bool = True  # llama.cpp's fused attention: prompts read about 12 % faster on this CPU (55 -> 62 tok/s)
 
 
-BASELINE = Runtime(lookup=0, gome_server=False, logits_all=True, stream=False, prompt_cache_mb=0)  # the runtime before issue 14
+# the runtime before issue 14
+BASELINE = Runtime(lookup=0, gome_server=False, logits_all=True, stream=False, prompt_cache_mb=0, flash_attn=False)
 CURRENT = Runtime()
 
 
@@ -111,6 +113,7 @@ class LocalServer:
         return [sys.executable, "-m", *head, "--model", str(self.model), "--model_alias", self.alias,
                 "--host", HOST, "--port", str(port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
                 "--n_threads_batch", str(self.threads), *([] if rt.logits_all else ["--logits_all", "False"]),
+                *(["--flash_attn", "True"] if rt.flash_attn else []),
                 *(["--cache", "True", "--cache_type", "ram", "--cache_size", str(rt.prompt_cache_mb << 20)]
                   if rt.prompt_cache_mb else [])]
 
