@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from autogen_core.models import AssistantMessage, CreateResult, LLMMessage, SystemMessage, UserMessage
@@ -347,7 +347,8 @@ async def _main(args: argparse.Namespace) -> None:
     requests = json.loads(Path(args.replay).read_text())["requests"] if args.replay else []
     with tempfile.TemporaryDirectory() as tmp:
         brief = task_summary(load_task(prepare_task("penguins", Path(tmp) / "penguins")))
-    runs = {"baseline": BASELINE, "current": CURRENT} if args.compare else {"current": CURRENT}
+    before = BASELINE if args.baseline == "issue14" else replace(CURRENT, grammar_last=False, flash_attn=False)
+    runs = {"baseline": before, "current": CURRENT} if args.compare else {"current": CURRENT}
     results: dict[str, list[Call]] = {}
     for label, runtime in runs.items():
         print(f"{label}: {runtime}", file=sys.stderr)
@@ -375,6 +376,9 @@ def main() -> None:
     parser.add_argument("--size", default="1.5b", choices=["1.5b", "0.5b"])
     parser.add_argument("--scenarios", type=int, default=6, help="optimisation steps to time (scenarios repeat after 6)")
     parser.add_argument("--compare", action="store_true", help="run the baseline runtime first, then the current one")
+    parser.add_argument("--baseline", default="issue14", choices=["issue14", "stop18"],
+                        help="--compare against: the runtime before issue 14 (stock server), or stop 18's (grammar over "
+                             "the whole vocabulary, no flash attention)")
     parser.add_argument("--json", default="", help="write the summaries and every call to this JSON file")
     parser.add_argument("--record", default="", help="run gome on --task and write its requests to this file")
     parser.add_argument("--task", default="hpc-jobs", help="--record: the bundled task")

@@ -15,7 +15,7 @@ import pytest
 
 from gome.cli import main
 from gome.llm import ModelConfig
-from gome.llm.local_server import BASELINE, LocalServer, LocalServerError, PortInUse, model_endpoint
+from gome.llm.local_server import BASELINE, LocalServer, LocalServerError, PortInUse, Runtime, model_endpoint
 from gome.tasks import prepare_task
 
 # Answers GET /v1/models like llama.cpp's server; starts a grandchild so that group kills are visible.
@@ -116,11 +116,13 @@ def test_default_command_is_gomes_llama_cpp_server() -> None:
     cmd = server.command(8123)
     assert cmd[1:3] == ["-m", "gome.llm.llama_server"]
     assert {"--lookup": "16", "--model": "/m.gguf", "--host": "127.0.0.1", "--port": "8123", "--n_ctx": "8192",
-            "--n_threads": "3", "--model_alias": "alias", "--logits_all": "False", "--flash_attn": "True"}.items() <= dict(zip(cmd[3::2], cmd[4::2])).items()
+            "--n_threads": "3", "--model_alias": "alias", "--logits_all": "False",
+            "--flash_attn": "True"}.items() <= dict(zip(cmd[3::2], cmd[4::2])).items()
     assert server._env()["OMP_WAIT_POLICY"] == "PASSIVE" and server.model_config().stream
     baseline = LocalServer(Path("/m.gguf"), "alias", threads=3, runtime=BASELINE)  # the runtime before issue 14
     assert baseline.command(8123)[1:3] == ["-m", "llama_cpp.server"] and "--logits_all" not in baseline.command(8123)
-    assert "--flash_attn" not in baseline.command(8123)
+    assert "--flash_attn" not in baseline.command(8123) and "--grammar-first" not in cmd
+    assert "--grammar-first" in LocalServer(Path("/m.gguf"), "alias", runtime=Runtime(grammar_last=False)).command(8123)
     assert not baseline.model_config().stream
 
 

@@ -1,6 +1,6 @@
 """The embedded model's server: llama-cpp-python's OpenAI-compatible server with gome's runtime.
 
-    python -m gome.llm.llama_server [--lookup N] <llama_cpp.server arguments>
+    python -m gome.llm.llama_server [--lookup N] [--grammar-first] <llama_cpp.server arguments>
 
 On top of the stock server (same library, same binary) it:
 
@@ -12,7 +12,8 @@ On top of the stock server (same library, same binary) it:
 - checks the grammar of a structured reply after sampling, not before (llama.cpp's own order in its
   `common_sampler`): the stock chain runs the grammar over all 152k candidate tokens at every step, which
   cost a third of the generation speed here. The token sampled without the grammar is kept when the
-  grammar allows it; otherwise the step is sampled again with the grammar applied first.
+  grammar allows it; otherwise the step is sampled again with the grammar applied first
+  (`--grammar-first`: the stock order).
 - keeps no Python copy of the logits, so the prompt cache (`--cache True`, in RAM) stores only the
   model's KV state: every role's prompt prefix stays cached between its calls, while the other roles
   run in between.
@@ -155,7 +156,7 @@ class GrammarLast:
         self.close()
 
 
-def _patch(lookup: int) -> None:
+def _patch(lookup: int, grammar_last: bool = True) -> None:
     import llama_cpp
 
     Llama: Any = llama_cpp.Llama  # patched in place: the server builds its model from this class
@@ -205,9 +206,9 @@ def _patch(lookup: int) -> None:
             inner.close()
 
     def _init_sampler(self: Any, *args: Any, grammar: Any = None, **kwargs: Any) -> Any:
+        if grammar is None or not grammar_last:
+            return init_sampler(self, *args, grammar=grammar, **kwargs)
         chain = init_sampler(self, *args, grammar=None, **kwargs)
-        if grammar is None:
-            return chain
         checker = llama_cpp.llama_sampler_init_grammar(self._model.vocab, grammar._grammar.encode("utf-8"),
                                                        grammar._root.encode("utf-8"))
         return GrammarLast(chain, checker, self._n_vocab)
@@ -243,8 +244,9 @@ def _with_usage(llama: Any, chunks: Iterator[dict[str, Any]]) -> Iterator[dict[s
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--lookup", type=int, default=16)
+    parser.add_argument("--grammar-first", action="store_true")
     ours, rest = parser.parse_known_args(argv)
-    _patch(ours.lookup)
+    _patch(ours.lookup, grammar_last=not ours.grammar_first)
     from llama_cpp.server.__main__ import main as serve
 
     sys.argv = [sys.argv[0], *rest]

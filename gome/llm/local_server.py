@@ -78,6 +78,7 @@ class Runtime:
     logits_all: bool = False  # the stock server's default computes and copies logits for every prompt token
     stream: bool = True  # streamed replies (progress in the live view); the stock server sends no usage then
     prompt_cache_mb: int = 1024  # RAM for saved prompt states, so each role's prefix survives the others' calls (0: off)
+    grammar_last: bool = True  # gome's server only: a structured reply's grammar checked after sampling (8 -> 10 tok/s)
     flash_attn: bool = True  # llama.cpp's fused attention: prompts read about 12 % faster on this CPU (55 -> 62 tok/s)
 
 
@@ -109,7 +110,8 @@ class LocalServer:
         if self._command is not None:
             return [part.replace("{port}", str(port)) for part in self._command]
         rt = self.runtime
-        head = ["gome.llm.llama_server", "--lookup", str(rt.lookup)] if rt.gome_server else ["llama_cpp.server"]
+        head = (["gome.llm.llama_server", "--lookup", str(rt.lookup), *([] if rt.grammar_last else ["--grammar-first"])]
+                if rt.gome_server else ["llama_cpp.server"])
         return [sys.executable, "-m", *head, "--model", str(self.model), "--model_alias", self.alias,
                 "--host", HOST, "--port", str(port), "--n_ctx", str(self.n_ctx), "--n_threads", str(self.threads),
                 "--n_threads_batch", str(self.threads), *([] if rt.logits_all else ["--logits_all", "False"]),
