@@ -248,17 +248,19 @@ def _valid(agent: str, text: str) -> bool:
 
 
 def _steps(requests: list[dict]) -> list[int | None]:
-    """The timed step of each recorded request, or None: a Diagnostician call opens a step, and the Coder's
-    reply closes it once the Coder's repairs of that reply are done."""
+    """The timed step of each recorded request, or None: a Diagnostician call (not a repair) opens a step, the
+    Memory Keeper's calls belong to it, and the Coder's improve reply closes it once its repairs are done. A
+    step whose move gome made without the Coder ends at its last Memory Keeper call: a draft or debug call
+    of the Coder after it is not part of the step."""
     marks: list[int | None] = []
-    step, coding = -1, 0  # coding: the message count of the step's last Coder request (0: not coding yet)
-    open_ = False
+    step, coding, open_ = -1, 0, False  # coding: the message count of the step's last Coder request (0: not coding yet)
     for request in requests:
         agent, n = request["agent"], len(request["messages"])
-        if open_ and coding and not (agent == "coder" and n > coding):
+        improve = agent == "coder" and "Apply the plan to the script." in request["messages"][-1][1]
+        if open_ and (coding and not (agent == "coder" and n > coding) or agent == "coder" and not coding and not improve):
             open_, coding = False, 0
-        if agent == "diagnostician" and not open_:
-            open_, step = True, step + 1
+        if agent == "diagnostician" and n <= 2:
+            open_, coding, step = True, 0, step + 1
         if open_ and agent == "coder":
             coding = n
         marks.append(step if open_ else None)

@@ -3,6 +3,7 @@ reaches each prompt (the gradient's information), and what each agent hands on."
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 from pathlib import Path
@@ -383,3 +384,26 @@ def test_a_plan_whose_direction_is_only_a_step_size_takes_the_diagnosis_directio
     ctx = _context(penguins, tmp_path / "heading", Heading())
     plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
     assert plan.direction == "add the flipper length feature"
+
+
+def _with_make_model(script: str, function: str) -> str:
+    tree = ast.parse(script)
+    make = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "make_model")
+    lines = script.splitlines(keepends=True)
+    return "".join(lines[: make.lineno - 1]) + function + "".join(lines[make.end_lineno:])
+
+
+def test_the_diagnostician_reads_the_script_up_to_make_model_where_the_rest_is_the_starters(penguins: Path, tmp_path: Path) -> None:
+    """The starter's own code after make_model() (predict, validation, submission) costs the Diagnostician
+    tokens and says nothing new while it is unchanged: it reads a line saying so instead. Changed, it reads it."""
+    recorder = Recorder()
+    ctx = _context(penguins, tmp_path, recorder)
+    code = _with_make_model(ctx.starter, "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n"
+                                         "    return RandomForestClassifier(n_estimators=50, random_state=0)\n")
+    for attempt, script, cut in (("0-001", code, True), ("0-002", code + 'print("the end")\n', False)):
+        report = _execute(ctx, CodeUpdate(attempt_id=attempt, parent_id=None, kind="draft", code=script))
+        asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
+        seen = recorder.prompts["diagnostician"][-1]
+        assert "RandomForestClassifier(n_estimators=50" in seen and "def features(" in seen
+        assert ("def predict(" not in seen) == cut and ("the rest is the starter script's code, unchanged" in seen) == cut
+        assert ('print("the end")' in seen) != cut

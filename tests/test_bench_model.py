@@ -22,18 +22,26 @@ sys.modules["bench_model"] = bench  # its dataclasses look their module up
 _spec.loader.exec_module(bench)
 
 
-def request(agent: str, messages: int = 2) -> dict:
-    return {"agent": agent, "messages": [["UserMessage", "x"]] * messages}
+def request(agent: str, messages: int = 2, text: str = "x") -> dict:
+    return {"agent": agent, "messages": [["UserMessage", text]] * messages}
+
+
+def improve(messages: int = 2) -> dict:
+    return request("coder", messages, "# Plan\n...\nApply the plan to the script. Keep everything else as it is.")
 
 
 def test_a_step_runs_from_the_diagnosis_to_the_coders_repaired_reply() -> None:
     requests = [request("coder"),  # the draft: not a directed step
-                request("diagnostician"), request("memory_keeper"), request("coder"),
-                request("coder", 4),  # the repair of that reply: same step
+                request("diagnostician"), request("memory_keeper"), improve(),
+                improve(4),  # the repair of that reply: same step
                 request("coder"),  # a debug round after the step's script crashed: not timed
-                request("diagnostician"), request("diagnostician", 4), request("memory_keeper"), request("coder"),
-                request("coder")]  # a debug round straight after an unrepaired reply: not timed either
-    assert bench._steps(requests) == [None, 0, 0, 0, 0, None, 1, 1, 1, 1, None]
+                request("diagnostician"), request("diagnostician", 4), request("memory_keeper"), improve(),
+                request("coder"),  # a debug round straight after an unrepaired reply: not timed either
+                request("diagnostician"), request("memory_keeper"), request("memory_keeper"),  # gome made the move
+                request("coder"),  # so the next Coder call is a debug round: not timed
+                request("diagnostician"), request("memory_keeper"),  # a move made without the Coder again
+                request("diagnostician"), request("memory_keeper")]  # the next diagnosis opens the next step
+    assert bench._steps(requests) == [None, 0, 0, 0, 0, None, 1, 1, 1, 1, None, 2, 2, 2, None, 3, 3, 4, 4]
 
 
 def test_capture_keeps_every_request_of_a_run_with_its_agent(tmp_path: Path) -> None:

@@ -79,6 +79,7 @@ def test_the_agents_send_prompts_within_their_budget(tmp_path) -> None:
         sent[budget or 0] = ["\n".join(str(m.content) for m in call) for call in client.calls
                              if "You are the Diagnostician" in str(call[0].content)]
     assert len(sent[0]) == len(sent[250]) >= 2
-    cut = [small for small, full in zip(sent[250], sent[0]) if len(small) < len(full)]
-    assert cut and all(len(small) <= len(full) for small, full in zip(sent[250], sent[0]))
-    assert all("lines cut to fit the prompt budget" in small for small in cut)
+    # a prompt with nothing above its floors is sent whole (its length varies with the run's timings)
+    cut = [(small, full) for small, full in zip(sent[250], sent[0]) if "lines cut to fit the prompt budget" in small]
+    assert cut and all(len(small) < len(full) for small, full in cut)
+    assert not any("lines cut to fit the prompt budget" in full for full in sent[0])

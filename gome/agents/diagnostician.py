@@ -18,6 +18,7 @@ from gome.llm.structured import schema_hint
 from gome.optim.veto import supports_flag
 from gome.roles import Messages
 from gome.schema import Attempt, Diagnosis, ExecutionReport
+from gome.tasks.starter import split_starter_tail
 from gome.tools.estimators import calls_text
 
 __all__ = ["Diagnostician", "fallback_diagnosis"]
@@ -77,13 +78,20 @@ class Diagnostician(GomeAgent):
         return dict(
             task=ctx.task_brief, libraries=ctx.libraries, metric=ctx.metric, direction="lower" if state.lower_is_better else "higher",
             attempt=attempt.id, kind=attempt.kind, built=calls_text(attempt.code), report=report_text(attempt.report, out_chars=800),
-            evidence=evidence_text(ctx.messages, attempt, state.lower_is_better), code=attempt.code or "(no script)\n",
+            evidence=evidence_text(ctx.messages, attempt, state.lower_is_better), code=self._script(attempt.code),
             plan=plan_text(attempt.plan), parent=parent.id if parent else "",
             parent_score=score_text(parent.score) if parent else "none", diff=diff_text(parent.code, attempt.code, limit=1500) if parent else "",
             note=attempt.note, history=history_text(state.journal.tail(8)), failures=failures_text(ctx.messages, failures),
             best_score=score_text(state.best.score) if state.best else "none yet", moves=moves_text(ctx.messages, ctx.moves()),
             schema=schema_hint(Diagnosis),
         )
+
+    def _script(self, code: str) -> str:
+        """The attempt's script as the Diagnostician reads it: up to make_model() where the rest is the starter's."""
+        if not code:
+            return "(no script)\n"
+        head, cut = split_starter_tail(code, self.ctx.starter)
+        return f"{head.rstrip()}\n\n\n{self.ctx.messages.render('starter_tail')}\n" if cut else code
 
     async def _ask(self, attempt: Attempt) -> tuple[Diagnosis, RequestUsage]:
         ctx = self.ctx

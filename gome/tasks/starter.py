@@ -4,13 +4,15 @@ submission format. Its placeholder (a prior / mean predictor) scores like the ta
 
 from __future__ import annotations
 
+import ast
+
 import pandas as pd
 
 from gome.tasks.errors import TaskError
 from gome.tasks.metrics import as_labels, positive_label, prediction_columns
 from gome.tasks.task import Task
 
-__all__ = ["starter_script", "strip_placeholder", "keeps_placeholder"]
+__all__ = ["starter_script", "strip_placeholder", "keeps_placeholder", "split_starter_tail"]
 
 PLACEHOLDER_NOTE = "  # placeholder: replace with a real model"
 
@@ -143,3 +145,26 @@ def strip_placeholder(code: str) -> str:
                 continue
         kept.append(line)
     return "\n".join(kept) + ("\n" if code.endswith("\n") else "")
+
+
+def _after_make_model(code: str) -> int | None:
+    """The line index just after make_model()'s body, or None (no make_model(), or not Python)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    make = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "make_model"), None)
+    return make.end_lineno if make is not None else None
+
+
+def split_starter_tail(code: str, starter: str) -> tuple[str, bool]:
+    """The script up to the end of make_model(), and True, where everything after it is the starter's code
+    unchanged (its predict(), validation and submission): a reader who knows the starter can skip it.
+    Otherwise the whole script and False."""
+    end, start_end = _after_make_model(code), _after_make_model(starter) if starter else None
+    if end is None or start_end is None:
+        return code, False
+    head, tail = code.splitlines(keepends=True), starter.splitlines(keepends=True)
+    if "".join(head[end:]).strip() != "".join(tail[start_end:]).strip():
+        return code, False
+    return "".join(head[:end]), True
