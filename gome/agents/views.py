@@ -71,13 +71,16 @@ def report_text(report: ExecutionReport, out_chars: int = 1200) -> str:
 
 def _self_verdict(attempt: Attempt, lower_is_better: bool) -> str:
     """suspicious (the harness's score beats the script's own by as much as backs a leak flag: gome.optim.veto),
-    optimistic (the reverse), agree. A narrower band called every hpc-jobs attempt a possible leak, and the
-    Diagnostician flagged them."""
+    optimistic (the reverse), agree (within two standard errors of the difference of two splits' scores), or
+    differ (between: more than noise, too little for a leak). A narrower band for "suspicious" called every
+    hpc-jobs attempt a possible leak, and the Diagnostician flagged them."""
     report = attempt.report
     assert report is not None and report.evidence is not None and report.score is not None
-    own, band = report.evidence.self_score, SUPPORT_NOISES * GAP_NOISE * (report.evidence.noise or 0.0)
-    gap = (own - report.score) if lower_is_better else (report.score - own)  # type: ignore[operator]
-    return "suspicious" if gap > band else "optimistic" if gap < -band else "agree"
+    se = GAP_NOISE * (report.evidence.noise or 0.0)  # of the difference of two splits' scores
+    gap = (report.evidence.self_score - report.score) if lower_is_better else (report.score - report.evidence.self_score)  # type: ignore[operator]
+    if abs(gap) > SUPPORT_NOISES * se:
+        return "suspicious" if gap > 0 else "optimistic"
+    return "agree" if abs(gap) <= 2 * se else "differ"
 
 
 def evidence_text(messages: Messages, attempt: Attempt, lower_is_better: bool) -> str:
