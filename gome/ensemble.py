@@ -63,7 +63,7 @@ def _verdict(gain: float, se: float, accept_z: float, kept: int, ties: bool) -> 
     measured = f"{gain:+.4g} ± {se:.2g} out of fold"
     if math.isfinite(se) and gain > 0 and gain > accept_z * se:
         return True, True, f"better by {measured}: accepted"
-    if gain <= -accept_z * se:
+    if not gain > -accept_z * se:
         return False, False, f"{measured}: worse, rejected"
     if ties and math.isfinite(se) and gain > 0:
         return False, True, f"{measured}: within noise (needs > {accept_z:g} SE), a final candidate: the extra splits judge it"

@@ -142,9 +142,9 @@ def test_a_weaker_member_joins_at_a_small_weight(regression) -> None:
 
 
 def test_a_blend_within_noise_is_a_final_candidate_only_where_extra_splits_judge_it(regression) -> None:
-    """Members with independent errors of SD 40 and 60 on a fifth of the dev rows' worth of signal: the blend
-    gains, but less than 2 SE. With `ties` (the final selection re-scores on extra splits) it is a candidate,
-    not accepted; without, it is rejected. A blend that loses is never a candidate."""
+    """Two members whose errors (SD 40 and 40) are correlated (0.6): among 40 draws, the first whose blend gains
+    less than 2 SE. With `ties` (the final selection re-scores on extra splits) it is a candidate, not accepted;
+    without, it is rejected. A blend whose gain is not positive is never a candidate."""
     task, split, answers, root = regression
     n = len(answers)
     truth = answers["target"].to_numpy(dtype=float)

@@ -32,11 +32,10 @@ def latest(messages: Sequence[BaseChatMessage], kind: type[M]) -> M | None:
     return None
 
 
-# The sections a prompt budget may cut, per role, and whether a section keeps its end (newest lines, the
-# output's tail) or its start. The script, the plan and the diagnosis are never cut; the change against the
+# The sections a prompt budget may cut, per role: whether a section keeps its end (newest lines, the output's
+# tail) or its start, and the lines it is never cut below (a short diff or the last lines of a run's output say
+# more than the tokens they cost). The script, the plan and the diagnosis are never cut; the change against the
 # parent only when no other section can be.
-# per role, the sections the budget may cut: which end it keeps, and the lines it never cuts below (a short
-# diff or the last lines of a run's output say more than the tokens they cost)
 TRIMMABLE: dict[str, dict[str, tuple[str, int]]] = {
     "diagnostician": {"history": ("tail", 2), "diff": ("head", 12), "report": ("tail", 6), "failures": ("head", 2)},
     "memory_keeper": {"memories": ("head", 2), "failures": ("head", 2)},

@@ -105,7 +105,6 @@ class GrammarLast:
         self._ids = np.arange(n_vocab, dtype=np.intc)
         self._data = np.zeros(n_vocab, dtype=[("id", np.intc), ("logit", np.single), ("p", np.single)])
         self._one = np.zeros(1, dtype=self._data.dtype)
-        self.resampled = 0  # steps where the grammar refused the first draw
 
     def _array(self, data: np.ndarray) -> Any:
         cpp = self._cpp
@@ -133,7 +132,6 @@ class GrammarLast:
     def sample(self, ctx: Any, idx: int = -1) -> int:
         token = self._draw(ctx, idx, grammar_first=False)
         if not self.allows(token):
-            self.resampled += 1
             token = self._draw(ctx, idx, grammar_first=True)
         self.accept(token)
         return token

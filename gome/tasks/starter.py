@@ -164,7 +164,7 @@ def split_starter_tail(code: str, starter: str) -> tuple[str, bool]:
     end, start_end = _after_make_model(code), _after_make_model(starter) if starter else None
     if end is None or start_end is None:
         return code, False
-    head, tail = code.splitlines(keepends=True), starter.splitlines(keepends=True)
-    if "".join(head[end:]).strip() != "".join(tail[start_end:]).strip():
+    lines, starter_lines = code.splitlines(keepends=True), starter.splitlines(keepends=True)
+    if "".join(lines[end:]).strip() != "".join(starter_lines[start_end:]).strip():
         return code, False
-    return "".join(head[:end]), True
+    return "".join(lines[:end]), True
