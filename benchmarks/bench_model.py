@@ -162,10 +162,10 @@ class Bench:
     async def step(self, name: str, code: str, report: ExecutionReport) -> None:
         diag = await self._structured(
             name, "diagnostician", Diagnosis, Diagnosis(summary="?", direction="fix the error"),
-            task=self.brief, metric="accuracy", direction="higher", attempt=report.attempt_id, kind="improve",
-            report=report_text(report), evidence="- run time 1.0 s", code=code, plan="", parent="", parent_score="none",
-            diff="", note="", history="0-001 draft crashed score=None crash", failures="(none yet)",
-            best_score="none yet", schema=schema_hint(Diagnosis))
+            task=self.brief, libraries=library_versions(), metric="accuracy", direction="higher", attempt=report.attempt_id,
+            kind="improve", built="", report=report_text(report), evidence="- run time 1.0 s", code=code, plan="", parent="",
+            parent_score="none", diff="", note="", history="0-001 draft crashed score=None crash", failures="(none yet)",
+            moves="(none)", best_score="none yet", schema=schema_hint(Diagnosis))
         plan = await self._structured(
             name, "memory_keeper", UpdatePlan, UpdatePlan(direction=diag.direction, step_size=StepSize("targeted")),
             task=self.brief, diagnosis=diag.model_dump_json(indent=1), memories="(empty: no successful update yet)",
@@ -177,7 +177,7 @@ class Bench:
                 "coder", task=self.brief, libraries=library_versions(), timeout_min=10, threads=1, mode=mode, code=code,
                 plan=plan_text(plan), diagnosis=diagnosis_text(diag), output="", rejected="",
                 error=f"{report.error}\n{report.stderr_tail}", others="", starter="", functions="",
-                step_size="moderate", budget=None), tries=3,
+                step_size="moderate", budget=None, ensemble=""), tries=3,
                 on_call=self._records.append)
             ast.parse(answer.value)
             self._record(name, "coder", answer.tries, True, (answer.prompt_tokens, answer.completion_tokens), start,

@@ -63,3 +63,16 @@ def test_capture_keeps_every_request_of_a_run_with_its_agent(tmp_path: Path) -> 
     json.dumps(capture.requests)  # the recording is a JSON file
     timed = [s for s in bench._steps(capture.requests) if s is not None]
     assert timed and timed[0] == 0
+
+
+def test_the_built_in_scenarios_render_every_role_and_get_valid_replies(tmp_path: Path) -> None:
+    """The scenarios fill the role prompts themselves: a variable a role gains must reach them too."""
+    class NoServer:
+        _log_path = None
+
+    brief = "Task penguins: metric accuracy (higher is better)."
+    runner = bench.Bench(ModelConfig(base_url="http://127.0.0.1:9/v1"), NoServer(), brief)  # type: ignore[arg-type]
+    runner.client = ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
+    name, code, report = bench.SCENARIOS[0]
+    asyncio.run(runner.step(name, code, report))
+    assert [(c.role, c.ok) for c in runner.calls] == [("diagnostician", True), ("memory_keeper", True), ("coder", True)]
