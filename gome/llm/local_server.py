@@ -83,7 +83,8 @@ class Runtime:
 
 
 # the runtime before issue 14
-BASELINE = Runtime(lookup=0, gome_server=False, logits_all=True, stream=False, prompt_cache_mb=0, flash_attn=False)
+BASELINE = Runtime(lookup=0, gome_server=False, logits_all=True, stream=False, prompt_cache_mb=0, grammar_last=False,
+                   flash_attn=False)
 CURRENT = Runtime()
 
 
