@@ -5,7 +5,7 @@ context its four agents share, with every hook given at construction."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from autogen_core.models import ChatCompletionClient
 
@@ -23,6 +23,7 @@ from gome.tasks import DevSplit, Task, score_dev, task_description, task_summary
 from gome.tasks.evidence import submission_evidence
 from gome.tasks.starter import starter_script
 from gome.tools.env_info import library_versions
+from gome.tools.folds import Folds
 from gome.tools.harness import self_reported
 from gome.tools.rundir import RunDir
 from gome.trace import CoordinatorHandle, TraceLink
@@ -76,7 +77,8 @@ def _client(config: RunConfig, client: ChatCompletionClient | None, rundir: RunD
 def build_trace(config: RunConfig, task: Task, trace: int, rundir: RunDir, split: DevSplit | None,
                 client: ChatCompletionClient | None, emit: Callable[[Event], None],
                 handle: CoordinatorHandle | None = None, exec_slots: asyncio.Semaphore | None = None,
-                time_share: Callable[[], float] | None = None) -> tuple[TraceContext, TraceLink | None]:
+                time_share: Callable[[], float] | None = None,
+                folds: Sequence[DevSplit] = ()) -> tuple[TraceContext, TraceLink | None]:
     """The context of one trace team and its link to the Coordinator (none without a `handle`). Without a
     dev split (a self-reported task) the scripts see the public folder and the score is the one they print."""
     state = _state(config, task, trace)
@@ -94,5 +96,6 @@ def build_trace(config: RunConfig, task: Task, trace: int, rundir: RunDir, split
         after_step=link.on_step if link else None, others=link.others_drafts if link else None,
         exec_slots=exec_slots, ensemble_after=config.ensemble_after if config.blend_size > 1 and split else 1.0,
         time_share=time_share, prompt_budgets=config.prompt_budgets,
+        folds=Folds(task, list(folds), rundir.root / "traces" / str(trace) / "folds", limits_of(config)) if folds else None,
     )
     return ctx, link

@@ -124,15 +124,13 @@ def _under(folder: str, files: dict[str, bytes], strip: bool = False) -> dict[st
     return {f"{folder}/{rel.split('/', 1)[1] if strip else rel}": data for rel, data in files.items()}
 
 
-def _relocate(split: DevSplit | None, driver_root: Path, scratch: Path) -> DevSplit | None:
-    if split is None:
-        return None
+def _relocate(split: DevSplit, driver_root: Path, scratch: Path) -> DevSplit:
     move = lambda path: scratch / path.relative_to(driver_root)  # noqa: E731
     return split.model_copy(update={"input_dir": move(split.input_dir), "answers_path": move(split.answers_path)})
 
 
 async def _trace_main(config: RunConfig, task: Task, trace: int, seed: dict[str, bytes], split: DevSplit | None,
-                      driver_root: Path, client: ChatCompletionClient | None, actor: Any, inbox: Any) -> str:
+                      folds: list[DevSplit], driver_root: Path, client: ChatCompletionClient | None, actor: Any, inbox: Any) -> str:
     import ray
 
     _sweep()
@@ -150,8 +148,9 @@ async def _trace_main(config: RunConfig, task: Task, trace: int, seed: dict[str,
         config = config.model_copy(update={
             "roles_dir": scratch / ROLES_COPY if config.roles_dir else None,
             "replay_from": scratch / REPLAY_COPY if config.replay_from else None})
-        ctx, link = build_trace(config, task, trace, RunDir(scratch), _relocate(split, driver_root, scratch), inner,
-                                outbox.emit, RayHandle(actor), asyncio.Semaphore(1), share)
+        ctx, link = build_trace(config, task, trace, RunDir(scratch), split and _relocate(split, driver_root, scratch), inner,
+                                outbox.emit, RayHandle(actor), asyncio.Semaphore(1), share,
+                                [_relocate(f, driver_root, scratch) for f in folds])
         assert link is not None
         link.load()  # a resumed run continues from the trace's last checkpoint
         node = f"ray node {ray.get_runtime_context().get_node_id()[:12]}"
@@ -202,7 +201,7 @@ def _check_placeable(config: RunConfig, nodes: list[dict[str, float]]) -> None:
                             "for instance --threads 1")
 
 
-async def run_ray(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None,
+async def run_ray(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None, folds: list[DevSplit],
                   client: ChatCompletionClient | None, accounting: Accounting,
                   emit: Callable[[Event], None]) -> tuple[str, list[Candidate], list[Candidate]]:
     """Runs the trace teams on Ray under the run's budgets (a spent budget stops the Coordinator, and
@@ -228,7 +227,7 @@ async def run_ray(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit
         for merge in await actor.unlogged.remote(logged_versions(rundir.events)):  # the merges a killed run's log missed
             emit(merge)
     inbox = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
-    dev = [] if split is None else [split.input_dir.parent.relative_to(rundir.root).as_posix()]
+    dev = [s.input_dir.parent.relative_to(rundir.root).as_posix() for s in ([split] if split else []) + folds]
     public = pack(task.public_dir.parent, task.public_dir.name)  # the task's public files, never its answers
     shared = {**pack(rundir.root, *dev), **_under(TASK_COPY, public)}
     if config.roles_dir is not None:
@@ -236,7 +235,7 @@ async def run_ray(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit
     if config.replay_from is not None:
         shared[f"{REPLAY_COPY}/llm_calls.jsonl"] = (config.replay_from / "llm_calls.jsonl").read_bytes()
     remote = ray.remote(_trace_task).options(num_cpus=config.exec_threads, num_gpus=config.gpus_per_trace)
-    refs = [remote.remote(config, task, k, {**shared, **pack(rundir.root, f"traces/{k}")}, split, rundir.root, client,
+    refs = [remote.remote(config, task, k, {**shared, **pack(rundir.root, f"traces/{k}")}, split, folds, rundir.root, client,
                           actor, inbox) for k in range(config.traces)]
     accounting.on_exhausted = lambda reason: actor.stop.remote()
     done = threading.Event()

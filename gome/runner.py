@@ -28,6 +28,7 @@ from gome.roles import load_roles
 from gome.schema import Event, RunFinished, RunStarted
 from gome.selection import select_final
 from gome.tasks import DevSplit, GradeReport, Task, load_task, make_dev_split
+from gome.tasks.devsplit import folds_possible
 from gome.team import run_trace, stop_reason
 from gome.tools.accounting import Accounting
 from gome.tools.rundir import RunDir, atomic_write
@@ -53,8 +54,18 @@ def _time_share(accounting: Accounting, budget_s: float) -> float:
     return accounting.elapsed_s / budget_s
 
 
-async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None, client: ChatCompletionClient | None,
-                     log: EventLog, coordinator: Coordinator, accounting: Accounting) -> str:
+def _folds(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None) -> list[DevSplit]:
+    """The extra dev folds (gome.tools.folds): as many of `confirm_folds` as fit beside the dev split."""
+    if split is None:
+        return []
+    count = next((k for k in range(config.confirm_folds, 0, -1) if folds_possible(task, config.holdout, k)), 0)
+    return [make_dev_split(task, rundir.root / f"dev-fold{k}", seed=config.seed, holdout=config.holdout, fold=k)
+            for k in range(1, count + 1)]
+
+
+async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None, folds: list[DevSplit],
+                     client: ChatCompletionClient | None, log: EventLog, coordinator: Coordinator,
+                     accounting: Accounting) -> str:
     for merge in coordinator.unlogged(logged_versions(rundir.events)):  # a killed run's merges the log missed
         log.emit(merge)
     slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
@@ -62,7 +73,7 @@ async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSp
     share = functools.partial(_time_share, accounting, config.time_budget_s) if config.time_budget_s else None
     contexts = []
     for trace in range(config.traces):
-        ctx, link = build_trace(config, task, trace, rundir, split, client, log.emit, handle, slots, share)
+        ctx, link = build_trace(config, task, trace, rundir, split, client, log.emit, handle, slots, share, folds)
         assert link is not None
         link.load()  # a resumed run continues from the trace's last checkpoint
         contexts.append(ctx)
@@ -134,16 +145,17 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
                              client: ChatCompletionClient | None, accounting: Accounting) -> RunResult:
     split = None if task.validation == "self_reported" else make_dev_split(
         task, rundir.root / "dev", seed=config.seed, holdout=config.holdout)
+    folds = _folds(config, task, rundir, split)
     grade, chosen, ensemble = None, None, None
     judged = config.final_seeds > 0 and split is not None  # the final selection re-scores on extra splits
     try:
         if config.backend == "ray":
             from gome.ray_backend import run_ray
 
-            reason, candidates, pool = await run_ray(config, task, rundir, split, client, accounting, log.emit)
+            reason, candidates, pool = await run_ray(config, task, rundir, split, folds, client, accounting, log.emit)
         else:
             coordinator = Coordinator.open(task.lower_is_better, rundir.root / COORDINATOR_CHECKPOINT)
-            reason = await _run_local(config, task, rundir, split, client, log, coordinator, accounting)
+            reason = await _run_local(config, task, rundir, split, folds, client, log, coordinator, accounting)
             candidates = coordinator.top_candidates(config.final_top_k, ties=judged)
             pool = coordinator.blend_pool(config.blend_size)
         if split is not None and candidates and config.blend_size > 1:

@@ -128,6 +128,15 @@ class Evidence(Frozen):
     identical_to: str = ""  # an earlier attempt whose dev predictions are identical ("" when none)
     vs_best: str = ""  # the trace's best when the attempt ran ...
     gain_se: float | None = None  # ... and the paired-bootstrap standard error of the gain over it
+    folds: int = 0  # a gain within the noise measured again: extra dev folds this attempt and the best ran on ...
+    pooled_gain: float | None = None  # ... the gain over vs_best pooled over the dev split and those folds ...
+    pooled_se: float | None = None  # ... and its standard error (gome.tasks.evidence.pooled_gain)
+
+    @property
+    def tested_se(self) -> float | None:
+        """The standard error of the gain over vs_best that the acceptance test used: pooled over the folds
+        where the gain was measured there, else the dev split's."""
+        return self.pooled_se if self.folds else self.gain_se
     errors: list[str] = Field(default_factory=list)  # where the errors are, one line each
     self_score: float | None = None  # the `validation_score:` the script printed for its own split
 

@@ -19,6 +19,7 @@ from gome.tasks.evidence import (
     bootstrap_noise,
     error_breakdown,
     paired_gain,
+    pooled_gain,
     prediction_change,
     self_reported_score,
     submission_evidence,
@@ -268,6 +269,16 @@ def test_paired_gain_is_positive_when_new_is_better(penguins: Dev, delivery: Dev
     gain, se = paired_gain(delivery.task, delivery.answers, good, bad)
     assert gain > 2 * se > 0
     assert paired_gain(delivery.task, delivery.answers, bad, good)[0] < 0
+
+
+def test_pooled_gain_takes_the_larger_of_the_rows_noise_and_the_folds_spread() -> None:
+    """Three folds that agree: the rows' noise, √(3 × 0.01²) / 3 = 0.0058, shrinks the dev split's 0.01 by √3. Folds
+    that disagree (a seed's luck: +2, +0.6 and -3 SE on hpc-jobs) are as noisy as their spread says."""
+    gain, se = pooled_gain([0.02, 0.021, 0.019], [0.01, 0.01, 0.01])
+    assert gain == pytest.approx(0.02) and se == pytest.approx(0.01 / math.sqrt(3))
+    gain, se = pooled_gain([0.0106, 0.0038, -0.0169], [0.0057, 0.0061, 0.0054])
+    assert se == pytest.approx(np.std([0.0106, 0.0038, -0.0169], ddof=1) / math.sqrt(3)) and abs(gain) < 2 * se
+    assert pooled_gain([0.03], [0.01]) == (0.03, 0.01)  # one split: its own figures
 
 
 def test_paired_gain_scores_both_on_the_same_rows(delivery: Dev) -> None:

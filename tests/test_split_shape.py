@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from gome.cli import main
-from gome.tasks import load_task, make_dev_split, new_task, prepare_task
+from gome.tasks import TaskError, load_task, make_dev_split, new_task, prepare_task
+from gome.tasks.devsplit import folds_possible
 from gome.tasks.shape import split_shape
 from test_mlebench import _kaggle_board
 
@@ -127,3 +128,30 @@ def test_no_shape_on_a_random_split(penguins) -> None:
     shuffled = penguins.sample(frac=1.0, random_state=0)
     shape = split_shape(shuffled.iloc[:250], shuffled.iloc[250:], ("id", "species"))
     assert (shape.time_column, shape.group_column) == ("", "") and "random share" in shape.note
+
+
+def test_extra_folds_hold_out_disjoint_rows_like_the_dev_split(tmp_path: Path, electricity) -> None:
+    """The extra dev folds (gome.tools.folds) hold out as many rows as the dev split, disjoint from it and from each
+    other, stratified on the label like it; a time-ordered split has none, and folds that do not fit are refused."""
+    task = load_task(prepare_task("penguins", tmp_path / "penguins"))
+    splits = [make_dev_split(task, tmp_path / f"fold{k}", seed=3, fold=k) for k in range(3)]
+    train = pd.read_csv(task.public_dir / "train.csv")
+    held = [set(pd.read_csv(s.answers_path)["id"]) for s in splits]
+    assert all(a.isdisjoint(b) for i, a in enumerate(held) for b in held[i + 1:])
+    assert len({len(h) for h in held}) == 1 and all(s.stratified and s.fold == k for k, s in enumerate(splits))
+    for split, ids in zip(splits, held):
+        fit = set(pd.read_csv(split.input_dir / "train.csv")["id"])
+        assert fit.isdisjoint(ids) and fit | ids == set(train["id"])
+        shares = pd.read_csv(split.answers_path)["species"].value_counts(normalize=True)
+        assert (shares - train["species"].value_counts(normalize=True)).abs().max() < 0.03
+    assert make_dev_split(task, tmp_path / "again", seed=3, fold=2).n_test == splits[2].n_test
+    assert set(pd.read_csv(tmp_path / "again" / "answers.csv")["id"]) == held[2]  # the same rows again
+    assert folds_possible(task, 0.2, 4) and not folds_possible(task, 0.4, 2)
+    with pytest.raises(TaskError, match="3 folds of 0.4 do not fit"):
+        make_dev_split(task, tmp_path / "no", holdout=0.4, fold=2)
+    train, test = electricity
+    train.drop(columns="id").to_csv(tmp_path / "train.csv", index=False)
+    test.drop(columns="id").to_csv(tmp_path / "test.csv", index=False)
+    forecast = load_task(new_task(tmp_path / "train.csv", "Demand", "rmse", tmp_path / "elec",
+                                  test_path=tmp_path / "test.csv", ladder=False))
+    assert not folds_possible(forecast, 0.2, 1)

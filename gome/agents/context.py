@@ -15,6 +15,7 @@ from gome.roles import Messages, Role
 from gome.sandbox import SandboxLimits
 from gome.schema import Attempt, Event, Evidence, Move
 from gome.tasks.metrics import get_metric
+from gome.tools.folds import Folds
 from gome.tools.harness import Scorer
 from gome.tools.moves import member, offer
 from gome.tools.rundir import RunDir
@@ -45,6 +46,7 @@ class TraceContext:
     tries: int = 3
     max_tokens: int = 4096  # the configured completion-token limit of one reply
     evidence: EvidenceFn | None = None  # None: the task's scores are self-reported, no dev split to measure on
+    folds: Folds | None = None  # extra dev folds a gain within the noise is measured on again (None: never)
     starter: str = ""  # a draft's starting point (gome.tasks.starter); "" for none
     diagnose: bool = True  # False: the ablation without structured diagnosis (scalar feedback only)
     offer_moves: bool = True  # False: the ablation without moves (no exact edits offered or made)

@@ -1,6 +1,7 @@
 """The Executor: runs the Coder's script in the sandbox, has the harness score it and measure its evidence,
-and hands the result to the optimiser's update rule. A script identical to one already run is not run
-again: its report is reused and the update counts as a no-op."""
+and hands the result to the optimiser's update rule. A gain over the best that is positive but within the
+noise is measured again on the extra dev folds (gome.tools.folds) before the rule decides. A script
+identical to one already run is not run again: its report is reused and the update counts as a no-op."""
 
 from __future__ import annotations
 
@@ -63,6 +64,23 @@ class Executor(GomeAgent):
                                            report.stdout_tail, update.parent_id, self.ctx.state.best_id)
         return report.model_copy(update={"evidence": evidence})
 
+    async def _confirm(self, update: CodeUpdate, report: ExecutionReport) -> ExecutionReport:
+        """The report with the gain over the best pooled over the extra dev folds, where the dev split's gain
+        is positive but within the acceptance margin (unchanged otherwise, or when a fold run failed)."""
+        ctx, state = self.ctx, self.ctx.state
+        gain, margin = state.gain(report)
+        best, ev = state.best, report.evidence
+        if (ctx.folds is None or gain is None or not 0 < gain <= margin or best is None or not best.code
+                or ev is None or ev.gain_se is None):
+            return report
+        pooled = await ctx.folds.gain((update.attempt_id, update.code), (best.id, best.code), (gain, ev.gain_se),
+                                      ctx.exec_slots or asyncio.Semaphore(1))
+        if pooled is None:
+            return report
+        folds = len(ctx.folds.splits)
+        return report.model_copy(update={"evidence": ev.model_copy(update={
+            "folds": folds, "pooled_gain": pooled[0], "pooled_se": pooled[1]})})
+
     def _rerun(self, update: CodeUpdate, same: Attempt, out_dir: Path) -> ExecutionReport:
         """The report of an identical script already run, with its files copied, marked as identical."""
         assert same.report is not None
@@ -86,7 +104,7 @@ class Executor(GomeAgent):
             report, isolation = self._rerun(update, same, out_dir), []
         else:
             report, isolation = await self._execute(update, out_dir)
-            report = await self._measure(update, report, out_dir)
+            report = await self._confirm(update, await self._measure(update, report, out_dir))
         attempt = state.record(update, report)
         ctx.emit(ExecutionDone(trace=state.trace, step=state.step, report=report, isolation=isolation))
         self.emit_step(attempt)

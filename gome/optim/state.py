@@ -94,14 +94,18 @@ class TraceState:
 
     def gain(self, report: ExecutionReport) -> tuple[float | None, float]:
         """(gain over the best in the metric's direction, the margin it must exceed): accept_z standard
-        errors of the paired estimate when the harness measured one against this best, else 0."""
+        errors of the paired estimate when the harness measured one against this best, else 0; pooled over
+        the extra dev folds where a gain within the noise was measured again."""
         best = self.best
         if best is None or best.score is None or report.score is None:
             return None, 0.0
         gain = (best.score - report.score) if self.lower_is_better else (report.score - best.score)
         ev = report.evidence
-        se = ev.gain_se if ev is not None and ev.vs_best == best.id and ev.gain_se is not None else 0.0
-        return gain, self.accept_z * se
+        if ev is None or ev.vs_best != best.id:
+            return gain, 0.0
+        if ev.folds and ev.pooled_gain is not None:  # measured again on more dev rows
+            gain = ev.pooled_gain
+        return gain, self.accept_z * (ev.tested_se or 0.0)
 
     def _outcome(self, report: ExecutionReport) -> tuple[Outcome, bool]:
         """The attempt's outcome, and whether its gain passed the noise test (what success memory keeps).
@@ -157,7 +161,7 @@ class TraceState:
             self.history.append(self.best_id)
             self.best_id, self.failures, self.plateau, self.debug_round = attempt.id, 0, 0, 0
             if significant:
-                se = report.evidence.gain_se if report.evidence is not None else None
+                se = report.evidence.tested_se if report.evidence is not None else None
                 self._remember(attempt, "success", gain or 0.0, se if margin > 0 else None)
             self._settle(attempt, "crash")
         elif not chain_open and not self.redo_pending:  # a redo's outcome speaks for the plan

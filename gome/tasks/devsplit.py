@@ -16,7 +16,7 @@ from gome.tasks.grading import score_submission
 from gome.tasks.shape import parse_times
 from gome.tasks.task import Task
 
-__all__ = ["DevSplit", "make_dev_split", "score_dev"]
+__all__ = ["DevSplit", "make_dev_split", "score_dev", "folds_possible"]
 
 _REWRITTEN = ("train.csv", "test.csv", "sample_submission.csv")
 
@@ -33,6 +33,7 @@ class DevSplit(BaseModel):
     n_train: int
     n_test: int
     stratified: bool
+    fold: int = 0  # 0: the dev split; k: the k-th extra fold, its held-out rows disjoint from folds 0..k-1
 
 
 def _split(task: Task, train: pd.DataFrame, seed: int, holdout: float) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -63,6 +64,26 @@ def _split(task: Task, train: pd.DataFrame, seed: int, holdout: float) -> tuple[
     return np.sort(fit), np.sort(held), False
 
 
+def folds_possible(task: Task, holdout: float, folds: int) -> bool:
+    """Extra folds need held-out rows drawn at random (no time order) and room for them: (1 + folds) × holdout ≤ 1."""
+    return not task.time_column and (1 + folds) * holdout <= 1.0 + 1e-9
+
+
+def _fold(task: Task, train: pd.DataFrame, seed: int, holdout: float, fold: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Fold 0 is `_split`'s dev split; fold k holds out as many rows again (whole groups, stratified where
+    possible) from the rows that folds 0..k-1 did not hold out, so the folds' held-out rows are disjoint."""
+    fit, held, stratified = _split(task, train, seed, holdout)
+    used = held
+    for k in range(1, fold + 1):
+        rest = np.setdiff1d(np.arange(len(train)), used)
+        if len(held) >= len(rest):
+            raise TaskError(f"no rows left for dev fold {k}: {fold + 1} folds of {holdout:g} of train.csv do not fit")
+        _, inner, stratified = _split(task, train.iloc[rest].reset_index(drop=True), seed + k, len(held) / len(rest))
+        held = np.sort(rest[inner])
+        used = np.union1d(used, held)
+    return np.setdiff1d(np.arange(len(train)), held), held, stratified
+
+
 def _test_columns(task: Task, train_columns: list[str]) -> list[str]:
     """The real test.csv's columns when train has them all, else train's columns minus the targets."""
     real = read_header(task.public_dir / "test.csv")
@@ -89,14 +110,19 @@ def _copy_other_files(task: Task, input_dir: Path) -> None:
             shutil.copy2(entry, input_dir / entry.name)
 
 
-def make_dev_split(task: Task, out_dir: Path, seed: int = 0, holdout: float = 0.2) -> "DevSplit":
-    """Write `out_dir/input/` (dev train, dev test, sample submission, other files) and `out_dir/answers.csv`."""
+def make_dev_split(task: Task, out_dir: Path, seed: int = 0, holdout: float = 0.2, fold: int = 0) -> "DevSplit":
+    """Write `out_dir/input/` (dev train, dev test, sample submission, other files) and `out_dir/answers.csv`;
+    `fold` k > 0: the k-th extra fold of the dev split with this seed (see `_fold`)."""
     if not 0.0 < holdout < 1.0:
         raise TaskError(f"dev split holdout must be between 0 and 1, got {holdout}")
     train = read_text_table(task.public_dir / "train.csv")
     if len(train) < 2:
         raise TaskError(f"{task.public_dir / 'train.csv'}: needs at least two rows for a dev split")
-    fit, held, stratified = _split(task, train, seed, holdout)
+    if fold and task.time_column:
+        raise TaskError(f"{task.name} has no dev folds: its dev split holds out the latest rows by `{task.time_column}`")
+    if fold and not folds_possible(task, holdout, fold):
+        raise TaskError(f"{task.name} has no dev fold {fold}: {fold + 1} folds of {holdout:g} of train.csv do not fit")
+    fit, held, stratified = _fold(task, train, seed, holdout, fold)
     out_dir = Path(out_dir)
     input_dir = out_dir / "input"
     if input_dir.exists():
@@ -117,6 +143,7 @@ def make_dev_split(task: Task, out_dir: Path, seed: int = 0, holdout: float = 0.
         n_train=len(fit),
         n_test=len(held),
         stratified=stratified,
+        fold=fold,
     )
 
 

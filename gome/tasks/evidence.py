@@ -22,8 +22,8 @@ from gome.tasks.metrics import _binary_truth, _class_truth, as_labels, positive_
 from gome.tasks.submission import read_submission, validate_submission
 from gome.tasks.task import Task
 
-__all__ = ["aligned_predictions", "bootstrap_noise", "error_breakdown", "paired_gain", "prediction_change",
-           "self_reported_score", "submission_evidence"]
+__all__ = ["aligned_predictions", "bootstrap_noise", "error_breakdown", "fold_gain", "paired_gain", "pooled_gain",
+           "prediction_change", "self_reported_score", "submission_evidence"]
 
 # the line a script prints with its own validation score (the harness reads it for self-reported tasks)
 _SCORE_LINE = re.compile(r"^validation_score:\s*([-+0-9.eE]+|nan|inf)\s*$", re.MULTILINE | re.IGNORECASE)
@@ -109,6 +109,32 @@ def paired_gain(task: Task, answers: pd.DataFrame, new: pd.DataFrame, best: pd.D
     gains = np.array([sign * (score_new(r) - score_best(r)) for r in _resamples(len(answers), n_boot, seed)])
     gains = gains[np.isfinite(gains)]
     return (float(np.mean(gains)), float(np.std(gains, ddof=1))) if len(gains) >= _MIN_VALID else (0.0, math.inf)
+
+
+def fold_gain(task: Task, split: DevSplit, new: Path, best: Path, n_boot: int = 200,
+              seed: int = 0) -> tuple[float, float] | None:
+    """The gain of the submission `new` over `best` on a split's held-out rows (the difference of their
+    scores) and its paired-bootstrap standard error; None when either is invalid or no error can be had."""
+    answers = read_table(split.answers_path, task.id_column).reset_index(drop=True)
+    try:
+        a, b = aligned_predictions(task, answers, new), aligned_predictions(task, answers, best)
+    except SubmissionError:
+        return None
+    rows, sign = np.arange(len(answers)), -1.0 if task.lower_is_better else 1.0
+    gain = sign * (_scorer(task, answers, a)(rows) - _scorer(task, answers, b)(rows))
+    se = paired_gain(task, answers, a, b, n_boot, seed)[1]
+    return (gain, se) if math.isfinite(gain) and math.isfinite(se) else None
+
+
+def pooled_gain(gains: list[float], ses: list[float]) -> tuple[float, float]:
+    """The mean gain over dev folds whose held-out rows are disjoint, and its standard error: the larger of
+    the rows' noise (√Σse² / n, the folds' rows being independent) and the spread of the folds' gains
+    (stdev / √n), which also holds the noise of the models themselves (their seeds, their training rows)
+    that a bootstrap of one split's rows does not see."""
+    n = len(gains)
+    rows = math.sqrt(sum(se * se for se in ses)) / n
+    spread = float(np.std(gains, ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    return float(np.mean(gains)), max(rows, spread)
 
 
 def prediction_change(task: Task, new: pd.DataFrame, old: pd.DataFrame) -> tuple[float, float | None]:

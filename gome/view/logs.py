@@ -118,8 +118,9 @@ class LogRenderer:
     def _verdict(self, a: Attempt) -> str:
         """'better by X ± Y: accepted', 'within noise (…): rejected', or the outcome."""
         ev = a.report.evidence if a.report is not None else None
-        se = f" ± {ev.gain_se:.2g}" if ev is not None and ev.gain_se is not None else ""
-        by = f"{a.gain:+.4g}{se}" if a.gain is not None else ""
+        se = f" ± {ev.tested_se:.2g}" if ev is not None and ev.tested_se is not None else ""
+        where = f" on {ev.folds + 1} dev splits" if ev is not None and ev.folds else ""
+        by = f"{a.gain:+.4g}{se}{where}" if a.gain is not None else ""
         if a.accepted:
             return self._s(f"better by {by}: accepted" if by else "accepted", "ok")
         if a.outcome == "tie" and by:
