@@ -46,11 +46,16 @@ class BenchSpec(BaseModel):
     tasks: list[Path]
     variants: list[str] = Field(default_factory=lambda: ["gradient", "tree", "hybrid"])
     seeds: int = Field(default=2, ge=1)
+    first_seed: int = Field(default=0, ge=0, description="the seeds are first_seed, first_seed + 1, ...")
     out: Path = Path("bench")
     base: dict[str, Any] = Field(default_factory=dict)  # RunConfig fields shared by every cell
     model: ModelConfig = Field(default_factory=ModelConfig)
     model_label: str = "model"
     parallel: int = Field(default=1, ge=1, description="cells run at once (their executions share the CPU budget)")
+
+    @property
+    def seed_list(self) -> range:
+        return range(self.first_seed, self.first_seed + self.seeds)
 
 
 def _cell_config(spec: BenchSpec, task: Path, variant: str, seed: int) -> RunConfig:
@@ -74,7 +79,7 @@ def _row(spec: BenchSpec, task: Path, variant: str, seed: int, run_dir: Path) ->
 
 def finished_cells(spec: BenchSpec) -> dict[str, dict[str, Any]]:
     """The figures of the spec's cells that have finished (a bench may still be running the others)."""
-    cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in range(spec.seeds)]
+    cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in spec.seed_list]
     dirs = {cell: spec.out / "runs" / _cell_id(cell[0], cell[1], cell[2], spec.model_label) for cell in cells}
     return {run_dir.name: _row(spec, *cell, run_dir) for cell, run_dir in dirs.items() if _finished(run_dir)}
 
@@ -131,7 +136,7 @@ def cell_result(run_dir: Path) -> dict[str, Any]:
 async def run_bench(spec: BenchSpec, cell_client: CellClient | None = None,
                     progress: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
     """Runs (or resumes) every cell; after each one writes bench.json, bench.md and one SVG plot per task."""
-    cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in range(spec.seeds)]
+    cells = [(t, v, s) for t in spec.tasks for v in spec.variants for s in spec.seed_list]
     gate = asyncio.Semaphore(spec.parallel)
     results: dict[str, dict[str, Any]] = {}
 

@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     bench.add_argument("tasks", nargs="+", help="task folders, or names of bundled tasks (prepared under OUT/tasks)")
     bench.add_argument("--variants", default="gradient,tree,hybrid",
                        help="comma-separated: gradient, tree, hybrid, no-diagnosis, no-memory, no-moves, single-trace, no-starter")
-    bench.add_argument("--seeds", type=int, default=2)
+    bench.add_argument("--seeds", type=int, default=2, help="how many seeds (default 2)")
+    bench.add_argument("--first-seed", type=int, default=0,
+                       help="the first seed (default 0): --seeds 2 --first-seed 1 runs seeds 1 and 2, beside earlier cells")
     bench.add_argument("--steps", type=int, default=6)
     bench.add_argument("--traces", type=int, default=1)
     bench.add_argument("--time-budget", type=float, default=None, help="seconds of search per cell")
@@ -75,7 +77,7 @@ def _spec(args: argparse.Namespace, plan: tuple[list[Path], list[str]], model, l
     tasks, variants = plan
     base = {"steps": args.steps, "traces": args.traces, "time_budget_s": args.time_budget,
             "exec_timeout_s": args.exec_timeout}
-    return BenchSpec(tasks=tasks, variants=variants, seeds=args.seeds, out=args.out, base=base,
+    return BenchSpec(tasks=tasks, variants=variants, seeds=args.seeds, first_seed=args.first_seed, out=args.out, base=base,
                      model_label=label, parallel=args.parallel, **({"model": model} if model is not None else {}))
 
 

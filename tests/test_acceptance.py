@@ -5,7 +5,8 @@ accepted with the default test (gain > 2 paired standard errors), while strict c
 
 The paired bootstrap resamples dev rows; it does not see the variance of the model itself. Seed-only
 changes here have paired z-scores spread over about ±2 (measured: +1.9, -1.4, -3.2, -2.5, -1.3, -0.9),
-so a long run of them can still pass now and then; repeated dev splits would catch that (not built)."""
+so one split alone would let a long run of them pass now and then. A gain within the margin is therefore measured
+again on extra dev folds (--confirm-folds), whose spread of gains holds the model's own noise."""
 
 from __future__ import annotations
 

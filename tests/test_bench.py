@@ -93,8 +93,10 @@ def test_the_embedded_model_gets_a_new_server_for_each_cell(tmp_path: Path, monk
             yield ModelConfig(model=f"server-{len(started)}", base_url=base_url, api_key_env="GOME_LOCAL_API_KEY", seeded=True)
 
         monkeypatch.setattr(local_server, "model_endpoint", fake_endpoint)
-        args = argparse.Namespace(steps=2, traces=1, time_budget=None, exec_timeout=120, seeds=1, out=tmp_path / "bench", parallel=1)
+        args = argparse.Namespace(steps=2, traces=1, time_budget=None, exec_timeout=120, seeds=1, first_seed=1, out=tmp_path / "bench",
+                                  parallel=1)
         assert cli_bench.dispatch(args, ([task], ["gradient", "tree"]), None, "embedded-0.5b", local_size="0.5b") == 0
     assert started == ["0.5b", "0.5b"]
     models = sorted(yaml.safe_load((d / "config.yaml").read_text())["model"]["model"] for d in (tmp_path / "bench" / "runs").iterdir())
     assert models == ["server-1", "server-2"] and all("seed" in r["body"] for r in requests)
+    assert all(d.name.endswith("--s1") for d in (tmp_path / "bench" / "runs").iterdir())  # --first-seed 1
