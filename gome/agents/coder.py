@@ -191,6 +191,10 @@ class Coder(GomeAgent):
                       plan=plan, cause=cause)
         if kind == "draft" and state.best is not None and ctx.ensemble_phase() and (made := self._member(state.best.code)):
             return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), NO_USAGE  # type: ignore[arg-type]
+        if kind == "draft" and state.best is None and any(a.kind == "draft" and a.outcome == "crash" for a in state.journal):
+            move = ctx.starter_move()  # the Coder's draft failed and nothing has run yet: gome drafts from the starter
+            if move is not None and (made := self._direct(ctx.starter, move, note="starter_draft")):
+                return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), NO_USAGE  # type: ignore[arg-type]
         move = plan.move if plan is not None and kind == "improve" else None
         # a plan that asks for nothing but the move's change of the model is carried out by gome, without the Coder's model
         direct = self._direct(base, move) if plan is not None and move is not None and only_the_model(plan.direction) else None

@@ -72,6 +72,13 @@ class TraceContext:
         """The model calls moves swap to (messages.yaml), for this task's kind of target."""
         return self.messages.items("move_regressors" if get_metric(self.metric).kind == "regression" else "move_classifiers")
 
+    def starter_move(self) -> Move | None:
+        """A draft when the Coder's drafts keep failing: the starter's placeholder swapped for the first family of
+        the catalogue that no attempt of this trace has built (None without a starter or without moves)."""
+        if not self.starter or not self.offer_moves:
+            return None
+        return member(self.starter, self._catalogue(), [a.code for a in self.state.journal])
+
     def member(self) -> Move | None:
         """The ensemble stage's next blend member: the best script with its model call swapped for a family that
         no attempt of this trace has built (None without moves, or when every family of the catalogue was built)."""
