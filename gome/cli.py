@@ -49,8 +49,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
         help="share of the budget after which directed steps draft other models for the blend (1: never)")
     add("--accept-z", type=float, default=2.0,
         help="accept an update when its dev gain exceeds this many paired standard errors (default 2; 0: any gain)")
-    add("--confirm-folds", type=int, default=2,
-        help="measure a gain within the noise again on this many extra dev folds and pool them (default 2; 0: never)")
+    add("--confirm-folds", type=int, default=4,
+        help="measure a gain within the noise again on this many extra dev folds and pool them (default 4, as many as fit; 0: never)")
     add("--noop-redos", type=int, default=1,
         help="give a directed update that changed nothing back to the Coder this many times (default 1; 0: never)")
     add("--time-budget", type=float, default=None, help="wall-clock budget of the search in seconds")

@@ -63,7 +63,7 @@ class RunConfig(BaseModel):
     memory_half_life: float = Field(default=30.0, gt=0)
     accept_z: float = Field(default=2.0, ge=0, description="an update is accepted when its gain exceeds this many "
                             "standard errors of the paired dev-split estimate (0: any improvement)")
-    confirm_folds: int = Field(default=2, ge=0, description="a gain over the best that is positive but within the "
+    confirm_folds: int = Field(default=4, ge=0, description="a gain over the best that is positive but within the "
                                "noise is measured again on this many extra dev folds (disjoint held-out rows; as "
                                "many as fit beside the dev split, none for a time-ordered split) and pooled (0: never)")
     description_tokens: int = Field(default=1200, ge=0, description="how much of description.md the agents read")

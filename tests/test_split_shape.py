@@ -147,7 +147,9 @@ def test_extra_folds_hold_out_disjoint_rows_like_the_dev_split(tmp_path: Path, e
     assert make_dev_split(task, tmp_path / "again", seed=3, fold=2).n_test == splits[2].n_test
     assert set(pd.read_csv(tmp_path / "again" / "answers.csv")["id"]) == held[2]  # the same rows again
     assert folds_possible(task, 0.2, 4) and not folds_possible(task, 0.4, 2)
-    with pytest.raises(TaskError, match="3 folds of 0.4 do not fit"):
+    last = make_dev_split(task, tmp_path / "last", seed=3, holdout=0.25, fold=3)  # four folds cover train.csv
+    assert 0 < last.n_test <= splits[0].n_test * 1.25 + 1 and last.n_train + last.n_test == len(train)
+    with pytest.raises(TaskError, match="no dev fold 2: 3 folds of 0.4 of train.csv do not fit"):
         make_dev_split(task, tmp_path / "no", holdout=0.4, fold=2)
     train, test = electricity
     train.drop(columns="id").to_csv(tmp_path / "train.csv", index=False)

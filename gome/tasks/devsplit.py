@@ -76,10 +76,11 @@ def _fold(task: Task, train: pd.DataFrame, seed: int, holdout: float, fold: int)
     used = held
     for k in range(1, fold + 1):
         rest = np.setdiff1d(np.arange(len(train)), used)
-        if len(held) >= len(rest):
-            raise TaskError(f"no rows left for dev fold {k}: {fold + 1} folds of {holdout:g} of train.csv do not fit")
-        _, inner, stratified = _split(task, train.iloc[rest].reset_index(drop=True), seed + k, len(held) / len(rest))
-        held = np.sort(rest[inner])
+        if len(rest) <= len(held):  # the last of folds that cover train.csv: what is left
+            held = rest
+        else:
+            _, inner, stratified = _split(task, train.iloc[rest].reset_index(drop=True), seed + k, len(held) / len(rest))
+            held = np.sort(rest[inner])
         used = np.union1d(used, held)
     return np.setdiff1d(np.arange(len(train)), held), held, stratified
 
