@@ -39,13 +39,11 @@ async def rejudge(run_dir: Path, folds: int, z: float, scratch: Path) -> list[di
     for a in attempts.values():
         ev = (a.get("report") or {}).get("evidence") or {}
         best = attempts.get(ev.get("vs_best") or "")
-        first = (a.get("gain"), ev.get("gain_se")) if not ev.get("folds") else (None, None)
-        if ev.get("folds"):  # decided on the folds already: recompute the dev split's gain from the scores
-            sign = -1 if task.lower_is_better else 1
-            first = (sign * (a["score"] - best["score"]) if best else None, ev.get("gain_se"))
-        if a["kind"] != "improve" or a["mode"] != "directed" or best is None or None in first or not first[1]:
+        if (a["kind"] != "improve" or a["mode"] != "directed" or a["outcome"] == "no-op" or best is None
+                or a["score"] is None or not ev.get("gain_se")):
             continue
-        gain, se = first
+        # the dev split's gain from the scores (a.gain is the pooled one where folds decided already)
+        gain, se = (-1 if task.lower_is_better else 1) * (a["score"] - best["score"]), ev["gain_se"]
         if not 0 < gain <= z * se:
             continue
         pooled = await checker.gain((a["id"], a["code"]), (best["id"], best["code"]), (gain, se), asyncio.Semaphore(1))
