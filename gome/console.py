@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from gome.schema import (
-    AgentMessage, Event, ExecutionDone, LLMProgress, OptimizerStep, RunFinished, RunStarted, StructuredFailure,
+    AgentMessage, Event, ExecutionDone, LLMProgress, OptimizerStep, Remeasure, RunFinished, RunStarted, StructuredFailure,
 )
 
 __all__ = ["ConsoleView"]
@@ -50,6 +50,9 @@ class ConsoleView:
             gist = payload.get("direction") or payload.get("summary") or f"{payload.get('kind', '')} script" if payload else event.content
             tokens = f" ({event.prompt_tokens}+{event.completion_tokens} tok)" if event.prompt_tokens else ""
             return f"{head} {event.source} -> {event.target}: {_short(str(gist))}{tokens}"
+        if isinstance(event, Remeasure):
+            return (f"{head} {event.attempt} is {event.gain:+.4g} ± {event.gain_se:.2g} over {event.best}, within the noise: "
+                    f"both run again on {event.folds} more dev folds")
         if isinstance(event, ExecutionDone):
             r = event.report
             source = " (self-reported)" if r.score_source == "self-reported" else ""

@@ -33,6 +33,7 @@ __all__ = [
     "AgentMessage",
     "LLMCall", "LLMProgress",
     "StructuredFailure",
+    "Remeasure",
     "ExecutionDone",
     "OptimizerStep",
     "CoordinatorMerge",
@@ -254,6 +255,18 @@ class StructuredFailure(_Event):
     error: str
 
 
+class Remeasure(_Event):
+    """An attempt whose gain over the best is positive but within the noise runs again, with the best, on the
+    extra dev folds (gome.tools.folds): said when those runs start."""
+
+    kind: Literal["remeasure"] = "remeasure"
+    attempt: str
+    best: str
+    folds: int
+    gain: float  # on the dev split ...
+    gain_se: float  # ... and its standard error
+
+
 class ExecutionDone(_Event):
     kind: Literal["execution"] = "execution"
     report: ExecutionReport
@@ -343,12 +356,12 @@ class RunFinished(_Event):
 
 Event = Annotated[
     Union[
-        RunStarted, AgentMessage, LLMCall, LLMProgress, StructuredFailure, ExecutionDone, OptimizerStep,
+        RunStarted, AgentMessage, LLMCall, LLMProgress, StructuredFailure, Remeasure, ExecutionDone, OptimizerStep,
         CoordinatorMerge, TraceStarted, SyncStep, Blended, Selection, RunFinished,
     ],
     Field(discriminator="kind"),
 ]
 EVENT_TYPES = (
-    RunStarted, AgentMessage, LLMCall, LLMProgress, StructuredFailure, ExecutionDone, OptimizerStep,
+    RunStarted, AgentMessage, LLMCall, LLMProgress, StructuredFailure, Remeasure, ExecutionDone, OptimizerStep,
     CoordinatorMerge, TraceStarted, SyncStep, Blended, Selection, RunFinished,
 )

@@ -20,7 +20,7 @@ from gome.config import RunConfig
 from gome.events import read_events
 from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
-from gome.schema import AgentMessage, Blended, OptimizerStep, Selection
+from gome.schema import AgentMessage, Blended, OptimizerStep, Remeasure, Selection
 from gome.tasks import prepare_task
 from gome.view.logs import render_lines
 from scripted_model import agent_of, policy
@@ -147,4 +147,7 @@ def test_a_real_gain_within_the_dev_splits_noise_passes_on_more_dev_rows(hpc: Pa
         assert sorted(p.name for p in (run_dir / "traces/0/folds").iterdir()) == ["0-001", "0-002"]  # the best's runs kept
     else:
         assert update.outcome == "tie" and 0 < update.gain < 2 * ev.gain_se
-    assert ("on 3 dev splits: accepted" in "\n".join(render_lines(events))) == bool(confirm_folds)
+    said = [e for e in events if isinstance(e, Remeasure)]  # the fold runs are announced as they start
+    assert [(e.attempt, e.best, e.folds) for e in said] == ([(update.id, "0-001", 2)] if confirm_folds else [])
+    logs = "\n".join(render_lines(events))
+    assert ("on 3 dev splits: accepted" in logs) == ("both run again on 2 more dev folds" in logs) == bool(confirm_folds)

@@ -16,7 +16,7 @@ from autogen_core.models import RequestUsage
 
 from gome.agents.base import NO_USAGE, GomeAgent, latest
 from gome.agents.context import TraceContext
-from gome.schema import Attempt, CodeUpdate, Evidence, ExecutionDone, ExecutionReport
+from gome.schema import Attempt, CodeUpdate, Evidence, ExecutionDone, ExecutionReport, Remeasure
 from gome.tools.harness import run_attempt
 
 __all__ = ["Executor"]
@@ -73,11 +73,13 @@ class Executor(GomeAgent):
         if (ctx.folds is None or gain is None or not 0 < gain <= margin or best is None or not best.code
                 or ev is None or ev.gain_se is None):
             return report
+        folds = len(ctx.folds.splits)
+        ctx.emit(Remeasure(trace=state.trace, step=state.step, attempt=update.attempt_id, best=best.id, folds=folds,
+                           gain=gain, gain_se=ev.gain_se))
         pooled = await ctx.folds.gain((update.attempt_id, update.code), (best.id, best.code), (gain, ev.gain_se),
                                       ctx.exec_slots or asyncio.Semaphore(1))
         if pooled is None:
             return report
-        folds = len(ctx.folds.splits)
         return report.model_copy(update={"evidence": ev.model_copy(update={
             "folds": folds, "pooled_gain": pooled[0], "pooled_se": pooled[1]})})
 

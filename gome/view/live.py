@@ -21,8 +21,8 @@ from rich.text import Text
 
 from gome.console import ConsoleView
 from gome.schema import (
-    AgentMessage, CoordinatorMerge, Event, ExecutionDone, LLMCall, LLMProgress, OptimizerStep, RunFinished, RunStarted,
-    Blended, Selection, SyncStep,
+    AgentMessage, Blended, CoordinatorMerge, Event, ExecutionDone, LLMCall, LLMProgress, OptimizerStep, Remeasure,
+    RunFinished, RunStarted, Selection, SyncStep,
 )
 from gome.view.describe import fmt_score, payload_kind
 from gome.view.logs import LogRenderer
@@ -110,6 +110,8 @@ class LiveView:
             progress = self._trace(event.trace)
             progress.tokens += event.prompt_tokens + event.completion_tokens
             progress.streaming = ""
+        elif isinstance(event, Remeasure):
+            self._trace(event.trace).last = f"{event.attempt} within noise: again on {event.folds} dev folds"
         elif isinstance(event, ExecutionDone):
             r = event.report
             self._trace(event.trace).last = f"{r.attempt_id} {r.status} {fmt_score(r.score)}"

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from gome.schema import (
-    AgentMessage, Attempt, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, RunFinished, RunStarted,
+    AgentMessage, Attempt, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, Remeasure, RunFinished, RunStarted,
     Blended, Selection, StructuredFailure, SyncStep, TraceStarted,
 )
 from gome.view.describe import code_head, fmt_score, fmt_tokens, one_line, payload_fields, payload_kind
@@ -59,6 +59,9 @@ class LogRenderer:
         if isinstance(event, StructuredFailure):
             return [self._s(f"{event.agent} gave no valid {event.schema_name} after {event.tries} tries: "
                             f"{one_line(event.error, 200)}", "bad")]
+        if isinstance(event, Remeasure):
+            return [self._s(f"{event.attempt}: {event.gain:+.4g} ± {event.gain_se:.2g} over {event.best} is within the noise: "
+                            f"both run again on {event.folds} more dev folds", "note")]
         if isinstance(event, ExecutionDone):
             return self._execution(event)
         if isinstance(event, OptimizerStep):
