@@ -196,8 +196,9 @@ class Attempt(Frozen):
 
     @property
     def contender(self) -> bool:
-        """A candidate for the final submission: accepted, or a tie that scored better than the best on the dev
-        split (its gain within the noise: the final selection's extra splits judge it)."""
+        """A candidate for the final submission: accepted, or a tie with a positive gain over the best (on the dev
+        split, or pooled over the extra folds where it was measured there; within the noise: the final
+        selection's extra splits judge it)."""
         return self.accepted or (self.outcome == "tie" and (self.gain or 0.0) > 0)
 
 
