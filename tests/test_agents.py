@@ -181,7 +181,7 @@ def test_the_ensemble_stage_drafts_the_best_script_with_another_family_without_a
     assert update.kind == "draft" and update.plan is None and "coder" not in recorder.prompts
     assert update.code == "from sklearn.ensemble import HistGradientBoostingClassifier\n" + sm.IMPROVED_FOREST.replace(
         "RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1)",
-        "HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, random_state=0)")
+        "HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, early_stopping=True, random_state=0)")
     assert update.note.startswith("ensemble stage: a blend member")
     _execute(ctx, update)
     following, _ = asyncio.run(Coder(ctx).respond([]))  # the next member is a family no script built yet
