@@ -18,6 +18,7 @@ __all__ = [
     "StepSize",
     "AttemptKind",
     "ExecStatus",
+    "Capacity",
     "Diagnosis",
     "Move",
     "UpdatePlan",
@@ -67,12 +68,19 @@ Outcome = Literal["accepted", "crash", "no-op", "worse", "tie", "vetoed"]
 ExecStatus = Literal["ok", "crashed", "timeout", "memory", "disk", "no_submission", "invalid_submission"]
 
 
+# the sign of the gradient along the model's capacity: more (it underfits), less (it overfits)
+Capacity = Literal["more", "less", "unclear"]
+
+
 class Diagnosis(Frozen):
     """The gradient: what happened in the last attempt, why, and where to move next."""
 
     summary: str = Field(description="One short sentence, at most 20 words: the model the script builds and its score.")
     problems: list[str] = Field(default_factory=list, description="What went wrong or could be better, a few words each.")
     evidence: list[str] = Field(default_factory=list, description="Numbers or short lines quoted from the run, the evidence or the code.")
+    capacity: Capacity = Field(default="unclear", description=(
+        "Which way the model's capacity should move, read from train_score against validation_score: less (far better on "
+        "the rows it was fit on: it overfits, regularise), more (about the same on both: a stronger model), or unclear."))
     direction: str = Field(description="The single most promising next change, specific and actionable.")
     expected_effect: str = Field(default="", description="One short sentence: what the change should do to the score.")
     leak_or_overfit: bool = Field(default=False, description="True if the score looks leaky or overfit.")
@@ -85,6 +93,7 @@ class Move(Frozen):
     key: str  # what the move is, e.g. "use HistGradientBoostingClassifier", "RandomForestClassifier: n_estimators=300"
     old: str  # the call in the script
     new: str  # the call that replaces it
+    capacity: Literal["more", "less", ""] = ""  # which way it moves the model's capacity ("": neither, or no rule says)
 
     @property
     def edit(self) -> str:
@@ -132,14 +141,15 @@ class Evidence(Frozen):
     folds: int = 0  # a gain within the noise measured again: extra dev folds this attempt and the best ran on ...
     pooled_gain: float | None = None  # ... the gain over vs_best pooled over the dev split and those folds ...
     pooled_se: float | None = None  # ... and its standard error (gome.tasks.evidence.pooled_gain)
+    errors: list[str] = Field(default_factory=list)  # where the errors are, one line each
+    self_score: float | None = None  # the `validation_score:` the script printed for its own split ...
+    fit_score: float | None = None  # ... and the `train_score:` on as many of the rows it was fit on
 
     @property
     def tested_se(self) -> float | None:
         """The standard error of the gain over vs_best that the acceptance test used: pooled over the folds
         where the gain was measured there, else the dev split's."""
         return self.pooled_se if self.folds else self.gain_se
-    errors: list[str] = Field(default_factory=list)  # where the errors are, one line each
-    self_score: float | None = None  # the `validation_score:` the script printed for its own split
 
 
 class ExecutionReport(Frozen):

@@ -231,7 +231,7 @@ def test_the_moves_offered_combine_the_tunes_that_tied_with_a_positive_gain(peng
 
 def test_a_small_step_takes_only_the_functions_of_a_whole_script_reply(penguins: Path, tmp_path: Path) -> None:
     """The embedded model copied the whole script at a moderate step and broke its validation line
-    (`predict(make_model(), X_va)`, never fitted): only its functions are taken, the harness code stays."""
+    (`predict(make_model(), X_va)`, never fitted; now `fitted = make_model()`): only its functions are taken, the harness code stays."""
     forest = "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier(n_estimators=50, random_state=0)\n"
 
     class Whole(Recorder):
@@ -240,17 +240,17 @@ def test_a_small_step_takes_only_the_functions_of_a_whole_script_reply(penguins:
             if sm.agent_of(texts) != "coder":
                 return super().__call__(messages)
             broken = ctx.state.best.code.replace("n_estimators=50", "n_estimators=120")
-            broken = broken.replace("predict(make_model().fit(X_tr, y_tr), X_va)", "predict(make_model(), X_va)")
+            broken = broken.replace("fitted = make_model().fit(X_tr, y_tr)", "fitted = make_model()")
             return f"```python\n{broken}```"
 
     recorder = Whole()
     ctx = _context(penguins, tmp_path, recorder)
     draft, _ = merge_functions(ctx.starter, forest, only_functions=True)
-    assert "predict(make_model().fit(X_tr, y_tr), X_va)" in draft
+    assert "fitted = make_model().fit(X_tr, y_tr)" in draft
     _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=draft))
     plan = UpdatePlan(direction="more trees", step_size=StepSize.moderate)
     update, _ = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
-    assert "n_estimators=120" in update.code and "predict(make_model().fit(X_tr, y_tr), X_va)" in update.code
+    assert "n_estimators=120" in update.code and "fitted = make_model().fit(X_tr, y_tr)" in update.code
     assert "the reply's other code is not used" in update.note
     assert _execute(ctx, update).status == "ok"
 
@@ -407,3 +407,18 @@ def test_the_diagnostician_reads_the_script_up_to_make_model_where_the_rest_is_t
         assert "RandomForestClassifier(n_estimators=50" in seen and "def features(" in seen
         assert ("def predict(" not in seen) == cut and ("the rest is the starter script's code, unchanged" in seen) == cut
         assert ('print("the end")' in seen) != cut
+
+
+@pytest.mark.parametrize("capacity, key", [("less", "RandomForestClassifier: min_samples_leaf=3"),
+                                           ("more", "RandomForestClassifier: max_features=0.5"),
+                                           ("unclear", "use HistGradientBoostingClassifier")])
+def test_the_diagnosed_capacity_decides_the_move_a_plan_about_the_model_carries(
+        capacity: str, key: str, penguins: Path, tmp_path: Path) -> None:
+    """A plan that asks for "other hyperparameters" names no move: the first move offered is made, and the
+    diagnosis's capacity (the gradient's sign) decides which one; without it (the no-diagnosis ablation's
+    scalar feedback) the order of the catalogue does."""
+    ctx = _context(penguins, tmp_path, _keeper_planning("Tune the model's hyperparameters", "targeted"))
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    diagnosis = Diagnosis(summary="a forest", capacity=capacity, direction="Tune the model's hyperparameters")
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
+    assert plan.move is not None and plan.move.key == key

@@ -143,3 +143,20 @@ def test_a_blend_member_swaps_the_model_for_another_kind_of_family_first() -> No
     tried = [boosted, "from sklearn.ensemble import ExtraTreesClassifier\n" + (apply_move(boosted, first) or "")]
     assert member(boosted, CLASSIFIERS, tried).key == "use RandomForestClassifier"
     assert member("print('no model')\n", CLASSIFIERS, []) is None
+
+
+def test_the_diagnosed_capacity_puts_the_moves_that_way_first_and_the_other_way_last() -> None:
+    """The diagnosis sets the sign of the next move: an overfit model gets regularisation first, one that scores
+    about the same on the rows it was fit on and on new rows gets more capacity first; unclear keeps the order."""
+    boosted = FOREST.replace("RandomForestClassifier", "HistGradientBoostingClassifier").replace("n_estimators=200", "max_iter=100")
+    unclear = offer(boosted, CLASSIFIERS, [])
+    less, more = offer(boosted, CLASSIFIERS, [], capacity="less"), offer(boosted, CLASSIFIERS, [], capacity="more")
+    assert [m.capacity for m in unclear] == ["", "less", "less", "less"]  # slower learning first, as before
+    assert less[0].key == "HistGradientBoostingClassifier: min_samples_leaf=40" and less[-1].capacity != "more"
+    assert [m.key for m in more[:2]] == ["HistGradientBoostingClassifier: min_samples_leaf=5",
+                                        "HistGradientBoostingClassifier: max_leaf_nodes=63"]
+    assert more[-1].capacity == "less"  # the other way, last
+    linear = FOREST.replace("RandomForestClassifier(n_estimators=200, random_state=42)", "LogisticRegression(C=1.0)").replace(
+        "from sklearn.ensemble import RandomForestClassifier", "from sklearn.linear_model import LogisticRegression")
+    assert offer(linear, CLASSIFIERS, [], capacity="more")[0].key == "use HistGradientBoostingClassifier"  # a linear model: a stronger family
+    assert offer(linear, CLASSIFIERS, [], capacity="less")[0].key == "LogisticRegression: C=0.1"

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from gome.agents.views import fit_verdict
 from gome.sandbox import SandboxLimits
-from gome.tasks import grade_submission, load_task, prepare_task
+from gome.tasks import grade_submission, load_task, make_dev_split, prepare_task
+from gome.tasks.evidence import fit_score, submission_evidence
 from gome.tasks.starter import starter_script
 from gome.tools.harness import run_attempt
 
@@ -34,7 +36,7 @@ def _run(code: str, task_dir: Path, out: Path) -> tuple[float, float | None]:
     task = load_task(task_dir)
     report, _ = run_attempt("s", code, task.public_dir, out, lambda path: 0.0, LIMITS)
     assert report.status == "ok", report.error + report.stderr_tail
-    assert "validation_score: " in report.stdout_tail
+    assert "validation_score: " in report.stdout_tail and "train_score: " in report.stdout_tail
     grade = grade_submission(task, out / "submission.csv")
     assert grade.valid_submission, grade.error
     return grade.score, grade.normalized_score
@@ -71,3 +73,23 @@ def test_rmsle_predictions_stay_in_the_targets_range(tmp_path: Path) -> None:
         "import numpy as np\n", "import numpy as np\nfrom sklearn.linear_model import LinearRegression\n")
     score, normalized = _run(linear, task_dir, tmp_path / "linear")
     assert normalized is not None and normalized > 0.7, score  # a range clip alone: 0.506
+
+
+def test_the_starter_scores_the_rows_it_was_fit_on_and_a_deep_tree_reads_as_overfit(tasks_dir: Path, tmp_path: Path) -> None:
+    """The starter prints train_score beside validation_score: an unpruned tree scores 1.0 on rows it was fit
+    on and far less on new rows (overfit); the prior placeholder scores the same on both (it fits, and more
+    capacity is the way to go)."""
+    task = load_task(tasks_dir / "lending-club")
+    split = make_dev_split(task, tmp_path / "dev")
+    code = starter_script(task)
+    tree = code.replace('DummyClassifier(strategy="prior")', "DecisionTreeClassifier(random_state=0)").replace(
+        "import numpy as np\n", "import numpy as np\nfrom sklearn.tree import DecisionTreeClassifier\n")
+    verdicts = {}
+    for name, script in [("tree", tree), ("dummy", code)]:
+        report, _ = run_attempt(name, script, split.input_dir, tmp_path / name, lambda path: 0.0, LIMITS)
+        assert report.status == "ok", report.stderr_tail
+        evidence = submission_evidence(task, split, tmp_path / name / "submission.csv", {}, report.stdout_tail)
+        assert evidence.fit_score == fit_score(report.stdout_tail) is not None and evidence.self_score is not None
+        verdicts[name] = (evidence.fit_score, evidence.self_score, fit_verdict(evidence, task.lower_is_better))
+    assert verdicts["tree"][0] == 1.0 and verdicts["tree"][1] < 0.7 and verdicts["tree"][2] == "overfit", verdicts
+    assert verdicts["dummy"][2] == "fits", verdicts

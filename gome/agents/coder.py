@@ -119,14 +119,17 @@ class Coder(GomeAgent):
         if kind == "draft" and state.best is not None:  # an ensemble-stage draft carries out no plan
             return None, ""
         if state.needs_redo() and state.last is not None:  # a redo carries on the no-op's plan, with a move of its own
-            return self._redo_plan(state.last.plan), state.last.cause
+            return self._redo_plan(state.last.plan, state.last.cause), state.last.cause
         plan = latest(messages, UpdatePlan) if state.mode == "directed" else None
         return plan, state.last.id if plan is not None and state.last else ""
 
-    def _redo_plan(self, plan: UpdatePlan | None) -> UpdatePlan | None:
-        """The plan a no-op left undone, carried by the first move offered that it did not already carry: the
-        Coder could not turn it into a change of the predictions, so it gets an exact edit."""
-        moves = [m for m in self.ctx.moves() if plan is None or plan.move is None or m.key != plan.move.key]
+    def _redo_plan(self, plan: UpdatePlan | None, cause: str) -> UpdatePlan | None:
+        """The plan a no-op left undone, carried by the first move offered that it did not already carry (in the
+        way the diagnosis that led to it moves the capacity): the Coder could not turn it into a change of the
+        predictions, so it gets an exact edit."""
+        diagnosed = self.ctx.state.attempt(cause)
+        capacity = diagnosed.diagnosis.capacity if diagnosed is not None and diagnosed.diagnosis is not None else "unclear"
+        moves = [m for m in self.ctx.moves(capacity) if plan is None or plan.move is None or m.key != plan.move.key]
         if plan is None or not moves:
             return plan
         return plan.carrying(moves[0])

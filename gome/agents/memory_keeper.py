@@ -52,7 +52,7 @@ class MemoryKeeper(GomeAgent):
         repeated = self._repeats(plan)
         if repeated is not None:  # ask once more, naming the failure; then fall back without the model
             retry = [*prompt, AssistantMessage(content=plan.model_dump_json(), source="memory_keeper"),
-                     UserMessage(content=self._repeat_note(plan, repeated), source="team")]
+                     UserMessage(content=self._repeat_note(plan, repeated, diagnosis), source="team")]
             second, more = await self._ask(retry, plan)
             usage = RequestUsage(prompt_tokens=usage.prompt_tokens + more.prompt_tokens,
                                  completion_tokens=usage.completion_tokens + more.completion_tokens)
@@ -77,8 +77,8 @@ class MemoryKeeper(GomeAgent):
         state = self.ctx.state
         return state.memory.repeats(plan.direction, now=state.step) if state.use_memory else None
 
-    def _repeat_note(self, plan: UpdatePlan, failure: MemoryEntry) -> str:
-        moves = self.ctx.moves()
+    def _repeat_note(self, plan: UpdatePlan, failure: MemoryEntry, diagnosis: Diagnosis) -> str:
+        moves = self.ctx.moves(diagnosis.capacity)
         return self.ctx.messages.render("repeated_direction", direction=plan.direction, outcome=failure.outcome,
                                         step=failure.step, example=moves[0].key if moves else "")
 
@@ -87,7 +87,7 @@ class MemoryKeeper(GomeAgent):
         construction), else the first stock direction that has not failed; the memories the model's plan drew
         on stay referenced, its changes (for the failed direction) go."""
         if self._repeats(plan.model_copy(update={"direction": diagnosis.direction})) is not None:
-            moves = self.ctx.moves()
+            moves = self.ctx.moves(diagnosis.capacity)
             if moves:
                 return plan.model_copy(update={"direction": moves[0].key}).carrying(moves[0])
         for direction in [diagnosis.direction, *self.ctx.messages.items("fallback_directions")]:
@@ -101,12 +101,13 @@ class MemoryKeeper(GomeAgent):
 
     def _concrete(self, plan: UpdatePlan, diagnosis: Diagnosis) -> UpdatePlan:
         """The plan with the move it names (else the one the diagnosis names; else, for a plan that asks for a
-        model change without naming an untried one, the first move offered), its edit as the plan's change.
+        model change without naming an untried one, the first move offered: the first that moves the model's
+        capacity the way the diagnosis says), its edit as the plan's change.
         A move the plan's text does not name becomes its direction too, so that the memories record what was
         tried: a plan that restates a change already made must not put that change among the failures."""
         if plan.move is not None:
             return plan
-        moves, text = self.ctx.moves(), " ".join([plan.direction, *plan.changes])
+        moves, text = self.ctx.moves(diagnosis.capacity), " ".join([plan.direction, *plan.changes])
         move = pick(text, moves)
         if move is not None:
             return plan.carrying(move)

@@ -8,9 +8,12 @@ import difflib
 from gome.optim.veto import GAP_NOISE, SUPPORT_NOISES
 from gome.roles import Messages
 from gome.tools.estimators import calls_text
-from gome.schema import Attempt, Diagnosis, ExecutionReport, MemoryEntry, Move, UpdatePlan
+from gome.schema import Attempt, Diagnosis, Evidence, ExecutionReport, MemoryEntry, Move, UpdatePlan
 
-__all__ = ["score_text", "history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
+# a train_score this many standard errors of the difference better than the validation_score reads as overfitting
+FIT_NOISES = 3.0
+
+__all__ = ["fit_verdict", "score_text", "history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
            "diff_text", "diagnosis_text", "moves_text"]
 
 
@@ -40,7 +43,7 @@ def failures_text(messages: Messages, entries: list[MemoryEntry]) -> str:
 
 
 def moves_text(messages: Messages, moves: list[Move]) -> str:
-    lines = [messages.render("move_line", number=n, key=m.key, new=m.new) for n, m in enumerate(moves, 1)]
+    lines = [messages.render("move_line", number=n, key=m.key, new=m.new, capacity=m.capacity) for n, m in enumerate(moves, 1)]
     return "\n".join(lines) or messages.render("no_moves")
 
 
@@ -67,6 +70,15 @@ def report_text(report: ExecutionReport, out_chars: int = 1200) -> str:
     if report.stderr_tail.strip():
         lines.append("stderr (tail):\n" + report.stderr_tail[-out_chars:])
     return "\n".join(lines)
+
+
+def fit_verdict(ev: Evidence, lower_is_better: bool) -> str:
+    """overfit (the script's train_score beats its own validation_score by more than FIT_NOISES standard errors
+    of the difference of two splits' scores), else fits (about the same, or worse), or "" without both scores."""
+    if ev.fit_score is None or ev.self_score is None or ev.noise is None:
+        return ""
+    gap = (ev.self_score - ev.fit_score) if lower_is_better else (ev.fit_score - ev.self_score)
+    return "overfit" if gap > FIT_NOISES * GAP_NOISE * ev.noise else "fits"
 
 
 def _self_verdict(attempt: Attempt, lower_is_better: bool) -> str:
@@ -101,6 +113,9 @@ def evidence_text(messages: Messages, attempt: Attempt, lower_is_better: bool) -
         if ev.self_score is not None:
             lines.append(messages.render("evidence_self_score", self_score=score_text(ev.self_score),
                                          score=score_text(report.score), verdict=_self_verdict(attempt, lower_is_better)))
+            if ev.fit_score is not None:
+                lines.append(messages.render("evidence_fit", fit=score_text(ev.fit_score), self_score=score_text(ev.self_score),
+                                             verdict=fit_verdict(ev, lower_is_better)))
     lines.append(messages.render("evidence_time", seconds=f"{report.duration_s:.1f}"))
     return "\n".join(f"- {line}" for line in lines)
 

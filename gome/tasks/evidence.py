@@ -23,10 +23,12 @@ from gome.tasks.submission import read_submission, validate_submission
 from gome.tasks.task import Task
 
 __all__ = ["aligned_predictions", "bootstrap_noise", "error_breakdown", "fold_gain", "paired_gain", "pooled_gain",
-           "prediction_change", "self_reported_score", "submission_evidence"]
+           "prediction_change", "self_reported_score", "fit_score", "submission_evidence"]
 
 # the line a script prints with its own validation score (the harness reads it for self-reported tasks)
 _SCORE_LINE = re.compile(r"^validation_score:\s*([-+0-9.eE]+|nan|inf)\s*$", re.MULTILINE | re.IGNORECASE)
+# ... and the starter's line with its score on as many of the rows it was fit on (a gap to the first: overfitting)
+_FIT_LINE = re.compile(r"^train_score:\s*([-+0-9.eE]+|nan|inf)\s*$", re.MULTILINE | re.IGNORECASE)
 _MIN_VALID = 10  # scorable resamples needed for a standard error
 _MAX_LINE = 160
 RowScore = Callable[[np.ndarray], float]  # the score of the rows at the given positions
@@ -235,7 +237,16 @@ def error_breakdown(task: Task, answers: pd.DataFrame, aligned: pd.DataFrame,
 
 def self_reported_score(stdout: str) -> float | None:
     """The number on the last `validation_score: X` line, None when there is none or it is not finite."""
-    found = _SCORE_LINE.findall(stdout or "")
+    return _last_number(_SCORE_LINE, stdout)
+
+
+def fit_score(stdout: str) -> float | None:
+    """The number on the last `train_score: X` line (the starter's score on rows the model was fit on)."""
+    return _last_number(_FIT_LINE, stdout)
+
+
+def _last_number(line: re.Pattern[str], stdout: str) -> float | None:
+    found = line.findall(stdout or "")
     with contextlib.suppress(IndexError, ValueError):  # no line, or e.g. "1.2.3", which the pattern matches
         return value if math.isfinite(value := float(found[-1])) else None
     return None
@@ -261,12 +272,12 @@ def submission_evidence(task: Task, split: DevSplit, submission: Path, reference
                         seed: int = 0) -> Evidence:
     """Evidence about a dev-run submission; an invalid submission gives only the self-reported score. With
     `best` (an id in `references`), the paired-bootstrap standard error of the gain over it, for acceptance."""
-    self_score = self_reported_score(stdout)
+    self_score, fit = self_reported_score(stdout), fit_score(stdout)
     answers = read_table(split.answers_path, task.id_column).reset_index(drop=True)
     try:
         aligned = aligned_predictions(task, answers, submission)
     except SubmissionError:
-        return Evidence(self_score=self_score)
+        return Evidence(self_score=self_score, fit_score=fit)
     loaded = {ref_id: _reference(task, answers, path) for ref_id, path in references.items()}
     old = loaded.get(parent) if parent is not None else None
     changed, size = prediction_change(task, aligned, old) if old is not None else (None, None)
@@ -275,6 +286,6 @@ def submission_evidence(task: Task, split: DevSplit, submission: Path, reference
     top = loaded.get(best) if best is not None else None
     gain_se = paired_gain(task, answers, aligned, top, n_boot, seed)[1] if top is not None else None
     return Evidence(noise=bootstrap_noise(task, answers, aligned, n_boot, seed), changed_share=changed,
-                    change_size=size, identical_to=next(same, ""), errors=errors, self_score=self_score,
+                    change_size=size, identical_to=next(same, ""), errors=errors, self_score=self_score, fit_score=fit,
                     vs_best=best if best is not None and gain_se is not None and math.isfinite(gain_se) else "",
                     gain_se=gain_se if gain_se is not None and math.isfinite(gain_se) else None)

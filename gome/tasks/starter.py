@@ -74,8 +74,11 @@ def make_model():
 X, X_test = features(train, test)
 y = {y}
 X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.2, random_state=0)
-pred = predict(make_model().fit(X_tr, y_tr), X_va)
+fitted = make_model().fit(X_tr, y_tr)
+pred = predict(fitted, X_va)
 print("validation_score:", {validation})
+pred = predict(fitted, X_tr[: len(X_va)])  # as many rows it was fit on: far better than validation_score means overfitting
+print("train_score:", {train})
 
 model = make_model().fit(X, y)
 submission = pd.DataFrame({{ID: test[ID].to_numpy()}})
@@ -120,7 +123,8 @@ def starter_script(task: Task, train: pd.DataFrame | None = None) -> str:
     metric_import, validation = _VALIDATION[task.metric]
     return _TEMPLATE.format(
         **values, placeholder=placeholder, placeholder_call=call, metric_import=metric_import, note=PLACEHOLDER_NOTE,
-        validation=validation, predict=_PREDICT["log_regression" if task.metric == "rmsle" else kind],
+        validation=validation, train=validation.replace("y_va", "y_tr[: len(X_va)]"),
+        predict=_PREDICT["log_regression" if task.metric == "rmsle" else kind],
     )
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from gome.schema import Move
+from gome.schema import Capacity, Move
 from gome.tools.estimators import literal, model_calls
 from gome.tools.hints import MODEL_PACKAGES, find_module_of, model_import
 
@@ -25,6 +25,7 @@ __all__ = ["offer", "member", "carried_out", "apply_move", "pick", "asks_for_mod
 
 _BOOSTED = re.compile(r"Boost|LGBM|XGB|CatBoost")
 _FORESTS = re.compile(r"Forest|ExtraTrees")
+_LINEAR = re.compile(r"Linear|Logistic|Ridge|Lasso|ElasticNet|SGD|Perceptron")
 _WRAPPERS = re.compile(r"Pipeline|Voting|Stacking|SearchCV|TransformedTarget|MultiOutput|OneVsRest|Calibrated")
 # a plan about the model: these words, or a model class named in it (CamelCase: "HistGradientBoostingClassifier")
 _MODEL_WORDS = re.compile(r"\b(model|algorithm|famil|hyper|tun|estimator|tree|forest|regulari[sz]|learning.rate|"
@@ -56,29 +57,38 @@ def _with(call: ast.Call, values: dict[str, Any]) -> str:
     return ast.unparse(ast.Call(func=call.func, args=call.args, keywords=keywords))
 
 
-def _tunes(name: str, kwargs: dict[str, object], defaults: dict[str, object]) -> list[dict[str, Any]]:
-    """New values for a few arguments that matter, as rules of thumb: slower learning with more rounds
-    for boosting, more trees and larger leaves for forests, stronger regularisation elsewhere."""
+Effect = Literal["more", "less", ""]
+# (argument, value it has, value to try, which way that moves the model's capacity): regularisation first, as
+# before the capacity rules (added last, so a diagnosis that cannot tell keeps the first four moves it had)
+_RULES: list[tuple[str, object, object, Effect]] = [
+    ("min_samples_leaf", 1, 3, "less"), ("min_samples_leaf", 20, 40, "less"), ("max_features", "sqrt", 0.5, "more"),
+    ("max_features", 1.0, 0.5, "less"), ("num_leaves", 31, 15, "less"), ("max_leaf_nodes", 31, 15, "less"),
+    ("l2_regularization", 0.0, 1.0, "less"), ("reg_lambda", 0.0, 1.0, "less"), ("colsample_bytree", 1.0, 0.7, "less"),
+    ("subsample", 1.0, 0.8, "less"), ("C", 1.0, 0.1, "less"), ("alpha", 1.0, 10.0, "less"), ("n_neighbors", 5, 15, "less"),
+    ("min_samples_leaf", 20, 5, "more"), ("num_leaves", 31, 63, "more"), ("max_leaf_nodes", 31, 63, "more"),
+    ("max_depth", 3, 6, "more"), ("C", 1.0, 10.0, "more"), ("alpha", 1.0, 0.1, "more"), ("n_neighbors", 5, 3, "more"),
+]
+
+
+def _tunes(name: str, kwargs: dict[str, object], defaults: dict[str, object]) -> list[tuple[dict[str, Any], Effect]]:
+    """New values for a few arguments that matter, as rules of thumb, with which way each moves the model's
+    capacity: slower learning with more rounds for boosting, more trees for forests (neither way), then
+    regularisation, then more capacity."""
     def value(param: str) -> object:
         return kwargs.get(param, defaults.get(param, "missing"))
 
-    boosted, out = bool(_BOOSTED.search(name)), list[dict[str, Any]]()
+    boosted, out = bool(_BOOSTED.search(name)), list[tuple[dict[str, Any], Effect]]()
     rounds = next((p for p in ("n_estimators", "max_iter") if p in defaults and (boosted or p == "n_estimators")), None)
     rate, count = value("learning_rate"), value(rounds) if rounds else None
     if boosted and rounds and isinstance(count, int) and isinstance(rate, float) and rate > 0.012:
-        out.append({"learning_rate": round(rate / 2, 4), rounds: min(2 * count, 2000)})
+        out.append(({"learning_rate": round(rate / 2, 4), rounds: min(2 * count, 2000)}, ""))
     elif rounds and isinstance(count, int) and 1 < count < 1000 and not boosted:
-        out.append({rounds: 3 * count})
-    rules: list[tuple[str, object, object]] = [  # (argument, value it has, value to try)
-        ("min_samples_leaf", 1, 3), ("min_samples_leaf", 20, 40), ("max_features", "sqrt", 0.5), ("max_features", 1.0, 0.5),
-        ("num_leaves", 31, 15), ("max_leaf_nodes", 31, 15), ("l2_regularization", 0.0, 1.0), ("reg_lambda", 0.0, 1.0),
-        ("colsample_bytree", 1.0, 0.7), ("subsample", 1.0, 0.8), ("C", 1.0, 0.1), ("alpha", 1.0, 10.0), ("n_neighbors", 5, 15),
-    ]
-    for param, has, new in rules:
+        out.append(({rounds: 3 * count}, ""))
+    for param, has, new, effect in _RULES:
         now = value(param)
         pointless = (param == "max_features" and not _FORESTS.search(name)) or (param == "subsample" and boosted and "LGBM" in name)
         if param in defaults and type(now) is type(has) and now == has and not pointless:  # LightGBM subsamples only with a frequency
-            out.append({param: new})
+            out.append(({param: new}, effect))
     return out
 
 
@@ -163,10 +173,12 @@ def member(code: str, catalogue: list[str], tried_codes: list[str]) -> Move | No
     return swaps[0] if swaps else None
 
 
-def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequence[Move] = (), k: int = 4) -> list[Move]:
+def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequence[Move] = (), k: int = 4,
+          capacity: Capacity = "unclear") -> list[Move]:
     """Up to k moves for a script, those the tried scripts already built left out: the tunes that tied with a
     positive gain, together, first; then swaps to families of the catalogue stronger than the script's model;
-    then tunes of its call."""
+    then tunes of its call. With a diagnosed `capacity` (more, less), the moves that change the model's
+    capacity that way come first and those that change it the other way last: the diagnosis sets the sign."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -176,14 +188,18 @@ def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequenc
         return []
     call, name, defaults = main
     old = ast.unparse(call)
-    moves = _combined(old, ties) + [Move(key=f"use {other}", old=old, new=source) for other, source in _catalogue(catalogue)
-                                          if other != name and _strength(other) > _strength(name)]
+    together = _combined(old, ties)
+    swap: Effect = "more" if _LINEAR.search(name) else ""  # from a forest to boosting: another model, not just more of it
+    moves = [Move(key=f"use {other}", old=old, new=source, capacity=swap) for other, source in _catalogue(catalogue)
+             if other != name and _strength(other) > _strength(name)]
     kwargs = {kw.arg: v for kw in call.keywords if kw.arg and (v := literal(kw.value))[0]}
-    for values in _tunes(name, {k: v[1] for k, v in kwargs.items()}, defaults):
+    for values, effect in _tunes(name, {k: v[1] for k, v in kwargs.items()}, defaults):
         key = f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in values.items())
-        moves.append(Move(key=key, old=old, new=_with(call, values)))
+        moves.append(Move(key=key, old=old, new=_with(call, values), capacity=effect))
+    if capacity != "unclear":  # stable: within each rank, the order above
+        moves.sort(key=lambda m: 0 if m.capacity == capacity else 2 if m.capacity else 1)
     built = _built(tried_codes)
-    return [m for m in moves if not _tried(m, built)][:k]
+    return [m for m in together + moves if not _tried(m, built)][:k]
 
 
 def carried_out(code: str, move: Move) -> bool:

@@ -66,6 +66,8 @@ def payload_fields(structured: dict[str, Any] | None) -> list[tuple[str, Any]]:
         fields: list[tuple[str, Any]] = [("summary", p.get("summary", "")), ("problems", list(p.get("problems", [])))]
         if p.get("evidence"):
             fields.append(("evidence", list(p["evidence"])))
+        if p.get("capacity") in ("more", "less"):
+            fields.append(("capacity", f"{p['capacity']} (the sign of the next move along the model's capacity)"))
         fields.append(("direction", p.get("direction", "")))
         if p.get("expected_effect"):
             fields.append(("expected", p["expected_effect"]))
