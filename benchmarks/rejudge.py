@@ -46,7 +46,8 @@ async def rejudge(run_dir: Path, folds: int, z: float, scratch: Path) -> list[di
         gain, se = (-1 if task.lower_is_better else 1) * (a["score"] - best["score"]), ev["gain_se"]
         if not 0 < gain <= z * se:
             continue
-        pooled = await checker.gain((a["id"], a["code"]), (best["id"], best["code"]), (gain, se), asyncio.Semaphore(1))
+        pooled = await checker.gain((a["id"], a["code"]), (best["id"], best["code"]), (gain, se), asyncio.Semaphore(1),
+                                     len(splits))
         rows.append({"run": run_dir.name, "attempt": a["id"], "gain": gain, "se": se, "pooled": pooled,
                      "verdict": "error" if pooled is None else "accepted" if pooled[0] > z * pooled[1] else
                      "worse" if pooled[0] < -z * pooled[1] else "tie", "outcome": a["outcome"]})

@@ -66,6 +66,9 @@ class RunConfig(BaseModel):
     confirm_folds: int = Field(default=4, ge=0, description="a gain over the best that is positive but within the "
                                "noise is measured again on this many extra dev folds (disjoint held-out rows; as "
                                "many as fit beside the dev split, none for a time-ordered split) and pooled (0: never)")
+    confirm_time_s: float = Field(default=300.0, ge=0, description="the fold runs of one close call may take this "
+                                  "many seconds, estimated from the two scripts' run times: fewer folds, or none, for "
+                                  "slow scripts")
     description_tokens: int = Field(default=1200, ge=0, description="how much of description.md the agents read")
     prompt_budgets: dict[str, int] = Field(
         default_factory=lambda: dict(PROMPT_BUDGETS),

@@ -11,17 +11,20 @@ again on extra dev folds (--confirm-folds), whose spread of gains holds the mode
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from pathlib import Path
 
 import pytest
 
+from gome.assemble import limits_of
 from gome.config import RunConfig
 from gome.events import read_events
 from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
 from gome.schema import AgentMessage, Blended, OptimizerStep, Remeasure, Selection
-from gome.tasks import prepare_task
+from gome.tasks import load_task, make_dev_split, prepare_task
+from gome.tools.folds import Folds
 from gome.view.logs import render_lines
 from scripted_model import agent_of, policy
 
@@ -127,16 +130,18 @@ def make_model():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("confirm_folds", [2, 0])
-def test_a_real_gain_within_the_dev_splits_noise_passes_on_more_dev_rows(hpc: Path, tmp_path: Path, confirm_folds: int) -> None:
+@pytest.mark.parametrize("confirm_time", [300.0, 0.0])
+def test_a_real_gain_within_the_dev_splits_noise_passes_on_more_dev_rows(hpc: Path, tmp_path: Path, confirm_time: float) -> None:
     """Boosting for 100 rounds overfits hpc-jobs a little; l2 regularisation of 0.4 gains on every fold (measured:
     1.85, 2.01 and 2.03 paired SE on the dev split and two extra folds; deterministic). On the dev split alone that is
-    within a margin of 2 SE, a tie; pooled with the two folds it is 3.4 SE, accepted, and the log says on how many."""
+    within a margin of 2 SE, a tie; pooled with the two folds it is 3.4 SE, accepted, and the log says on how many.
+    Where the fold runs do not fit in the close call's time, there are none: a tie."""
+    confirm_folds = 2 if confirm_time else 0  # the folds the close call gets
     replies = iter([BOOSTED.format(extra=""), BOOSTED.format(extra="l2_regularization=0.4, ")])
     client = ScriptedChatCompletionClient(lambda messages: next(replies) if agent_of([str(m.content) for m in messages]) == "coder"
                                           else policy([str(m.content) for m in messages]))
     config = RunConfig(task_dir=hpc, runs_dir=tmp_path, steps=2, exec_timeout_s=120, final_seeds=0, blend_size=1,
-                       ensemble_after=1.0, moves=False, confirm_folds=confirm_folds)
+                       ensemble_after=1.0, moves=False, confirm_folds=2, confirm_time_s=confirm_time)
     run_dir = asyncio.run(run(config, client=client)).run_dir
     events = list(read_events(run_dir / "events.jsonl"))
     update = [e.attempt for e in events if isinstance(e, OptimizerStep)][-1]
@@ -151,3 +156,20 @@ def test_a_real_gain_within_the_dev_splits_noise_passes_on_more_dev_rows(hpc: Pa
     assert [(e.attempt, e.best, e.folds) for e in said] == ([(update.id, "0-001", 2)] if confirm_folds else [])
     logs = "\n".join(render_lines(events))
     assert ("on 3 dev splits: accepted" in logs) == ("both run again on 2 more dev folds" in logs) == bool(confirm_folds)
+
+
+def test_a_close_call_gets_only_the_folds_whose_runs_fit_in_its_time(hpc: Path, tmp_path: Path) -> None:
+    """A diamonds-cut close call ran two 100-second scripts on four folds one at a time: 13 minutes. The folds a
+    close call gets are those whose runs, the best's kept ones left out, fit in its time."""
+    task = load_task(hpc)
+    splits = [make_dev_split(task, tmp_path / f"fold{k}", fold=k) for k in (1, 2, 3, 4)]
+    folds = Folds(task, splits, tmp_path / "runs", limits_of(RunConfig(task_dir=hpc)), time_s=300.0)
+    assert folds.count(new_s=100.0, best_id="0-001", best_s=100.0) == 1  # 200 s a fold
+    assert folds.count(new_s=10.0, best_id="0-001", best_s=10.0) == 4
+    assert dataclasses.replace(folds, parallel=2).count(new_s=100.0, best_id="0-001", best_s=100.0) == 3
+    for k in (1, 2):  # the best's runs on two folds are kept from an earlier close call
+        (tmp_path / "runs" / "0-001" / f"fold{k}").mkdir(parents=True)
+        (tmp_path / "runs" / "0-001" / f"fold{k}" / "score.txt").write_text("0.9")
+    assert folds.count(new_s=100.0, best_id="0-001", best_s=100.0) == 2  # 100 + 100 s, then 200 more
+    assert folds.count(new_s=400.0, best_id="0-001", best_s=1.0) == 0
+

@@ -66,18 +66,21 @@ class Executor(GomeAgent):
 
     async def _confirm(self, update: CodeUpdate, report: ExecutionReport) -> ExecutionReport:
         """The report with the gain over the best pooled over the extra dev folds, where the dev split's gain
-        is positive but within the acceptance margin (unchanged otherwise, or when a fold run failed)."""
+        is positive but within the acceptance margin (unchanged otherwise, when no fold's runs fit in the close
+        call's time, or when a fold run failed)."""
         ctx, state = self.ctx, self.ctx.state
         gain, margin = state.gain(report)
         best, ev = state.best, report.evidence
         if (ctx.folds is None or gain is None or not 0 < gain <= margin or best is None or not best.code
                 or ev is None or ev.gain_se is None):
             return report
-        folds = len(ctx.folds.splits)
+        folds = ctx.folds.count(report.duration_s, best.id, best.report.duration_s if best.report else 0.0)
+        if not folds:
+            return report
         ctx.emit(Remeasure(trace=state.trace, step=state.step, attempt=update.attempt_id, best=best.id, folds=folds,
                            gain=gain, gain_se=ev.gain_se))
         pooled = await ctx.folds.gain((update.attempt_id, update.code), (best.id, best.code), (gain, ev.gain_se),
-                                      ctx.exec_slots or asyncio.Semaphore(1))
+                                      ctx.exec_slots or asyncio.Semaphore(1), folds)
         if pooled is None:
             return report
         return report.model_copy(update={"evidence": ev.model_copy(update={
