@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gome.agents.views import fit_verdict
+from gome.agents.views import fit_capacity
 from gome.sandbox import SandboxLimits
 from gome.tasks import grade_submission, load_task, make_dev_split, prepare_task
 from gome.tasks.evidence import fit_score, submission_evidence
@@ -90,6 +90,6 @@ def test_the_starter_scores_the_rows_it_was_fit_on_and_a_deep_tree_reads_as_over
         assert report.status == "ok", report.stderr_tail
         evidence = submission_evidence(task, split, tmp_path / name / "submission.csv", {}, report.stdout_tail)
         assert evidence.fit_score == fit_score(report.stdout_tail) is not None and evidence.self_score is not None
-        verdicts[name] = (evidence.fit_score, evidence.self_score, fit_verdict(evidence, task.lower_is_better))
-    assert verdicts["tree"][0] == 1.0 and verdicts["tree"][1] < 0.7 and verdicts["tree"][2] == "overfit", verdicts
-    assert verdicts["dummy"][2] == "fits", verdicts
+        verdicts[name] = (evidence.fit_score, evidence.self_score, fit_capacity(evidence, task.lower_is_better))
+    assert verdicts["tree"][0] == 1.0 and verdicts["tree"][1] < 0.7 and verdicts["tree"][2] == "less", verdicts
+    assert verdicts["dummy"][2] == "more", verdicts

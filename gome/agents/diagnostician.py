@@ -1,5 +1,7 @@
 """The Diagnostician: turns an executed attempt (its script, output, plan and the harness's evidence)
-into a `Diagnosis`, the gradient, and attaches it to the attempt's journal record."""
+into a `Diagnosis`, the gradient, and attaches it to the attempt's journal record. Its sign along the
+model's capacity (more, less) is the model's reading of the fit evidence, or the harness's where the model
+leaves it unclear."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from autogen_core.models import RequestUsage
 from gome.agents.base import NO_USAGE, GomeAgent, latest
 from gome.agents.context import TraceContext
 from gome.agents.views import (
-    diff_text, evidence_text, failures_text, history_text, moves_text, plan_text, report_text, score_text,
+    diff_text, evidence_text, failures_text, fit_capacity, history_text, moves_text, plan_text, report_text, score_text,
 )
 from gome.llm import StructuredOutputError, ask_structured
 from gome.llm.structured import schema_hint
@@ -49,6 +51,9 @@ class Diagnostician(GomeAgent):
             diagnosis, usage = fallback_diagnosis(ctx.messages, attempt.report), NO_USAGE
         else:
             diagnosis, usage = await self._ask(attempt)
+            sign = fit_capacity(attempt.report.evidence, state.lower_is_better)
+            if diagnosis.capacity == "unclear" and sign != "unclear":  # the harness's reading, where the model has none
+                diagnosis = diagnosis.model_copy(update={"capacity": sign})
         state.diagnose(attempt.id, diagnosis)
         ctx.rundir.write_model(ctx.rundir.step_dir(state.trace, attempt.step) / "diagnosis.json", diagnosis)
         if diagnosis.leak_or_overfit and attempt.contender:
@@ -73,6 +78,7 @@ class Diagnostician(GomeAgent):
         ctx, state = self.ctx, self.ctx.state
         parent = state.attempt(attempt.parent_id)
         query = attempt.plan.direction if attempt.plan else attempt.kind
+        sign = fit_capacity(attempt.report.evidence if attempt.report else None, state.lower_is_better)  # the moves' order
         failures = state.memory.retrieve_failures(query, now=state.step) if state.use_memory else []
         assert attempt.report is not None
         return dict(
@@ -82,7 +88,7 @@ class Diagnostician(GomeAgent):
             plan=plan_text(attempt.plan), parent=parent.id if parent else "",
             parent_score=score_text(parent.score) if parent else "none", diff=diff_text(parent.code, attempt.code, limit=1500) if parent else "",
             note=attempt.note, history=history_text(state.journal.tail(8)), failures=failures_text(ctx.messages, failures),
-            best_score=score_text(state.best.score) if state.best else "none yet", moves=moves_text(ctx.messages, ctx.moves()),
+            best_score=score_text(state.best.score) if state.best else "none yet", moves=moves_text(ctx.messages, ctx.moves(sign)),
             schema=schema_hint(Diagnosis),
         )
 

@@ -8,12 +8,12 @@ import difflib
 from gome.optim.veto import GAP_NOISE, SUPPORT_NOISES
 from gome.roles import Messages
 from gome.tools.estimators import calls_text
-from gome.schema import Attempt, Diagnosis, Evidence, ExecutionReport, MemoryEntry, Move, UpdatePlan
+from gome.schema import Attempt, Capacity, Diagnosis, Evidence, ExecutionReport, MemoryEntry, Move, UpdatePlan
 
 # a train_score this many standard errors of the difference better than the validation_score reads as overfitting
 FIT_NOISES = 3.0
 
-__all__ = ["fit_verdict", "score_text", "history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
+__all__ = ["fit_capacity", "score_text", "history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
            "diff_text", "diagnosis_text", "moves_text"]
 
 
@@ -72,13 +72,14 @@ def report_text(report: ExecutionReport, out_chars: int = 1200) -> str:
     return "\n".join(lines)
 
 
-def fit_verdict(ev: Evidence, lower_is_better: bool) -> str:
-    """overfit (the script's train_score beats its own validation_score by more than FIT_NOISES standard errors
-    of the difference of two splits' scores), else fits (about the same, or worse), or "" without both scores."""
-    if ev.fit_score is None or ev.self_score is None or ev.noise is None:
-        return ""
+def fit_capacity(ev: Evidence | None, lower_is_better: bool) -> Capacity:
+    """The harness's reading of the fit: less capacity where the script's train_score beats its own
+    validation_score by more than FIT_NOISES standard errors of the difference of two splits' scores (it
+    overfits), more where it does not (about the same, or worse), unclear without both scores."""
+    if ev is None or ev.fit_score is None or ev.self_score is None or ev.noise is None:
+        return "unclear"
     gap = (ev.self_score - ev.fit_score) if lower_is_better else (ev.fit_score - ev.self_score)
-    return "overfit" if gap > FIT_NOISES * GAP_NOISE * ev.noise else "fits"
+    return "less" if gap > FIT_NOISES * GAP_NOISE * ev.noise else "more"
 
 
 def _self_verdict(attempt: Attempt, lower_is_better: bool) -> str:
@@ -115,7 +116,7 @@ def evidence_text(messages: Messages, attempt: Attempt, lower_is_better: bool) -
                                          score=score_text(report.score), verdict=_self_verdict(attempt, lower_is_better)))
             if ev.fit_score is not None:
                 lines.append(messages.render("evidence_fit", fit=score_text(ev.fit_score), self_score=score_text(ev.self_score),
-                                             verdict=fit_verdict(ev, lower_is_better)))
+                                             capacity=fit_capacity(ev, lower_is_better)))
     lines.append(messages.render("evidence_time", seconds=f"{report.duration_s:.1f}"))
     return "\n".join(f"- {line}" for line in lines)
 

@@ -5,9 +5,11 @@ the change it tried before. A move is concrete: the call in the script and the c
 either a swap to a stronger family from the catalogue (messages.yaml: `move_classifiers`,
 `move_regressors`) or new values for a few arguments of the current call; tunes that tied with a positive
 gain are offered again together, since gains too small for the noise test alone may pass it together.
-The Diagnostician is offered the moves no attempt has tried yet; a plan that names one (or asks for a
-model change without naming one) carries it, and where the Coder's reply does not make the edit, gome
-makes it. Read from the code, never run.
+Each move says which way it moves the model's capacity (more, less, neither): the gradient's sign, read
+from the script's train_score against its validation score, puts the moves that way first. The Diagnostician
+is offered the moves no attempt has tried yet; a plan that names one (or asks for a model change without
+naming one) carries it, and where the Coder's reply does not make the edit, gome makes it. Read from the
+code, never run.
 """
 
 from __future__ import annotations
@@ -189,7 +191,9 @@ def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequenc
     call, name, defaults = main
     old = ast.unparse(call)
     together = _combined(old, ties)
-    swap: Effect = "more" if _LINEAR.search(name) else ""  # from a forest to boosting: another model, not just more of it
+    # from a linear model: more capacity; from one tree or kNN: an ensemble's averaging, less variance; from a forest
+    # to boosting: another model, not just more or less of it
+    swap: Effect = "more" if _LINEAR.search(name) else "less" if _strength(name) == 0 else ""
     moves = [Move(key=f"use {other}", old=old, new=source, capacity=swap) for other, source in _catalogue(catalogue)
              if other != name and _strength(other) > _strength(name)]
     kwargs = {kw.arg: v for kw in call.keywords if kw.arg and (v := literal(kw.value))[0]}
