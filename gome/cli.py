@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gome: interrupted; continue with `gome resume RUN_DIR`", file=sys.stderr)
         return 130
+    except SystemExit as exc:
+        if exc.code != 128 + signal.SIGTERM:  # the embedded server's SIGTERM handler (gome.llm.local_server)
+            raise
+        print("gome: stopped (SIGTERM); continue with `gome resume RUN_DIR`", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

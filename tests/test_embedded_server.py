@@ -4,6 +4,12 @@ Diagnostician question with a Diagnosis that validates. Skipped only without the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from autogen_core.models import SystemMessage, UserMessage
@@ -14,6 +20,7 @@ from gome.llm.local_server import embedded_server
 from gome.llm.structured import schema_hint
 from gome.roles import load_roles
 from gome.schema import Diagnosis
+from gome.tasks import prepare_task
 CAP = load_roles(None)["diagnostician"].max_tokens  # the role file's reply cap
 
 REPORT = """status: crashed
@@ -145,3 +152,36 @@ def test_gomes_server_keeps_a_structured_reply_inside_its_grammar() -> None:
         value = json.loads(text or "")
         assert value["colour"] in ("teal", "ochre") and isinstance(value["count"], int)
         assert isinstance(value["words"], list) and len(value["words"]) <= 2 and all(len(w) <= 12 for w in value["words"])
+
+
+def _servers() -> set[int]:
+    """The pids of the embedded llama.cpp servers running now."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and b"gome.llm.llama_server" in (proc / "cmdline").read_bytes():
+                found.add(int(proc.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_run_stopped_by_sigterm_says_how_to_resume_and_stops_its_server(tmp_path: Path) -> None:
+    """`kill` of a run on the embedded model: one line on how to go on, no traceback of the tasks the exit
+    cancelled (a bench killed mid-diagnosis printed autogen's "task_done() called too many times"), and the
+    server stopped with it."""
+    _extra_or_skip()
+    task = prepare_task("penguins", tmp_path / "penguins")
+    before, out = _servers(), tmp_path / "out.txt"
+    with out.open("w") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "gome.cli", "run", str(task), "--local-size", "0.5b", "--steps", "3",
+                                 "--runs-dir", str(tmp_path / "runs")], stdout=sink, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 600
+        while "-> executor" not in out.read_text() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(1)  # until the first draft is written: the team is mid-conversation
+        assert proc.poll() is None, out.read_text()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    text = out.read_text()
+    assert proc.returncode == 143 and "gome: stopped (SIGTERM); continue with `gome resume RUN_DIR`" in text, text
+    assert "Traceback" not in text and "task_done" not in text, text
+    assert _servers() - before == set()

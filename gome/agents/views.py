@@ -11,7 +11,7 @@ from gome.tools.estimators import calls_text
 from gome.schema import Attempt, Capacity, Diagnosis, Evidence, ExecutionReport, MemoryEntry, Move, UpdatePlan
 
 # a train_score this many standard errors of the difference better than the validation_score reads as overfitting
-FIT_NOISES = 3.0
+FIT_NOISES = 2.0
 
 __all__ = ["fit_capacity", "score_text", "history_text", "memories_text", "failures_text", "plan_text", "report_text", "evidence_text",
            "diff_text", "diagnosis_text", "moves_text"]

@@ -267,6 +267,7 @@ def _exit_on_sigterm() -> Callable[[int, FrameType | None], Any] | int | None:
         return None
 
     def _raise(signum: int, frame: object) -> None:
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # the tasks the exit cancels fail quietly
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _raise)
