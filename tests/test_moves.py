@@ -158,5 +158,7 @@ def test_the_diagnosed_capacity_puts_the_moves_that_way_first_and_the_other_way_
     assert more[-1].capacity == "less"  # the other way, last
     linear = FOREST.replace("RandomForestClassifier(n_estimators=200, random_state=42)", "LogisticRegression(C=1.0)").replace(
         "from sklearn.ensemble import RandomForestClassifier", "from sklearn.linear_model import LogisticRegression")
-    assert offer(linear, CLASSIFIERS, [], capacity="more")[0].key == "use HistGradientBoostingClassifier"  # a linear model: a stronger family
-    assert offer(linear, CLASSIFIERS, [], capacity="less")[0].key == "LogisticRegression: C=0.1"
+    for capacity, first in (("more", "LogisticRegression: C=10.0"), ("less", "LogisticRegression: C=0.1")):
+        moves = offer(linear, CLASSIFIERS, [], capacity=capacity, k=10)
+        assert moves[0].key == "use HistGradientBoostingClassifier"  # a stronger family first, whichever the sign
+        assert next(m.key for m in moves if not m.key.startswith("use ")) == first

@@ -179,8 +179,9 @@ def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequenc
           capacity: Capacity = "unclear") -> list[Move]:
     """Up to k moves for a script, those the tried scripts already built left out: the tunes that tied with a
     positive gain, together, first; then swaps to families of the catalogue stronger than the script's model;
-    then tunes of its call. With a diagnosed `capacity` (more, less), the moves that change the model's
-    capacity that way come first and those that change it the other way last: the diagnosis sets the sign."""
+    then tunes of its call. With a diagnosed `capacity` (more, less), the tunes (and the swaps among
+    themselves) that change the model's capacity that way come first and those that change it the other way
+    last: the diagnosis sets the sign."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -200,8 +201,8 @@ def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequenc
     for values, effect in _tunes(name, {k: v[1] for k, v in kwargs.items()}, defaults):
         key = f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in values.items())
         moves.append(Move(key=key, old=old, new=_with(call, values), capacity=effect))
-    if capacity != "unclear":  # stable: within each rank, the order above
-        moves.sort(key=lambda m: 0 if m.capacity == capacity else 2 if m.capacity else 1)
+    if capacity != "unclear":  # swaps first still (a stronger family beat a forest's tunes); stable within each rank
+        moves.sort(key=lambda m: (not m.key.startswith("use "), 0 if m.capacity == capacity else 2 if m.capacity else 1))
     built = _built(tried_codes)
     return [m for m in together + moves if not _tried(m, built)][:k]
 
