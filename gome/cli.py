@@ -43,7 +43,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     add("--sync-patience", type=int, default=3, help="steps a trace may trail the global best before adopting it")
     add("--sync-margin", type=float, default=0.0, help="how far it may trail, in metric units")
     add("--final-top-k", type=int, default=3, help="candidates re-scored in the final selection")
-    add("--final-seeds", type=int, default=2, help="extra dev splits per candidate in the final selection")
+    add("--final-seeds", type=int, default=2,
+        help="extra dev splits per candidate in the final selection: the first extra folds (default 2)")
     add("--blend-size", type=int, default=6,
         help="ensemble stage: blend up to this many of the best valid attempts at the end (0: no blend)")
     add("--ensemble-after", type=float, default=0.7,

@@ -44,7 +44,8 @@ class RunConfig(BaseModel):
     sync_margin: float = Field(default=0.0, ge=0, description="how far a trace may trail the global best ...")
     sync_patience: int = Field(default=3, ge=1, description="... for how many steps before it adopts it")
     final_top_k: int = Field(default=3, ge=1, description="candidates re-scored in the final selection")
-    final_seeds: int = Field(default=2, ge=0, description="extra dev splits per candidate in the final selection")
+    final_seeds: int = Field(default=2, ge=0, description="extra dev splits per candidate in the final selection: the "
+                             "first extra folds (other seeds' splits for a time-ordered split)")
     blend_size: int = Field(default=6, ge=0, description="ensemble stage: the best valid attempts the blend may use "
                             "(0 or 1: no blend)")
     ensemble_after: float = Field(default=0.7, ge=0, le=1, description="share of the budget (steps or time) after "

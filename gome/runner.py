@@ -63,6 +63,25 @@ def _folds(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None
             for k in range(1, count + 1)]
 
 
+def _final_splits(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None) -> dict[str, DevSplit]:
+    """The final selection's extra splits (gome.selection): the first `final_seeds` extra folds, else (a
+    time-ordered split) dev splits drawn with the next seeds."""
+    if split is None or not config.final_seeds:
+        return {}
+    count = config.final_seeds
+    if folds_possible(task, config.holdout, count):
+        return {f"fold{k}": make_dev_split(task, rundir.root / f"dev-fold{k}", seed=config.seed, holdout=config.holdout,
+                                           fold=k) for k in range(1, count + 1)}
+    seeds = [config.seed + 1 + i for i in range(count)]
+    return {f"seed{s}": make_dev_split(task, rundir.root / "selection" / f"dev-seed{s}", seed=s, holdout=config.holdout)
+            for s in seeds}
+
+
+def _kept(rundir: RunDir, attempt: str, label: str) -> Path | None:
+    """A run of `attempt` on extra fold `label` that a close call made (gome.tools.folds), in any trace's folder."""
+    return next((p.parent for p in rundir.root.glob(f"traces/*/folds/{attempt}/{label}/score.txt")), None)
+
+
 async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSplit | None, folds: list[DevSplit],
                      client: ChatCompletionClient | None, log: EventLog, coordinator: Coordinator,
                      accounting: Accounting) -> str:
@@ -165,10 +184,10 @@ async def _search_and_finish(config: RunConfig, task: Task, rundir: RunDir, log:
             log.emit(blended)
             candidates += [blend] if blend is not None else []
         if candidates:
-            seeds = [config.seed + 1 + i for i in range(config.final_seeds)] if split else []
             slots = asyncio.Semaphore(max(1, config.cpus // config.exec_threads))
-            chosen, selection = await select_final(task, candidates, seeds, rundir.root / "selection",
-                                                   limits_of(config), slots)
+            chosen, selection = await select_final(task, candidates, _final_splits(config, task, rundir, split),
+                                                   rundir.root / "selection", limits_of(config), slots,
+                                                   functools.partial(_kept, rundir))
             log.emit(selection)
             grade, ensemble = await asyncio.to_thread(grade_final, task, chosen, rundir, limits_of(config))
         summary = accounting.summary()

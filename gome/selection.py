@@ -1,23 +1,33 @@
-"""Final selection: the top candidates across traces are re-scored on dev splits drawn with other
-seeds (in parallel within the CPU budget); the best mean wins. A blend competes too: its members run on
-each split and their submissions are blended with the blend's weights."""
+"""Final selection: the top candidates across traces are re-scored on extra dev splits (in parallel within the
+CPU budget); the best mean wins. The extra splits are the dev split's first extra folds (held-out rows disjoint
+from the dev split's, which chose the candidates, and from each other's; a run a close call made there is
+reused), or, where there are none (a time-ordered split), dev splits drawn with other seeds. A blend competes
+too: its members run on each split and their submissions are blended with the blend's weights."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 
 from gome.coordinator import Candidate
 from gome.ensemble import blend_submissions
 from gome.sandbox import SandboxLimits
 from gome.schema import Selection
-from gome.tasks import DevSplit, SubmissionError, Task, make_dev_split, score_dev
+from gome.tasks import DevSplit, SubmissionError, Task, score_dev
 from gome.tasks._io import read_table
 from gome.tools.harness import run_attempt
 
-__all__ = ["select_final"]
+__all__ = ["select_final", "Kept"]
+
+# a run kept from the search: (attempt id, split label) -> its folder with submission.csv and score.txt, or None
+Kept = Callable[[str, str], "Path | None"]
+
+
+def _never(attempt: str, label: str) -> Path | None:
+    return None
 
 
 async def _rescore(task: Task, candidate: Candidate, split: DevSplit, out: Path, limits: SandboxLimits,
@@ -28,35 +38,40 @@ async def _rescore(task: Task, candidate: Candidate, split: DevSplit, out: Path,
     return report.score
 
 
-def _blend_score(task: Task, blend: Candidate, split: DevSplit, root: Path, seed: int) -> float | None:
+def _blend_score(task: Task, blend: Candidate, split: DevSplit, folder: Callable[[str], Path], out: Path) -> float | None:
     """The blend's score on another split, from its members' runs there; None when a member failed."""
     answers = read_table(split.answers_path, task.id_column).reset_index(drop=True)
-    paths = [root / m.attempt / f"seed{seed}" / "submission.csv" for m in blend.members]
+    paths = [folder(m.attempt) / "submission.csv" for m in blend.members]
     with contextlib.suppress(SubmissionError):
-        out = blend_submissions(task, answers, paths, blend.weights, root / blend.attempt / f"seed{seed}" / "submission.csv")
-        return score_dev(task, split, out)
+        return score_dev(task, split, blend_submissions(task, answers, paths, blend.weights, out / "submission.csv"))
     return None
 
 
-async def select_final(task: Task, candidates: list[Candidate], seeds: list[int], root: Path,
-                       limits: SandboxLimits, slots: asyncio.Semaphore) -> tuple[Candidate, Selection]:
-    """Returns the candidate with the best mean dev score over its original split and `seeds`.
+async def select_final(task: Task, candidates: list[Candidate], splits: dict[str, DevSplit], root: Path,
+                       limits: SandboxLimits, slots: asyncio.Semaphore, kept: Kept = _never) -> tuple[Candidate, Selection]:
+    """Returns the candidate with the best mean dev score over its original split and `splits` (label -> split;
+    runs go to root/<attempt>/<label>/ unless `kept` has one).
 
-    A run that fails on any seed counts as the worst score, so a fragile script cannot win."""
+    A run that fails on any split counts as the worst score, so a fragile script cannot win."""
     scores: dict[str, list[float | None]] = {c.attempt: [c.score] for c in candidates}
-    if len(candidates) > 1 and seeds:
-        splits = {seed: make_dev_split(task, root / f"dev-seed{seed}", seed=seed) for seed in seeds}
-        scripts = {m.attempt: m for c in candidates for m in (c.members or (c,))}  # each script runs once per seed
-        jobs = [(s, seed) for s in scripts.values() for seed in seeds]
+    if len(candidates) > 1 and splits:
+        scripts = {m.attempt: m for c in candidates for m in (c.members or (c,))}  # each script runs once per split
+        reused = {(a, label): path for a in scripts for label in splits if (path := kept(a, label)) is not None}
+
+        def folder(attempt: str, label: str) -> Path:
+            return reused.get((attempt, label), root / attempt / label)
+
+        jobs = [(s, label) for s in scripts.values() for label in splits if (s.attempt, label) not in reused]
         results = await asyncio.gather(*(
-            _rescore(task, s, splits[seed], root / s.attempt / f"seed{seed}", limits, slots) for s, seed in jobs
-        ))
-        runs = {(s.attempt, seed): score for (s, seed), score in zip(jobs, results)}
+            _rescore(task, s, splits[label], folder(s.attempt, label), limits, slots) for s, label in jobs))
+        runs = {(s.attempt, label): score for (s, label), score in zip(jobs, results)}
+        runs |= {key: float((path / "score.txt").read_text()) for key, path in reused.items()}
         for candidate in candidates:
-            for seed in seeds:
+            for label, split in splits.items():
                 scores[candidate.attempt].append(
-                    await asyncio.to_thread(_blend_score, task, candidate, splits[seed], root, seed) if candidate.members
-                    else runs[(candidate.attempt, seed)])
+                    await asyncio.to_thread(_blend_score, task, candidate, split, lambda a: folder(a, label),
+                                            root / candidate.attempt / label) if candidate.members
+                    else runs[(candidate.attempt, label)])
     worst = float("inf") if task.lower_is_better else float("-inf")
 
     def mean(attempt: str) -> float:

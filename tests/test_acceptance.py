@@ -22,7 +22,7 @@ from gome.config import RunConfig
 from gome.events import read_events
 from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
-from gome.schema import AgentMessage, Blended, OptimizerStep, Remeasure, Selection
+from gome.schema import AgentMessage, Blended, OptimizerStep, Remeasure, RunStarted, Selection
 from gome.tasks import load_task, make_dev_split, prepare_task
 from gome.tools.folds import Folds
 from gome.view.logs import render_lines
@@ -87,6 +87,11 @@ def test_ties_that_scored_above_the_best_compete_in_the_final_selection(hpc: Pat
     selection = next(e for e in events if isinstance(e, Selection))
     assert above and above & set(selection.candidates)  # seed noise scored above the draft: the extra split judges it
     assert "0-001" in selection.candidates and all(len(s) == 2 for s in selection.candidates.values())
+    run_dir = tmp_path / "selection" / next(e.run_id for e in events if isinstance(e, RunStarted))
+    kept = {a: float(path.read_text()) for a in selection.candidates
+            if (path := run_dir / "traces" / "0" / "folds" / a / "fold1" / "score.txt").is_file()}
+    assert kept and above & set(kept)  # the ties' close calls ran them on the first extra fold: the selection's split
+    assert all(selection.candidates[a][1] == score and not (run_dir / "selection" / a).exists() for a, score in kept.items())
     last = attempts[max(attempts)]
     diagnosed = {e.step for e in events if isinstance(e, AgentMessage) and e.source == "diagnostician"}
     assert not last.contender or last.step in diagnosed  # every candidate is diagnosed, the last attempt too

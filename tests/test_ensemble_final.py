@@ -55,7 +55,8 @@ def _blended(task, paths: list[Path], weights: list[float], ids: pd.DataFrame) -
 def test_the_blend_competes_in_selection_with_its_members_runs(task, tmp_path: Path) -> None:
     ridge, knn, blend = _members()
     config = RunConfig(task_dir=task.root, exec_timeout_s=120)
-    chosen, selection = asyncio.run(select_final(task, [ridge, blend], [7], tmp_path, limits_of(config),
+    splits = {"seed7": make_dev_split(task, tmp_path / "dev-seed7", seed=7)}
+    chosen, selection = asyncio.run(select_final(task, [ridge, blend], splits, tmp_path, limits_of(config),
                                                  asyncio.Semaphore(2)))
     assert set(selection.candidates) == {"0-001", "blend"} and all(len(v) == 2 for v in selection.candidates.values())
     assert (tmp_path / "1-002" / "seed7" / "submission.csv").is_file()  # the member that is no candidate ran too
@@ -82,3 +83,19 @@ def test_the_final_run_of_a_blend_reruns_its_members_and_blends_their_submission
     assert {k: v["test_score"] for k, v in ensemble["members"].items()} == pytest.approx(scores)
     assert ensemble["gain"] == pytest.approx(scores["0-001"] - grade.score)  # rmse: lower is better
     assert (rundir.best / "final_run.json").is_file() and not (rundir.root / "best.partial").exists()
+
+
+def test_a_run_kept_from_the_search_is_reused_not_made_again(task, tmp_path: Path) -> None:
+    """A close call ran the candidate on the fold already (gome.tools.folds keeps its score.txt): the selection
+    takes that run's score and submission (here a blend member's) instead of running the script again."""
+    ridge, knn, blend = _members()
+    split = make_dev_split(task, tmp_path / "dev-fold1", fold=1)
+    limits = limits_of(RunConfig(task_dir=task.root, exec_timeout_s=120))
+    _, first = asyncio.run(select_final(task, [ridge, blend], {"fold1": split}, tmp_path / "a", limits, asyncio.Semaphore(2)))
+    (tmp_path / "a" / "0-001" / "fold1" / "score.txt").write_text("12.5")  # marks the run kept, with a score of its own
+    kept = {"0-001": tmp_path / "a" / "0-001" / "fold1"}
+    _, again = asyncio.run(select_final(task, [ridge, blend], {"fold1": split}, tmp_path / "b", limits, asyncio.Semaphore(2),
+                                        lambda attempt, label: kept.get(attempt) if label == "fold1" else None))
+    assert again.candidates["0-001"] == [55.0, 12.5] and not (tmp_path / "b" / "0-001").exists()
+    assert again.candidates["blend"] == first.candidates["blend"]  # blended from the kept member's submission
+
