@@ -55,13 +55,13 @@ class QueuedCoder(Recorder):
         return sm._fence(self.replies.pop(0))
 
 
-def _keeper_planning(direction: str, size: str) -> Recorder:
+def _keeper_planning(direction: str, size: str, changes: tuple[str, ...] = ()) -> Recorder:
     """The scripted model, with a Memory Keeper that plans this direction whatever it is asked."""
     class Keeper(Recorder):
         def __call__(self, messages) -> str:
             reply = super().__call__(messages)
             if sm.agent_of([str(m.content) for m in messages]) == "memory_keeper":
-                return json.dumps({"direction": direction, "step_size": size, "changes": [], "memory_refs": []})
+                return json.dumps({"direction": direction, "step_size": size, "changes": list(changes), "memory_refs": []})
             return reply
 
     return Keeper()
@@ -313,6 +313,18 @@ def test_a_plan_that_keeps_repeating_a_failure_falls_back_on_the_first_move(peng
     first = ctx.moves()[0]
     assert plan.move == first and plan.direction == first.key and plan.replaced.startswith("f0-2")
     assert f'for example "{first.key}"' in recorder.prompts["memory_keeper"][-1]  # the second ask names it too
+
+
+def test_a_move_named_only_by_the_plans_changes_names_its_direction_too(penguins: Path, tmp_path: Path) -> None:
+    """A lending-club run: the diagnosis of a rejected LightGBM asked to "reduce the number of trees in the LightGBM
+    model from 400 to 300"; the keeper's changes named `n_estimators=300`, which is a tune of the best script, a
+    forest. The plan carried that tune under LightGBM's words, and its gain entered the success memory as a
+    LightGBM direction. The move's edit replaces the changes, so the move names the direction too."""
+    words = "Reduce the number of trees in the CatBoost model from 400 to 300"  # LightGBM was built there: no move named
+    ctx = _context(penguins, tmp_path, _keeper_planning(words, "targeted", ("set n_estimators=600 in make_model()",)))
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(Diagnosis(summary="a forest", direction=words), "diagnostician")]))
+    assert plan.move is not None and plan.move.key == "RandomForestClassifier: n_estimators=600" == plan.direction
 
 
 def test_a_plan_restating_a_change_already_made_takes_the_direction_of_the_move_it_carries(penguins: Path, tmp_path: Path) -> None:

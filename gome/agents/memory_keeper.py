@@ -103,14 +103,15 @@ class MemoryKeeper(GomeAgent):
         """The plan with the move it names (else the one the diagnosis names; else, for a plan that asks for a
         model change without naming an untried one, the first move offered: the first that moves the model's
         capacity the way the diagnosis says), its edit as the plan's change.
-        A move the plan's text does not name becomes its direction too, so that the memories record what was
-        tried: a plan that restates a change already made must not put that change among the failures."""
+        A move the plan's direction does not name becomes its direction too, so that the memories record what
+        was tried: a plan that restates a change already made must not put that change among the failures, nor
+        a direction about LightGBM's trees whose changes named the forest's a success of LightGBM's."""
         if plan.move is not None:
             return plan
         moves, text = self.ctx.moves(diagnosis.capacity), " ".join([plan.direction, *plan.changes])
         move = pick(text, moves)
-        if move is not None:
-            return plan.carrying(move)
+        if move is not None:  # named by the changes alone (which the move's edit replaces), it names the direction too
+            return (plan if pick(plan.direction, moves) == move else plan.model_copy(update={"direction": move.key})).carrying(move)
         move = pick(diagnosis.direction, moves) or (moves[0] if moves and asks_for_model_change(text) else None)
         return plan if move is None else plan.model_copy(update={"direction": move.key}).carrying(move)
 
