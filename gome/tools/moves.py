@@ -6,7 +6,7 @@ either a swap to a stronger family from the catalogue (messages.yaml: `move_clas
 `move_regressors`) or new values for a few arguments of the current call; tunes that tied with a positive
 gain are offered again together, since gains too small for the noise test alone may pass it together.
 Each move says which way it moves the model's capacity (more, less, neither): the gradient's sign, read
-from the script's train_score against its validation score, puts the moves that way first. The Diagnostician
+from the script's train_score against its validation score, puts the tunes that way before the others. The Diagnostician
 is offered the moves no attempt has tried yet; a plan that names one (or asks for a model change without
 naming one) carries it, and where the Coder's reply does not make the edit, gome makes it. Read from the
 code, never run.
@@ -179,9 +179,10 @@ def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequenc
           capacity: Capacity = "unclear") -> list[Move]:
     """Up to k moves for a script, those the tried scripts already built left out: the tunes that tied with a
     positive gain, together, first; then swaps to families of the catalogue stronger than the script's model;
-    then tunes of its call. With a diagnosed `capacity` (more, less), the tunes (and the swaps among
-    themselves) that change the model's capacity that way come first and those that change it the other way
-    last: the diagnosis sets the sign."""
+    then tunes of its call. With a diagnosed `capacity` (more, less), the tunes that change the model's
+    capacity that way come before those that change it the other way (after the swaps and the tunes of
+    neither way, slower learning or more trees, which were the better first tune in benchmarks/capacity_sign.py):
+    the diagnosis sets the sign."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -201,8 +202,8 @@ def offer(code: str, catalogue: list[str], tried_codes: list[str], ties: Sequenc
     for values, effect in _tunes(name, {k: v[1] for k, v in kwargs.items()}, defaults):
         key = f"{name}: " + ", ".join(f"{k}={v!r}" for k, v in values.items())
         moves.append(Move(key=key, old=old, new=_with(call, values), capacity=effect))
-    if capacity != "unclear":  # swaps first still (a stronger family beat a forest's tunes); stable within each rank
-        moves.sort(key=lambda m: (not m.key.startswith("use "), 0 if m.capacity == capacity else 2 if m.capacity else 1))
+    if capacity != "unclear":  # swaps and tunes of neither way first still (benchmarks/capacity_sign.py); stable
+        moves.sort(key=lambda m: (not m.key.startswith("use "), 0 if not m.capacity else 1 if m.capacity == capacity else 2))
     built = _built(tried_codes)
     return [m for m in together + moves if not _tried(m, built)][:k]
 
