@@ -101,8 +101,8 @@ class MemoryKeeper(GomeAgent):
 
     def _concrete(self, plan: UpdatePlan, diagnosis: Diagnosis) -> UpdatePlan:
         """The plan with the move it names (else the one the diagnosis names; else, for a plan that asks for a
-        model change without naming an untried one, the first move offered: the first that moves the model's
-        capacity the way the diagnosis says), its edit as the plan's change.
+        model change without naming an untried one, the first move offered, in the order the diagnosis's
+        capacity sets), its edit as the plan's change.
         A move the plan's direction does not name becomes its direction too, so that the memories record what
         was tried: a plan that restates a change already made must not put that change among the failures, nor
         a direction about LightGBM's trees whose changes named the forest's a success of LightGBM's."""
