@@ -112,7 +112,8 @@ def _updates(events: list) -> dict[str, Any]:
     many changed nothing; each attempt as its last optimizer_step (a veto re-emits it)."""
     attempts = {e.attempt.id: e.attempt for e in events if isinstance(e, OptimizerStep)}
     directed = [a for a in attempts.values() if a.kind == "improve" and a.mode == "directed"]
-    return {"directed": len(directed), "improved": sum(a.accepted for a in directed),
+    z = next((float(e.config.get("accept_z", 2.0)) for e in events if isinstance(e, RunStarted)), 2.0)
+    return {"directed": len(directed), "improved": sum(a.passed_test(z) for a in directed),  # a cheaper tie is no gain
             "noops": sum(a.outcome == "no-op" for a in directed)}
 
 

@@ -211,6 +211,13 @@ class Attempt(Frozen):
         selection's extra splits judge it)."""
         return self.accepted or (self.outcome == "tie" and (self.gain or 0.0) > 0)
 
+    def passed_test(self, accept_z: float) -> bool:
+        """Accepted with a gain that passed the noise test at `accept_z` standard errors; False for a tie accepted
+        as the cheaper script (gome.optim.state), read back from the gain and the standard error the test used."""
+        ev = self.report.evidence if self.report is not None else None
+        tie = ev is not None and ev.tested_se is not None and self.gain is not None and self.gain <= accept_z * ev.tested_se
+        return self.accepted and not tie
+
 
 class _Event(Frozen):
     ts: float = Field(default_factory=time.time)

@@ -100,3 +100,22 @@ def test_the_embedded_model_gets_a_new_server_for_each_cell(tmp_path: Path, monk
     models = sorted(yaml.safe_load((d / "config.yaml").read_text())["model"]["model"] for d in (tmp_path / "bench" / "runs").iterdir())
     assert models == ["server-1", "server-2"] and all("seed" in r["body"] for r in requests)
     assert all(d.name.endswith("--s1") for d in (tmp_path / "bench" / "runs").iterdir())  # --first-seed 1
+
+
+def test_a_tie_accepted_as_the_cheaper_script_is_no_improvement() -> None:
+    """An ames-prices cell's `max_leaf_nodes=15` gained +0.0033 ± 0.0020 on five splits, within the noise, and was
+    accepted because it ran a fifth faster: the improvement rate counts only gains that passed the test."""
+    from gome.bench import _updates
+    from gome.schema import Attempt, Evidence, ExecutionReport, OptimizerStep, RunStarted, StepSize
+
+    def step(attempt_id: str, gain: float, se: float) -> OptimizerStep:
+        report = ExecutionReport(attempt_id=attempt_id, status="ok", exit_code=0, duration_s=1.0, stdout_tail="",
+                                 stderr_tail="", score=0.8, evidence=Evidence(vs_best="0-001", gain_se=se))
+        attempt = Attempt(id=attempt_id, trace=0, step=2, parent_id="0-001", kind="improve", score=0.8, status="ok",
+                          accepted=True, outcome="accepted", gain=gain, report=report, mode="directed")
+        return OptimizerStep(attempt=attempt, best_score=0.8, best_attempt=attempt_id, step_size=StepSize.moderate,
+                             memory_size=1, debug_round=0)
+
+    events = [RunStarted(run_id="r", task="t", config={"accept_z": 2.0}), step("0-002", 0.1, 0.03), step("0-003", 0.02, 0.03)]
+    assert _updates(events) == {"directed": 2, "improved": 1, "noops": 0}
+    assert _updates([RunStarted(run_id="r", task="t", config={"accept_z": 0.5}), *events[1:]])["improved"] == 2

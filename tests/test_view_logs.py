@@ -219,6 +219,7 @@ def test_the_optimiser_line_says_whether_a_gain_passed_the_noise_test() -> None:
         return LogRenderer().body(event)[0]
 
     assert "better by +0.1 ± 0.03: accepted" in line("accepted", True, 0.1, 0.03)
+    assert "within noise (+0.02 ± 0.03) and faster: accepted as the cheaper script" in line("accepted", True, 0.02, 0.03)
     assert "within noise (+0.02 ± 0.03): rejected" in line("tie", False, 0.02, 0.03)
     assert "worse by -0.2 ± 0.03: rejected" in line("worse", False, -0.2, 0.03)
     assert "1 successes, 2 failures" in line("tie", False, 0.0, 0.01)

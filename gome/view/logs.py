@@ -29,6 +29,7 @@ class LogRenderer:
         self.color, self.code_lines = color, code_lines
         self._where: tuple[int, int] | None = None
         self.tokens: dict[str, int] = {}  # model tokens per agent, from LLMCall events
+        self.accept_z = 2.0  # the run's acceptance margin in standard errors, from RunStarted
 
     def _s(self, text: str, style: str) -> str:
         return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if self.color else text
@@ -120,11 +121,14 @@ class LogRenderer:
         return lines
 
     def _verdict(self, a: Attempt) -> str:
-        """'better by X ± Y: accepted', 'within noise (…): rejected', or the outcome."""
+        """'better by X ± Y: accepted', 'within noise (…): rejected', a tie accepted as the cheaper script, or the
+        outcome."""
         ev = a.report.evidence if a.report is not None else None
         se = f" ± {ev.tested_se:.2g}" if ev is not None and ev.tested_se is not None else ""
         where = f" on {ev.folds + 1} dev splits" if ev is not None and ev.folds else ""
         by = f"{a.gain:+.4g}{se}{where}" if a.gain is not None else ""
+        if a.accepted and not a.passed_test(self.accept_z):  # a tie goes to a script that runs a fifth faster
+            return self._s(f"within noise ({by}) and faster: accepted as the cheaper script", "ok")
         if a.accepted:
             return self._s(f"better by {by}: accepted" if by else "accepted", "ok")
         if a.outcome == "tie" and by:
@@ -159,6 +163,7 @@ class LogRenderer:
                             f"{event.adopted_attempt} ({fmt_score(event.adopted_score)})", "note")]
         if isinstance(event, RunStarted):
             c = event.config
+            self.accept_z = float(c.get("accept_z", self.accept_z))
             model = (c.get("model") or {}).get("model", "?")
             return [self._s(f"run {event.run_id} · task {event.task} · {c.get('traces', 1)} trace(s) × "
                             f"{c.get('steps', '?')} steps · model {model}", "head")]
