@@ -273,6 +273,33 @@ def test_a_script_that_already_ran_goes_back_to_the_coder_once(penguins: Path, t
     assert again.code == sm.WORSE_MAJORITY and len(recorder.prompts["coder"]) == 4
 
 
+def test_the_prompt_text_a_reply_copied_after_its_script_is_cut_off(penguins: Path, tmp_path: Path) -> None:
+    """53 of the 54 syntax errors in the benchmark's runs: the embedded model ended its script with the prompt's
+    `# Plan` section, and the attempt crashed unrun (then its debug rounds sent the same lines back)."""
+    recorder = QueuedCoder([])
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.DEBUGGED_WEAK))
+    plan = UpdatePlan(direction="a forest instead of the tree", step_size=StepSize.rewrite)
+    echo = "\n# Plan\nDirection: a forest instead of the tree\nStep size: rewrite\n\nApply the plan to the script. Keep everything else as it is.\n"
+    recorder.replies.append(sm.IMPROVED_FOREST + echo)
+    update, _ = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
+    assert update.code == sm.IMPROVED_FOREST and len(recorder.prompts["coder"]) == 1
+    assert "cut 6 lines after the script that the model had copied from its prompt" in update.note
+    assert _execute(ctx, update).status == "ok"
+
+
+def test_a_script_that_does_not_parse_goes_back_to_the_coder_once(penguins: Path, tmp_path: Path) -> None:
+    """A syntax error of the model's own is not cut: the reply goes back with Python's message, before it runs."""
+    broken = sm.IMPROVED_FOREST.replace("RandomForestClassifier(", "RandomForestClassifier((", 1)
+    recorder = QueuedCoder([broken + "\n# Plan\n", sm.IMPROVED_FOREST])
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.DEBUGGED_WEAK))
+    plan = UpdatePlan(direction="a forest instead of the tree", step_size=StepSize.rewrite)
+    update, _ = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
+    assert update.code == sm.IMPROVED_FOREST and len(recorder.prompts["coder"]) == 2
+    assert "this script does not parse (line" in recorder.prompts["coder"][1]
+
+
 def test_a_draft_that_keeps_the_placeholder_goes_back_to_the_coder_once(penguins: Path, tmp_path: Path) -> None:
     """An ames-prices draft changed features() and predict() but kept the starter's DummyRegressor: every
     update after it scored the dummy's mean."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from gome.tools.patch import merge_functions
+from gome.tools.patch import strip_echo, merge_functions
 
 PARENT = '''import pandas as pd
 from sklearn.dummy import DummyClassifier
@@ -132,3 +132,15 @@ def test_the_starters_placeholder_note_goes_with_the_placeholder() -> None:
     real = "from sklearn.ensemble import RandomForestRegressor\n" + real
     tidy = strip_placeholder(real)
     assert "placeholder" not in tidy and "sklearn.dummy" not in tidy and "return RandomForestRegressor()\n" in tidy
+
+
+def test_only_the_prompt_text_copied_after_a_script_is_cut() -> None:
+    """The tail the embedded model copied in the tree strategy's runs (lending-club, stop 20)."""
+    prompt = "# Plan\nThe script scored 0.70. Make one atomic change that should improve the score.\nIts output ended with:\nvalidation_score: 0.69\n"
+    script = "import pandas as pd\nprint('validation_score:', 0.7)\n"
+    assert strip_echo(script + "\n" + prompt, prompt) == (script, 5)
+    assert strip_echo(script, prompt) == (script, 0)  # it parses
+    own = script.replace("0.7)", "0.7") + "\n" + prompt  # a syntax error of its own: nothing of the prompt is the cause
+    assert strip_echo(own, prompt) == (own, 0)
+    other = script + "The model is good.\n" + prompt  # a line that is not the prompt's: not an echo
+    assert strip_echo(other, prompt) == (other, 0)

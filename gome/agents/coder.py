@@ -24,7 +24,7 @@ from gome.tasks.starter import keeps_placeholder, strip_placeholder
 from gome.tools.estimators import calls_text, estimator_calls, other_values
 from gome.tools.hints import add_missing_imports, find_module_of, fix_imports
 from gome.tools.moves import apply_move, carried_out, only_the_model
-from gome.tools.patch import merge_functions, summarize_code, top_level_functions
+from gome.tools.patch import merge_functions, strip_echo, summarize_code, syntax_error, top_level_functions
 
 __all__ = ["Coder"]
 
@@ -134,10 +134,12 @@ class Coder(GomeAgent):
             return plan
         return plan.carrying(moves[0])
 
-    def _finish(self, base: str, reply: str, *, only: bool, into: str, move: Move | None) -> tuple[str, list[str]]:
-        """The script a reply makes: merged into its base, the plan's move made where the reply did not make it,
-        with deterministic fixes of the commonest small-model slips."""
+    def _finish(self, base: str, reply: str, *, only: bool, into: str, move: Move | None, prompt: str) -> tuple[str, list[str]]:
+        """The script a reply makes: cut off the prompt text copied after it, merged into its base, the plan's move
+        made where the reply did not make it, with deterministic fixes of the commonest small-model slips."""
+        reply, cut = strip_echo(reply, prompt)
         code, notes = merge_functions(base, reply, only_functions=only, into=into)
+        notes = [self.ctx.messages.render("echo_cut", lines=cut)] * bool(cut) + notes
         code, fixed = fix_imports(strip_placeholder(code))
         code, added = add_missing_imports(code)
         if move is not None and not carried_out(code, move):
@@ -164,22 +166,27 @@ class Coder(GomeAgent):
         move = self.ctx.member()
         return self._direct(best, move, note="ensemble_member") if move is not None else None
 
-    def _novelty(self, finish: Callable[[str], tuple[str, list[str]]]) -> Callable[[str], str]:
-        """A check of the Coder's reply, once per step: a script that already ran (it would change nothing), or
-        one whose make_model() still returns the starter's placeholder, goes back to the Coder; a second
-        time it runs as it is."""
+    def _check(self, finish: Callable[[str], tuple[str, list[str]]]) -> Callable[[str], str]:
+        """A check of the Coder's reply, once per step: a script that does not parse (it would crash unrun), one
+        that already ran (it would change nothing), or one whose make_model() still returns the starter's
+        placeholder goes back to the Coder; a second time it runs as it is."""
         asked: list[str] = []
 
         def check(reply: str) -> str:
-            code = finish(reply)[0]
+            if asked:
+                return ""
+            code, messages = finish(reply)[0], self.ctx.messages
             same = self.ctx.state.journal.same_code(code)
-            if asked or (same is None and not keeps_placeholder(code)):
+            if broken := syntax_error(code):
+                fault = messages.render("unparsable_reply", error=broken)
+            elif same is not None:
+                fault = messages.render("identical_reply", other=same.id, outcome=same.outcome or same.status, score=same.score)
+            elif keeps_placeholder(code):
+                fault = messages.render("placeholder_kept")
+            else:
                 return ""
             asked.append(reply)
-            if same is None:
-                return self.ctx.messages.render("placeholder_kept")
-            return self.ctx.messages.render("identical_reply", other=same.id, outcome=same.outcome or same.status,
-                                            score=same.score)
+            return fault
 
         return check
 
@@ -207,10 +214,10 @@ class Coder(GomeAgent):
         # a draft from the starter, or a small step, changes functions only: the script's harness code stays
         only = (kind == "draft" and bool(ctx.starter)) or (kind == "improve" and size != StepSize.rewrite)
         finish = functools.partial(self._finish, base, only=only, into="starter script" if kind == "draft" else "parent script",
-                                   move=move)
+                                   move=move, prompt="\n".join(str(m.content) for m in prompt))
         try:
             answer = await ask_code(ctx.client, prompt, tries=ctx.tries, max_tokens=reply_cap(base, size, self.cap("coder")),
-                                    on_call=self.record_call, repair=self.repair, check=self._novelty(finish))
+                                    on_call=self.record_call, repair=self.repair, check=self._check(finish))
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             return CodeUpdate(**fields, code="", note=exc.error), NO_USAGE  # type: ignore[arg-type]
