@@ -300,6 +300,20 @@ def test_a_script_that_does_not_parse_goes_back_to_the_coder_once(penguins: Path
     assert "this script does not parse (line" in recorder.prompts["coder"][1]
 
 
+def test_an_exploratory_step_whose_reply_changed_nothing_makes_a_move_picked_at_random(penguins: Path, tmp_path: Path) -> None:
+    """With the echo cut off, the tree strategy's lending-club run showed what its Coder does: five improve steps
+    sent back the script of an attempt that had run, twice each, and all five were no-ops."""
+    forest = sm.IMPROVED_FOREST
+    queue = QueuedCoder([forest, forest])
+    ctx = _context(penguins, tmp_path, queue)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=forest))
+    ctx.state.mode, ctx.state.strategy.num_drafts, ctx.state.strategy.debug_prob = "explore", 1, 0.0
+    update, _ = asyncio.run(Coder(ctx).respond([]))
+    assert update.kind == "improve" and update.parent_id == "0-001" and len(queue.prompts["coder"]) == 2
+    assert update.code != forest and "so gome made a move picked at random instead" in update.note
+    assert _execute(ctx, update).status == "ok"
+
+
 def test_a_draft_that_keeps_the_placeholder_goes_back_to_the_coder_once(penguins: Path, tmp_path: Path) -> None:
     """An ames-prices draft changed features() and predict() but kept the starter's DummyRegressor: every
     update after it scored the dummy's mean."""

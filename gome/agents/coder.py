@@ -160,6 +160,14 @@ class Coder(GomeAgent):
             return None
         return code, [self.ctx.messages.render(note, edit=move.edit), *added]
 
+    def _explore_move(self, parent: Attempt) -> tuple[str, list[str]] | None:
+        """Where an exploratory step's reply changed nothing: a move offered for its node, picked at random (tree
+        search has scalar feedback only, no diagnosis to order the moves by), made without a model call."""
+        state = self.ctx.state
+        moves = self.ctx.moves(code=parent.code)
+        state.strategy.rng(state.trace, state.step).shuffle(moves)
+        return next((made for move in moves if (made := self._direct(parent.code, move, note="explore_move"))), None)
+
     def _member(self, best: str) -> tuple[str, list[str]] | None:
         """The ensemble stage's draft, made without a model call: the best script with its model swapped for
         another family, a blend member that shares its features and makes other errors."""
@@ -222,8 +230,12 @@ class Coder(GomeAgent):
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             return CodeUpdate(**fields, code="", note=exc.error), NO_USAGE  # type: ignore[arg-type]
         code, notes = finish(answer.value)
+        usage = RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
+        if state.mode == "explore" and kind == "improve" and parent is not None and state.journal.same_code(code) is not None:
+            if made := self._explore_move(parent):  # the Coder sent a script that already ran, twice
+                return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), usage  # type: ignore[arg-type]
         violation = step_violation(size, parent.code, code) if kind == "improve" and parent else None
         if violation:
             notes.append(ctx.messages.render("step_ignored", size=size.value, changed=violation[0], budget=violation[1]))
         update = CodeUpdate(**fields, code=code, note="; ".join(notes))  # type: ignore[arg-type]
-        return update, RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
+        return update, usage

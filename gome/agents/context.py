@@ -57,17 +57,18 @@ class TraceContext:
     time_share: Callable[[], float] | None = None  # share of the time budget spent, when there is one
     prompt_budgets: dict[str, int] = field(default_factory=dict)  # role -> prompt tokens before sections are cut
 
-    def moves(self, capacity: Capacity = "unclear") -> list[Move]:
-        """The moves (gome.tools.moves) offered for the best script: with memory, those no attempt of this
-        trace has built yet, and first the tunes that tied with a positive gain, together; then those that move
-        the model's capacity the way a diagnosis says (`capacity`)."""
+    def moves(self, capacity: Capacity = "unclear", code: str = "") -> list[Move]:
+        """The moves (gome.tools.moves) offered for the best script (or `code`): with memory, those no attempt of
+        this trace has built yet, and first the tunes that tied with a positive gain, together; then those that
+        move the model's capacity the way a diagnosis says (`capacity`)."""
         state, best = self.state, self.state.best
-        if best is None or not best.code or not self.offer_moves:
+        code = code or (best.code if best is not None else "")
+        if not code or not self.offer_moves:
             return []
         if not state.use_memory:
-            return offer(best.code, self._catalogue(), [], capacity=capacity)
+            return offer(code, self._catalogue(), [], capacity=capacity)
         ties = [a.plan.move for a in state.journal if a.outcome == "tie" and (a.gain or 0) > 0 and a.plan and a.plan.move]
-        return offer(best.code, self._catalogue(), [a.code for a in state.journal], ties, capacity=capacity)
+        return offer(code, self._catalogue(), [a.code for a in state.journal], ties, capacity=capacity)
 
     def _catalogue(self) -> list[str]:
         """The model calls moves swap to (messages.yaml), for this task's kind of target."""
