@@ -87,17 +87,18 @@ class Diagnosis(Frozen):
 
 
 class Move(Frozen):
-    """An edit of a script's model call that the harness can make exactly (gome.tools.moves): a swap to
-    another model family or new values for some of the call's arguments."""
+    """An edit of a script that the harness can make exactly (gome.tools.moves): a swap of its model call to
+    another model family, new values for some of the call's arguments, or new features in features()."""
 
     key: str  # what the move is, e.g. "use HistGradientBoostingClassifier", "RandomForestClassifier: n_estimators=300"
-    old: str  # the call in the script
-    new: str  # the call that replaces it
+    old: str  # the call in the script (the line of features() a features move inserts before)
+    new: str  # the call that replaces it (the lines that replace that line)
     capacity: Literal["more", "less", ""] = ""  # which way it moves the model's capacity ("": neither, or no rule says)
+    about: str = ""  # a features move's edit in words ("": a move of the model call)
 
     @property
     def edit(self) -> str:
-        return f"in make_model(), replace `{self.old}` with `{self.new}`"
+        return f"in features(), {self.about}" if self.about else f"in make_model(), replace `{self.old}` with `{self.new}`"
 
 
 class UpdatePlan(Frozen):

@@ -159,6 +159,24 @@ def test_a_redo_with_a_move_is_made_by_gome_without_a_model_call(penguins: Path,
     assert _execute(ctx, update).evidence.identical_to == ""
 
 
+def test_a_plan_for_new_features_gets_the_ratios_made_by_gome_without_a_model_call(penguins: Path, tmp_path: Path) -> None:
+    """The one move of the data: a plan that asks for engineered features (and nothing of the model) carries the
+    ratios of the starter's numeric columns, which gome inserts in features(); the script runs with them."""
+    recorder = _keeper_planning("Engineer new features from the numeric columns", "moderate")
+    ctx = _context(penguins, tmp_path, recorder)
+    forest = _with_make_model(ctx.starter, "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n"
+                                           "    return RandomForestClassifier(n_estimators=50, random_state=0)\n")
+    report = _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=forest))
+    diagnosis, _ = asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
+    assert "features(): ratios of the numeric columns: add the ratio" in recorder.prompts["diagnostician"][-1]
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
+    assert plan.move is not None and plan.move.key == "features(): ratios of the numeric columns"
+    update, usage = asyncio.run(Coder(ctx).respond([_msg(plan, "memory_keeper")]))
+    assert "coder" not in recorder.prompts and usage.completion_tokens == 0 and "_per_" in update.code
+    report = _execute(ctx, update)
+    assert report.status == "ok" and report.evidence.identical_to == ""
+
+
 def test_a_plan_asking_for_more_than_its_move_goes_to_the_coder_and_the_move_is_made(penguins: Path, tmp_path: Path) -> None:
     """A plan that changes the features as well as the model: the Coder writes it; where its reply does not make
     the move, gome makes it in the reply's script."""
@@ -500,7 +518,8 @@ def test_an_underfit_booster_is_diagnosed_so_and_its_plan_adds_capacity(diagnose
     plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
     if diagnose:
         seen = recorder.prompts["diagnostician"][-1]
-        assert "so it does not overfit" in seen and "1. HistGradientBoostingClassifier: min_samples_leaf=5 (more capacity)" in seen
+        assert "so it does not overfit" in seen and "1. features(): ratios of the numeric columns: add the ratio" in seen
+        assert "2. HistGradientBoostingClassifier: min_samples_leaf=5 (more capacity)" in seen
         assert diagnosis.capacity == "more" and plan.move.key == "HistGradientBoostingClassifier: min_samples_leaf=5"
     else:
         assert "diagnostician" not in recorder.prompts and diagnosis.capacity == "unclear"

@@ -6,7 +6,7 @@ import ast
 import importlib.util
 
 from gome.roles import load_messages
-from gome.tools.moves import apply_move, asks_for_model_change, carried_out, member, offer, only_the_model, pick
+from gome.tools.moves import RATIOS, apply_move, asks_for_model_change, carried_out, carries_all, member, offer, only_the_model, pick
 
 FOREST = '''import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
@@ -164,3 +164,31 @@ def test_the_diagnosed_capacity_puts_the_moves_that_way_first_and_the_other_way_
         moves = offer(linear, CLASSIFIERS, [], capacity=capacity, k=10)
         assert moves[0].key == "use HistGradientBoostingClassifier"  # a stronger family first, whichever the sign
         assert next(m.key for m in moves if not m.key.startswith("use ")) == first
+
+
+def _starter_forest() -> str:
+    from gome.tasks import load_task, prepare_task
+    from gome.tasks.starter import starter_script
+    import tempfile
+    from pathlib import Path
+
+    task = load_task(prepare_task("diamonds-cut", Path(tempfile.mkdtemp()) / "diamonds-cut"))
+    code = starter_script(task).replace("from sklearn.dummy import DummyClassifier", "from sklearn.ensemble import RandomForestClassifier")
+    return code.replace('DummyClassifier(strategy="most_frequent")', "RandomForestClassifier(n_estimators=30, random_state=0)")
+
+
+def test_the_starters_features_are_offered_ratios_after_the_swaps_once() -> None:
+    """The one move of the data (diamonds-cut: +0.012 QWK on three folds): after the swaps, before the tunes;
+    made by inserting its lines in features(); offered no more once a script built it, nor for features() of
+    the Coder's own."""
+    code = _starter_forest()
+    keys = [m.key for m in offer(code, CLASSIFIERS, [])]
+    assert keys[:3] == ["use HistGradientBoostingClassifier", "use LGBMClassifier", RATIOS.key]
+    made = apply_move(code, RATIOS)
+    assert made is not None and carried_out(made, RATIOS) and not carried_out(code, RATIOS)
+    assert 'both[f"{a}_per_{b}"] = both[a] / both[b].replace(0, np.nan)' in made and apply_move(made, RATIOS) is None
+    assert RATIOS.key not in [m.key for m in offer(code, CLASSIFIERS, [made])]  # tried
+    assert RATIOS.key not in [m.key for m in offer(FOREST, CLASSIFIERS, [])]  # not the starter's features()
+    assert pick("Engineer new features: ratios of the numeric columns", offer(code, CLASSIFIERS, [])) == RATIOS
+    assert RATIOS.edit.startswith("in features(), add the ratio of every pair")
+    assert carries_all("features(): ratios of the numeric columns", RATIOS) and not carries_all("ratios and a deeper model", RATIOS)

@@ -23,7 +23,7 @@ from gome.tasks.metrics import get_metric
 from gome.tasks.starter import keeps_placeholder, strip_placeholder
 from gome.tools.estimators import calls_text, estimator_calls, other_values
 from gome.tools.hints import add_missing_imports, find_module_of, fix_imports
-from gome.tools.moves import apply_move, carried_out, only_the_model
+from gome.tools.moves import apply_move, carried_out, carries_all
 from gome.tools.patch import merge_functions, strip_echo, summarize_code, syntax_error, top_level_functions
 
 __all__ = ["Coder"]
@@ -215,7 +215,7 @@ class Coder(GomeAgent):
                 return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), NO_USAGE  # type: ignore[arg-type]
         move = plan.move if plan is not None and kind == "improve" else None
         # a plan that asks for nothing but the move's change of the model is carried out by gome, without the Coder's model
-        direct = self._direct(base, move) if plan is not None and move is not None and only_the_model(plan.direction) else None
+        direct = self._direct(base, move) if plan is not None and move is not None and carries_all(plan.direction, move) else None
         if direct is not None:
             return CodeUpdate(**fields, code=direct[0], note="; ".join(direct[1])), NO_USAGE  # type: ignore[arg-type]
         prompt = self.prompt("coder", **await self._values(kind, parent, plan, latest(messages, Diagnosis), size))

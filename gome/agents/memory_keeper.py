@@ -101,8 +101,8 @@ class MemoryKeeper(GomeAgent):
 
     def _concrete(self, plan: UpdatePlan, diagnosis: Diagnosis) -> UpdatePlan:
         """The plan with the move it names (else the one the diagnosis names; else, for a plan that asks for a
-        model change without naming an untried one, the first move offered, in the order the diagnosis's
-        capacity sets), its edit as the plan's change.
+        model change without naming an untried one, the first move of the model offered, in the order the
+        diagnosis's capacity sets), its edit as the plan's change.
         A move the plan's direction does not name becomes its direction too, so that the memories record what
         was tried: a plan that restates a change already made must not put that change among the failures, nor
         a direction about LightGBM's trees whose changes named the forest's a success of LightGBM's."""
@@ -112,7 +112,8 @@ class MemoryKeeper(GomeAgent):
         move = pick(text, moves)
         if move is not None:  # named by the changes alone (which the move's edit replaces), it names the direction too
             return (plan if pick(plan.direction, moves) == move else plan.model_copy(update={"direction": move.key})).carrying(move)
-        move = pick(diagnosis.direction, moves) or (moves[0] if moves and asks_for_model_change(text) else None)
+        model = next((m for m in moves if not m.about), None)  # a plan about the model gets a move of the model
+        move = pick(diagnosis.direction, moves) or (model if asks_for_model_change(text) else None)
         return plan if move is None else plan.model_copy(update={"direction": move.key}).carrying(move)
 
     def _bounded(self, plan: UpdatePlan, offered: set[str]) -> UpdatePlan:

@@ -43,7 +43,7 @@ def failures_text(messages: Messages, entries: list[MemoryEntry]) -> str:
 
 
 def moves_text(messages: Messages, moves: list[Move]) -> str:
-    lines = [messages.render("move_line", number=n, key=m.key, new=m.new, capacity=m.capacity) for n, m in enumerate(moves, 1)]
+    lines = [messages.render("move_line", number=n, key=m.key, new=m.new, capacity=m.capacity, about=m.about) for n, m in enumerate(moves, 1)]
     return "\n".join(lines) or messages.render("no_moves")
 
 
