@@ -178,3 +178,38 @@ def test_a_close_call_gets_only_the_folds_whose_runs_fit_in_its_time(hpc: Path, 
     assert folds.count(new_s=100.0, best_id="0-001", best_s=100.0) == 2  # 100 + 100 s, then 200 more
     assert folds.count(new_s=400.0, best_id="0-001", best_s=1.0) == 0
 
+
+
+BOOSTED_CUT = '''```python
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+
+def make_model():
+    return HistGradientBoostingClassifier(max_iter=60, learning_rate=0.1, early_stopping=False, random_state=0)
+```
+'''
+
+
+@pytest.mark.slow
+def test_the_ratios_of_diamonds_dimensions_are_a_real_gain_the_test_accepts(tmp_path: Path) -> None:
+    """diamonds-cut's cut is a matter of proportions (depth and table are already two of them): the move of the data,
+    made by gome on a plan that asks for new features, gains far beyond the noise of the dev split, and the
+    success memory keeps it with its size."""
+    task = prepare_task("diamonds-cut", tmp_path / "diamonds-cut")
+
+    def reply(texts: list[str]) -> str:
+        agent = agent_of(texts)
+        if agent == "coder":
+            return BOOSTED_CUT
+        if agent == "memory_keeper":
+            return '{"direction": "Engineer new features from the numeric columns", "step_size": "moderate", "changes": [], "memory_refs": []}'
+        return policy(texts)
+
+    client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
+    config = RunConfig(task_dir=task, runs_dir=tmp_path / "runs", steps=2, exec_timeout_s=300, final_seeds=0, blend_size=1,
+                       ensemble_after=1.0, confirm_folds=0)
+    run_dir = asyncio.run(run(config, client=client)).run_dir
+    events = list(read_events(run_dir / "events.jsonl"))
+    update = [e.attempt for e in events if isinstance(e, OptimizerStep)][-1]
+    assert update.plan.move is not None and update.plan.move.key == "features(): ratios of the numeric columns"
+    assert "_per_" in update.code and update.accepted and update.gain > 2 * update.report.evidence.gain_se
