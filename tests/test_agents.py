@@ -292,7 +292,7 @@ def test_a_script_that_already_ran_goes_back_to_the_coder_once(penguins: Path, t
 
 
 def test_the_prompt_text_a_reply_copied_after_its_script_is_cut_off(penguins: Path, tmp_path: Path) -> None:
-    """53 of the 54 syntax errors in the benchmark's runs: the embedded model ended its script with the prompt's
+    """41 of the 42 syntax errors in the benchmark's runs: the embedded model ended its script with the prompt's
     `# Plan` section, and the attempt crashed unrun (then its debug rounds sent the same lines back)."""
     recorder = QueuedCoder([])
     ctx = _context(penguins, tmp_path, recorder)

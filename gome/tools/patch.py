@@ -44,7 +44,7 @@ def syntax_error(code: str) -> str:
 def strip_echo(code: str, prompt: str) -> tuple[str, int]:
     """A script without the prompt text its model copied after it, and how many lines were cut. The embedded
     model ends some scripts with the prompt's last section (`# Plan`, the plan, "Apply the plan to the
-    script."): 53 of the 54 syntax errors in the benchmark's runs. What is cut is the shortest tail made only of
+    script."): 41 of the 42 syntax errors in the benchmark's runs. What is cut is the shortest tail made only of
     blank lines and lines of the prompt after which the script parses, with the comments and blank lines of the
     prompt just before it (the section's heading); a script that parses, or whose unparsable tail holds a line of
     its own, stays as it is."""
