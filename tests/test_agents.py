@@ -17,11 +17,13 @@ from gome.agents.views import fit_capacity
 from gome.config import RunConfig
 from gome.llm import ScriptedChatCompletionClient
 from gome.assemble import build_trace
-from gome.schema import Attempt, CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
+from gome.schema import Attempt, CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, Move, StepSize, UpdatePlan
 from gome.tasks import load_task, make_dev_split, prepare_task
 from gome.tasks.starter import keeps_placeholder
+from gome.tools.moves import RATIOS, apply_move
 from gome.tools.patch import merge_functions
 from gome.tools.rundir import RunDir
+from gome.view.describe import payload_fields
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +177,27 @@ def test_a_plan_for_new_features_gets_the_ratios_made_by_gome_without_a_model_ca
     assert "coder" not in recorder.prompts and usage.completion_tokens == 0 and "_per_" in update.code
     report = _execute(ctx, update)
     assert report.status == "ok" and report.evidence.identical_to == ""
+
+
+def test_a_plan_restating_a_change_already_made_takes_the_next_move_offered(penguins: Path, tmp_path: Path) -> None:
+    """diamonds-cut, gradient, seed 1: the ratios were accepted, then the diagnosis and the plan named them again; no
+    move was on offer for them, the Coder was asked to add what the script had, and the step was a no-op. Here the
+    change restated is a swap to a forest."""
+    recorder = _keeper_planning("Keep the random forest", "moderate")
+    ctx = _context(penguins, tmp_path, recorder)
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=ctx.starter))
+    call = "RandomForestClassifier(n_estimators=50, random_state=0)"
+    swap = Move(key="use RandomForestClassifier", old='DummyClassifier(strategy="most_frequent")', new=call)
+    carried = UpdatePlan(direction=swap.key, step_size=StepSize.targeted).carrying(swap)
+    forest = ctx.starter.replace(swap.old, call).replace("from sklearn.dummy import DummyClassifier", "from sklearn.ensemble import RandomForestClassifier")
+    assert _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="improve", code=forest, plan=carried)).status == "ok"
+    assert ctx.state.best.id == "0-002"
+    diagnosis = Diagnosis(summary="a random forest", direction="a random forest, as before")
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
+    offered = ctx.moves()
+    assert plan.move == offered[0] and plan.direction == offered[0].key and plan.replaced == "m0-2: use RandomForestClassifier"
+    shown = dict(payload_fields(plan.model_dump(mode="json")))  # as `gome logs` shows the plan
+    assert shown["replaced"] == "a change already made (m0-2: use RandomForestClassifier)"
 
 
 def test_a_plan_asking_for_more_than_its_move_goes_to_the_coder_and_the_move_is_made(penguins: Path, tmp_path: Path) -> None:

@@ -102,7 +102,8 @@ class MemoryKeeper(GomeAgent):
     def _concrete(self, plan: UpdatePlan, diagnosis: Diagnosis) -> UpdatePlan:
         """The plan with the move it names (else the one the diagnosis names; else, for a plan that asks for a
         model change without naming an untried one, the first move of the model offered, in the order the
-        diagnosis's capacity sets), its edit as the plan's change.
+        diagnosis's capacity sets), its edit as the plan's change; a plan that restates a change already made takes
+        the first move offered.
         A move the plan's direction does not name becomes its direction too, so that the memories record what
         was tried: a plan that restates a change already made must not put that change among the failures, nor
         a direction about LightGBM's trees whose changes named the forest's a success of LightGBM's."""
@@ -112,9 +113,20 @@ class MemoryKeeper(GomeAgent):
         move = pick(text, moves)
         if move is not None:  # named by the changes alone (which the move's edit replaces), it names the direction too
             return (plan if pick(plan.direction, moves) == move else plan.model_copy(update={"direction": move.key})).carrying(move)
+        made = self._made(text)
+        if made is not None and moves:  # it restates a change already made: the next move offered instead
+            return plan.model_copy(update={"direction": moves[0].key, "replaced": made}).carrying(moves[0])
         model = next((m for m in moves if not m.about), None)  # a plan about the model gets a move of the model
         move = pick(diagnosis.direction, moves) or (model if asks_for_model_change(text) else None)
         return plan if move is None else plan.model_copy(update={"direction": move.key}).carrying(move)
+
+    def _made(self, text: str) -> str | None:
+        """The success (its memory id and move) whose move a plan's text names, where it names no move on offer: the
+        embedded model's diagnosis often restates the change the attempt it diagnoses has just made."""
+        state = self.ctx.state
+        made = [(a, a.plan.move) for a in state.journal if a.accepted and a.plan and a.plan.move] if state.use_memory else []
+        again = next(((a, move) for a, move in reversed(made) if pick(text, [move]) is not None), None)
+        return f"m{again[0].trace}-{again[0].step}: {again[1].key}" if again else None
 
     def _bounded(self, plan: UpdatePlan, offered: set[str]) -> UpdatePlan:
         """Clamps the step size to what the optimiser allows; keeps only memory ids that were offered."""

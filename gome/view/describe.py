@@ -78,7 +78,8 @@ def payload_fields(structured: dict[str, Any] | None) -> list[tuple[str, Any]]:
         fields = [("direction", p.get("direction", "")), ("step size", str(p.get("step_size", ""))),
                   ("changes", list(p.get("changes", []))), ("memory refs", ", ".join(p.get("memory_refs", [])) or "none")]
         if p.get("replaced"):
-            fields.append(("replaced", f"a direction that already failed ({p['replaced']})"))
+            what = "a change already made" if p["replaced"].startswith("m") else "a direction that already failed"
+            fields.append(("replaced", f"{what} ({p['replaced']})"))
         return fields
     if kind == "CodeUpdate":
         parent = p.get("parent_id") or "none"
