@@ -341,17 +341,22 @@ def test_a_script_that_does_not_parse_goes_back_to_the_coder_once(penguins: Path
     assert "this script does not parse (line" in recorder.prompts["coder"][1]
 
 
-def test_an_exploratory_step_whose_reply_changed_nothing_makes_a_move_picked_at_random(penguins: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("reply, why", [(sm.IMPROVED_FOREST, "was a script that already ran, twice"),
+                                        ("x = 1\n```python\nimport os\n", "was unusable twice")])  # cut off: an odd number of fences
+def test_an_exploratory_step_whose_reply_changed_nothing_makes_a_move_picked_at_random(
+        reply: str, why: str, penguins: Path, tmp_path: Path) -> None:
     """With the echo cut off, the tree strategy's lending-club run showed what its Coder does: five improve steps
-    sent back the script of an attempt that had run, twice each, and all five were no-ops."""
+    sent back the script of an attempt that had run, twice each, and all five were no-ops; at the rewrite step
+    size, its whole scripts were cut off at the reply cap."""
     forest = sm.IMPROVED_FOREST
-    queue = QueuedCoder([forest, forest])
+    queue = QueuedCoder([reply] * 5)
     ctx = _context(penguins, tmp_path, queue)
     _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=forest))
     ctx.state.mode, ctx.state.strategy.num_drafts, ctx.state.strategy.debug_prob = "explore", 1, 0.0
     update, _ = asyncio.run(Coder(ctx).respond([]))
-    assert update.kind == "improve" and update.parent_id == "0-001" and len(queue.prompts["coder"]) == 2
-    assert update.code != forest and "so gome made a move picked at random instead" in update.note
+    calls = 2 if reply == forest else ctx.tries  # sent back once; an unusable reply, each try
+    assert update.kind == "improve" and update.parent_id == "0-001" and len(queue.prompts["coder"]) == calls
+    assert update.code != forest and f"the Coder's reply {why}, so gome made a move picked at random instead" in update.note
     assert _execute(ctx, update).status == "ok"
 
 

@@ -160,13 +160,19 @@ class Coder(GomeAgent):
             return None
         return code, [self.ctx.messages.render(note, edit=move.edit), *added]
 
-    def _explore_move(self, parent: Attempt) -> tuple[str, list[str]] | None:
-        """Where an exploratory step's reply changed nothing: a move offered for its node, picked at random (tree
-        search has scalar feedback only, no diagnosis to order the moves by), made without a model call."""
+    def _explore_move(self, kind: AttemptKind, parent: Attempt | None, why: str) -> tuple[str, list[str]] | None:
+        """Where an exploratory improve step's reply changed nothing or was unusable: a move offered for its node,
+        picked at random (tree search has scalar feedback only, no diagnosis to order the moves by), made without a
+        model call."""
         state = self.ctx.state
+        if state.mode != "explore" or kind != "improve" or parent is None:
+            return None
         moves = self.ctx.moves(code=parent.code)
         state.strategy.rng(state.trace, state.step).shuffle(moves)
-        return next((made for move in moves if (made := self._direct(parent.code, move, note="explore_move"))), None)
+        for move in moves:
+            if made := self._direct(parent.code, move):
+                return made[0], [self.ctx.messages.render("explore_move", edit=move.edit, why=why), *made[1][1:]]
+        return None
 
     def _member(self, best: str) -> tuple[str, list[str]] | None:
         """The ensemble stage's draft, made without a model call: the best script with its model swapped for
@@ -228,12 +234,12 @@ class Coder(GomeAgent):
                                     on_call=self.record_call, repair=self.repair, check=self._check(finish))
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
-            return CodeUpdate(**fields, code="", note=exc.error), NO_USAGE  # type: ignore[arg-type]
+            made = self._explore_move(kind, parent, "was unusable twice")
+            return CodeUpdate(**fields, code=made[0] if made else "", note="; ".join(made[1]) if made else exc.error), NO_USAGE  # type: ignore[arg-type]
         code, notes = finish(answer.value)
         usage = RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
-        if state.mode == "explore" and kind == "improve" and parent is not None and state.journal.same_code(code) is not None:
-            if made := self._explore_move(parent):  # the Coder sent a script that already ran, twice
-                return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), usage  # type: ignore[arg-type]
+        if state.journal.same_code(code) is not None and (made := self._explore_move(kind, parent, "was a script that already ran, twice")):
+            return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), usage  # type: ignore[arg-type]
         violation = step_violation(size, parent.code, code) if kind == "improve" and parent else None
         if violation:
             notes.append(ctx.messages.render("step_ignored", size=size.value, changed=violation[0], budget=violation[1]))
