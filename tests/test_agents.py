@@ -342,7 +342,7 @@ def test_a_script_that_does_not_parse_goes_back_to_the_coder_once(penguins: Path
 
 
 @pytest.mark.parametrize("reply, why", [(sm.IMPROVED_FOREST, "was a script that already ran, twice"),
-                                        ("x = 1\n```python\nimport os\n", "was unusable twice")])  # cut off: an odd number of fences
+                                        ("x = 1\n```python\nimport os\n", "was unusable on every try")])  # cut off: an odd number of fences
 def test_an_exploratory_step_whose_reply_changed_nothing_makes_a_move_picked_at_random(
         reply: str, why: str, penguins: Path, tmp_path: Path) -> None:
     """With the echo cut off, the tree strategy's lending-club run showed what its Coder does: five improve steps

@@ -234,7 +234,7 @@ class Coder(GomeAgent):
                                     on_call=self.record_call, repair=self.repair, check=self._check(finish))
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
-            made = self._explore_move(kind, parent, "was unusable twice")
+            made = self._explore_move(kind, parent, "was unusable on every try")
             return CodeUpdate(**fields, code=made[0] if made else "", note="; ".join(made[1]) if made else exc.error), NO_USAGE  # type: ignore[arg-type]
         code, notes = finish(answer.value)
         usage = RequestUsage(prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens)
