@@ -20,7 +20,7 @@ from gome.assemble import build_trace
 from gome.schema import Attempt, CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, Move, StepSize, UpdatePlan
 from gome.tasks import load_task, make_dev_split, prepare_task
 from gome.tasks.starter import keeps_placeholder
-from gome.tools.moves import RATIOS, apply_move
+from gome.tools.moves import apply_move
 from gome.tools.patch import merge_functions
 from gome.tools.rundir import RunDir
 from gome.view.describe import payload_fields
@@ -177,6 +177,23 @@ def test_a_plan_for_new_features_gets_the_ratios_made_by_gome_without_a_model_ca
     assert "coder" not in recorder.prompts and usage.completion_tokens == 0 and "_per_" in update.code
     report = _execute(ctx, update)
     assert report.status == "ok" and report.evidence.identical_to == ""
+
+
+def test_a_plan_for_new_features_and_another_model_gets_the_ratios_alone(penguins: Path, tmp_path: Path) -> None:
+    """diamonds-cut, hybrid, seed 1 at stop 22: the plan "a different algorithm or feature engineering approach" carried
+    the ratios, the Coder was asked for the whole plan, and its own rewrite of features() crashed three times. A move of
+    the data is made by gome whatever else the plan asks for; the model is left to a later step."""
+    recorder = Recorder()
+    ctx = _context(penguins, tmp_path, recorder)
+    forest = _with_make_model(ctx.starter, "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n"
+                                           "    return RandomForestClassifier(n_estimators=50, random_state=0)\n")
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=forest))
+    ratios = next(m for m in ctx.moves() if m.about)
+    plan = UpdatePlan(direction="Try a different algorithm or feature engineering approach", step_size=StepSize.targeted)
+    update, usage = asyncio.run(Coder(ctx).respond([_msg(plan.carrying(ratios), "memory_keeper")]))
+    assert "coder" not in recorder.prompts and usage.completion_tokens == 0
+    assert update.code == apply_move(forest, ratios) and "leaves the model to a later step" in update.note
+    assert _execute(ctx, update).status == "ok"
 
 
 def test_a_plan_restating_a_change_already_made_takes_the_next_move_offered(penguins: Path, tmp_path: Path) -> None:
