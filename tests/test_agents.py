@@ -377,6 +377,22 @@ def test_an_exploratory_step_whose_reply_changed_nothing_makes_a_move_picked_at_
     assert _execute(ctx, update).status == "ok"
 
 
+def test_an_exploratory_draft_that_repeats_a_draft_is_the_starter_with_a_family_no_script_built(penguins: Path, tmp_path: Path) -> None:
+    """One in three drafts of the tree and hybrid cells of stops 20 to 22 was a no-op: the Coder's second or third
+    draft was its first again, twice."""
+    make_model = "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier(n_estimators=50, random_state=0)\n"
+    queue = QueuedCoder([make_model] * 5)
+    ctx = _context(penguins, tmp_path, queue)
+    first, _ = asyncio.run(Coder(ctx).respond([]))
+    assert "RandomForestClassifier(n_estimators=50" in first.code and _execute(ctx, first).status == "ok"
+    ctx.state.mode, ctx.state.strategy.num_drafts = "explore", 2
+    update, _ = asyncio.run(Coder(ctx).respond([]))
+    move = ctx.starter_move()
+    assert update.kind == "draft" and len(queue.prompts["coder"]) == 3 and move is not None and move.key != "use RandomForestClassifier"
+    assert update.code == apply_move(ctx.starter, move) and "the Coder's draft was a script that already ran, twice" in update.note
+    assert _execute(ctx, update).status == "ok"
+
+
 def test_a_draft_that_keeps_the_placeholder_goes_back_to_the_coder_once(penguins: Path, tmp_path: Path) -> None:
     """An ames-prices draft changed features() and predict() but kept the starter's DummyRegressor: every
     update after it scored the dummy's mean."""

@@ -161,17 +161,22 @@ class Coder(GomeAgent):
         return code, [self.ctx.messages.render(note, edit=move.edit), *added]
 
     def _explore_move(self, kind: AttemptKind, parent: Attempt | None, why: str) -> tuple[str, list[str]] | None:
-        """Where an exploratory improve step's reply changed nothing or was unusable: a move offered for its node,
-        picked at random (tree search has scalar feedback only, no diagnosis to order the moves by), made without a
-        model call."""
-        state = self.ctx.state
-        if state.mode != "explore" or kind != "improve" or parent is None:
+        """Where an exploratory step's reply changed nothing or was unusable: for an improve step, a move offered for
+        its node, picked at random (tree search has scalar feedback only, no diagnosis to order the moves by); for a
+        draft, the starter with a model family no script built (the Coder's drafts kept repeating the first: one in
+        three drafts of stop 20 to 22's tree and hybrid cells); made without a model call."""
+        state, messages = self.ctx.state, self.ctx.messages
+        if state.mode != "explore":
+            return None
+        if kind == "draft" and (move := self.ctx.starter_move()) and (made := self._direct(self.ctx.starter, move)):
+            return made[0], [messages.render("explore_draft", edit=move.edit, why=why), *made[1][1:]]
+        if kind != "improve" or parent is None:
             return None
         moves = self.ctx.moves(code=parent.code)
         state.strategy.rng(state.trace, state.step).shuffle(moves)
         for move in moves:
             if made := self._direct(parent.code, move):
-                return made[0], [self.ctx.messages.render("explore_move", edit=move.edit, why=why), *made[1][1:]]
+                return made[0], [messages.render("explore_move", edit=move.edit, why=why), *made[1][1:]]
         return None
 
     def _member(self, best: str) -> tuple[str, list[str]] | None:
