@@ -14,6 +14,7 @@ from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
 from gome.schema import AgentMessage, Blended, OptimizerStep, Selection
 from gome.tasks import load_task, make_dev_split, prepare_task
+from gome.tools.moves import apply_move
 from scripted_model import agent_of, policy
 
 KNN = '''```python
@@ -85,7 +86,7 @@ def test_the_phase_follows_the_spent_share_of_steps_or_time(tmp_path: Path) -> N
                          ScriptedChatCompletionClient(lambda messages: "OK"), lambda event: None, time_share=lambda: spent[0])
     assert not ctx.ensemble_phase()  # no best yet: nothing to blend with
     ctx.state.journal.add(Attempt(id="0-001", trace=0, step=1, parent_id=None, kind="draft", score=0.9, status="ok",
-                                  accepted=True, outcome="accepted", code="x = 1\n"))
+                                  accepted=True, outcome="accepted", code=ctx.starter))
     ctx.state.best_id, ctx.state.step = "0-001", 1
     assert not ctx.ensemble_phase()
     spent[0] = 0.75  # 75 % of the time budget
@@ -94,3 +95,11 @@ def test_the_phase_follows_the_spent_share_of_steps_or_time(tmp_path: Path) -> N
     assert ctx.ensemble_phase()
     ctx.state.mode = "explore"  # a tree-search step is not steered
     assert not ctx.ensemble_phase()
+    ctx.state.mode, built = "directed", 1
+    while (member := ctx.member()) is not None:  # every family of the catalogue built: the directed steps go on
+        built += 1
+        ctx.state.journal.add(Attempt(id=f"0-00{built}", trace=0, step=built, parent_id="0-001", kind="draft", score=0.8,
+                                      status="ok", accepted=False, outcome="worse", code=apply_move(ctx.starter, member)))
+    assert built > 2 and not ctx.ensemble_phase()
+    ctx.offer_moves = False  # without moves the Coder drafts the members
+    assert ctx.ensemble_phase()
