@@ -130,6 +130,13 @@ def test_an_identical_script_is_not_run_again_and_counts_as_a_no_op(penguins: Pa
     moved = _execute(ctx, CodeUpdate(attempt_id="0-003", parent_id="0-001", kind="improve", code=relabelled))
     assert moved.duration_s > 0 and moved.evidence.identical_to == "0-001"  # run, but the predictions are the same
     assert ctx.state.journal["0-003"].outcome == "no-op"
+    # imports moved, an unused one added, a comment: the same script (a diamonds-cut hybrid run's second and third
+    # drafts differed from its first only so)
+    reimported = ("import numpy as np  # unused\n" + sm.DEBUGGED_WEAK.replace("from sklearn.tree import DecisionTreeClassifier\n", "")
+                  .replace("model = ", "from sklearn.tree import DecisionTreeClassifier\nmodel = "))
+    assert _execute(ctx, CodeUpdate(attempt_id="0-004", parent_id="0-001", kind="improve", code=reimported)).duration_s == 0.0
+    other = reimported.replace("from sklearn.tree import DecisionTreeClassifier", "from sklearn.tree import ExtraTreeClassifier as DecisionTreeClassifier")
+    assert ctx.state.journal.same_code(other) is None  # the same names bound to another class: another script
 
 
 def test_a_no_op_goes_back_to_the_coder_with_what_its_script_built(penguins: Path, tmp_path: Path) -> None:

@@ -4,12 +4,54 @@ its own diagnosis). Records are frozen; a later fact (a diagnosis, a veto) repla
 
 from __future__ import annotations
 
+import ast
+import functools
 from collections.abc import Iterator
 from typing import Any
 
 from gome.schema import Attempt
 
-__all__ = ["Journal"]
+__all__ = ["Journal", "script_key"]
+
+
+class _Strip(ast.NodeTransformer):
+    """Drops import statements and string statements (docstrings); a body left empty holds `pass`."""
+
+    def visit_Import(self, node: ast.Import) -> None:
+        return None
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        return None
+
+    def visit_Expr(self, node: ast.Expr) -> ast.Expr | None:
+        return None if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str) else node
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        super().generic_visit(node)
+        if isinstance(getattr(node, "body", None), list) and not node.body:  # type: ignore[attr-defined]
+            node.body = [ast.Pass()]  # type: ignore[attr-defined]
+        return node
+
+
+@functools.lru_cache(maxsize=512)
+def script_key(code: str) -> str:
+    """What makes two scripts the same script: their code without comments, layout, docstrings and import
+    statements, and what each name they use is imported from; the text itself where it does not parse. Two drafts
+    of a diamonds-cut hybrid run differed from the first only in where the forest was imported and in imports they
+    never used: the same predictions, run again as new drafts."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code.strip()
+    bound: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bound.update({a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0] for a in node.names})
+        elif isinstance(node, ast.ImportFrom):
+            bound.update({a.asname or a.name: f"{'.' * node.level}{node.module or ''}:{a.name}" for a in node.names})
+    stripped = _Strip().visit(tree)
+    used = {n.id for n in ast.walk(stripped) if isinstance(n, ast.Name)}
+    return ast.dump(stripped) + repr(sorted((name, bound[name]) for name in used & bound.keys()))
 
 
 class Journal:
@@ -57,6 +99,6 @@ class Journal:
         return [a for a in self if a.kind == "draft"]
 
     def same_code(self, code: str) -> Attempt | None:
-        """The first executed attempt whose script is `code` (ignoring trailing whitespace)."""
-        key = code.strip()
-        return next((a for a in self if a.code.strip() == key and a.report is not None), None)
+        """The first executed attempt whose script is `code` (`script_key`: imports, comments and layout aside)."""
+        key = script_key(code)
+        return next((a for a in self if a.report is not None and script_key(a.code) == key), None)

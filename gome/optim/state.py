@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gome.optim.journal import Journal
+from gome.optim.journal import Journal, script_key
 from gome.optim.memory import Memory
 from gome.optim.stepsize import resized
 from gome.optim.strategy import Strategy, tree_pick
@@ -129,7 +129,7 @@ class TraceState:
 
     def _veto_reasons(self, update: CodeUpdate, report: ExecutionReport) -> list[str]:
         """Why the harness vetoes an attempt that would be accepted: its own signals, or a script vetoed before."""
-        if update.code.strip() in self.vetoed_codes:
+        if script_key(update.code) in {script_key(code) for code in self.vetoed_codes}:
             return ["vetoed: this script was vetoed before"]
         return ["vetoed: " + flag for flag in harness_flags(update.code, report, self.references, self.lower_is_better)]
 
