@@ -324,3 +324,19 @@ def test_the_evidence_calls_a_gap_a_possible_leak_only_where_it_would_back_a_fla
     assert "agree" not in ordinary and "can mean a leak" not in ordinary
     leaky, backed = shown(0.40, 0.749)  # 6.2 noises
     assert "which can mean a leak" in leaky and backed
+
+
+def test_a_script_is_the_same_script_whatever_its_imports_comments_and_layout() -> None:
+    from gome.optim.journal import script_key
+
+    script = "import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\nm = RandomForestClassifier(n_estimators=50)\n"
+    moved = ('"""a docstring"""\nimport numpy as np  # never used\nimport pandas as pd\n\n\ndef make():\n'
+             "    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier( n_estimators = 50 )\n")
+    assert script_key(moved.replace("    from sklearn", "    # from sklearn")) != script_key(moved)  # nothing imports it
+    script = script.replace("m = RandomForestClassifier(n_estimators=50)", "def make():\n    return RandomForestClassifier(n_estimators=50)")
+    assert script_key(script) == script_key(moved)
+    assert script_key(script) != script_key(script.replace("import RandomForestClassifier", "import ExtraTreesClassifier as RandomForestClassifier"))
+    assert script_key(script) != script_key(script.replace("n_estimators=50", "n_estimators=60"))
+    star = "from sklearn.ensemble import *\nm = RandomForestClassifier()\n"
+    assert script_key(star) != script_key(star.replace("sklearn.ensemble", "sklearn.tree"))
+    assert script_key("def f(:\n  pass\n") == "def f(:\n  pass"  # does not parse: the text

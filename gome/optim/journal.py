@@ -48,9 +48,11 @@ def script_key(code: str) -> str:
         if isinstance(node, ast.Import):
             bound.update({a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0] for a in node.names})
         elif isinstance(node, ast.ImportFrom):
-            bound.update({a.asname or a.name: f"{'.' * node.level}{node.module or ''}:{a.name}" for a in node.names})
+            for a in node.names:
+                name, source = a.asname or a.name, f"{'.' * node.level}{node.module or ''}:{a.name}"
+                bound[name] = f"{bound[name]} {source}" if name == "*" and name in bound else source
     stripped = _Strip().visit(tree)
-    used = {n.id for n in ast.walk(stripped) if isinstance(n, ast.Name)}
+    used = {n.id for n in ast.walk(stripped) if isinstance(n, ast.Name)} | {"*"}  # a star import binds unknown names
     return ast.dump(stripped) + repr(sorted((name, bound[name]) for name in used & bound.keys()))
 
 
