@@ -81,6 +81,9 @@ class Diagnosis(Frozen):
     capacity: Capacity = Field(default="unclear", description=(
         "Which way the model's capacity should move, read from train_score against validation_score: less (far better on "
         "the rows it was fit on: it overfits, regularise), more (about the same on both: a stronger model), or unclear."))
+    next_move: str = Field(default="", description=(
+        "The change gome makes next: the name of one of the changes gome can make exactly, as listed (the last "
+        "attempt's own change is done and not among them); chosen from the evidence."))
     direction: str = Field(description="The single most promising next change, specific and actionable.")
     expected_effect: str = Field(default="", description="One short sentence: what the change should do to the score.")
     leak_or_overfit: bool = Field(default=False, description="True if the score looks leaky or overfit.")

@@ -13,9 +13,11 @@ from autogen_agentchat.messages import StructuredMessage
 
 import scripted_model as sm
 from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext
+from gome.agents.diagnostician import choosing
 from gome.agents.views import fit_capacity
 from gome.config import RunConfig
 from gome.llm import ScriptedChatCompletionClient
+from gome.llm.structured import grammar_schema
 from gome.assemble import build_trace
 from gome.schema import Attempt, CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, Move, StepSize, UpdatePlan
 from gome.tasks import load_task, make_dev_split, prepare_task
@@ -201,6 +203,34 @@ def test_a_plan_for_new_features_and_another_model_gets_the_ratios_alone(penguin
     assert "coder" not in recorder.prompts and usage.completion_tokens == 0
     assert update.code == apply_move(forest, ratios) and "leaves the model to a later step" in update.note
     assert _execute(ctx, update).status == "ok"
+
+
+def test_the_move_the_diagnosis_chooses_is_the_one_the_plan_carries(penguins: Path, tmp_path: Path) -> None:
+    """In 34 diagnoses of the gradient cells of stops 20 to 23, the embedded model's direction named the change the
+    diagnosed attempt had just made 32 times, and the fallback order chose every move. The Diagnostician now names
+    next_move, one of the moves offered (the grammar's schema holds it to them), and a plan that names no move
+    carries that one."""
+    chosen: list[str] = []
+
+    class Choosing(Recorder):
+        def __call__(self, messages) -> str:
+            reply, agent = super().__call__(messages), sm.agent_of([str(m.content) for m in messages])
+            if agent == "diagnostician":
+                return json.dumps({"summary": "a forest", "next_move": chosen[0], "direction": "a forest, as before"})
+            if agent == "memory_keeper":
+                return json.dumps({"direction": "Improve the score", "step_size": "targeted", "changes": [], "memory_refs": []})
+            return reply
+
+    ctx = _context(penguins, tmp_path, Choosing())
+    report = _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    offered = ctx.moves()
+    schema = grammar_schema(choosing(offered))
+    assert schema["properties"]["next_move"]["enum"] == [m.key for m in offered] and "next_move" in schema["required"]
+    chosen.append(offered[-1].key)
+    diagnosis, _ = asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
+    assert diagnosis.next_move == chosen[0] != ctx.moves(diagnosis.capacity)[0].key
+    plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
+    assert plan.move is not None and plan.move.key == chosen[0] and plan.direction == chosen[0]
 
 
 def test_a_plan_restating_a_change_already_made_takes_the_next_move_offered(penguins: Path, tmp_path: Path) -> None:

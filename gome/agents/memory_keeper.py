@@ -15,7 +15,7 @@ from gome.llm import StructuredOutputError, ask_structured
 from gome.llm.structured import schema_hint
 from gome.optim import STEP_SIZES
 from gome.optim.memory import words
-from gome.schema import Diagnosis, MemoryEntry, UpdatePlan
+from gome.schema import Diagnosis, MemoryEntry, Move, UpdatePlan
 from gome.tools.moves import asks_for_model_change, pick
 
 __all__ = ["MemoryKeeper"]
@@ -77,8 +77,13 @@ class MemoryKeeper(GomeAgent):
         state = self.ctx.state
         return state.memory.repeats(plan.direction, now=state.step) if state.use_memory else None
 
-    def _repeat_note(self, plan: UpdatePlan, failure: MemoryEntry, diagnosis: Diagnosis) -> str:
+    def _moves(self, diagnosis: Diagnosis) -> list[Move]:
+        """The moves offered, in the order the diagnosis's capacity sets, the one it chose first."""
         moves = self.ctx.moves(diagnosis.capacity)
+        return sorted(moves, key=lambda m: m.key != diagnosis.next_move)  # stable
+
+    def _repeat_note(self, plan: UpdatePlan, failure: MemoryEntry, diagnosis: Diagnosis) -> str:
+        moves = self._moves(diagnosis)
         return self.ctx.messages.render("repeated_direction", direction=plan.direction, outcome=failure.outcome,
                                         step=failure.step, example=moves[0].key if moves else "")
 
@@ -87,7 +92,7 @@ class MemoryKeeper(GomeAgent):
         construction), else the first stock direction that has not failed; the memories the model's plan drew
         on stay referenced, its changes (for the failed direction) go."""
         if self._repeats(plan.model_copy(update={"direction": diagnosis.direction})) is not None:
-            moves = self.ctx.moves(diagnosis.capacity)
+            moves = self._moves(diagnosis)
             if moves:
                 return plan.model_copy(update={"direction": moves[0].key}).carrying(moves[0])
         for direction in [diagnosis.direction, *self.ctx.messages.items("fallback_directions")]:
@@ -100,24 +105,25 @@ class MemoryKeeper(GomeAgent):
         return plan.model_copy(update={"replaced": f"{failure.id}: {failure.direction}"})
 
     def _concrete(self, plan: UpdatePlan, diagnosis: Diagnosis) -> UpdatePlan:
-        """The plan with the move it names (else the one the diagnosis names; else, for a plan that asks for a
-        model change without naming an untried one, the first move of the model offered, in the order the
+        """The plan with the move it names (else the one the diagnosis chose, or names; else, for a plan that asks for
+        a model change without naming an untried one, the first move of the model offered, in the order the
         diagnosis's capacity sets), its edit as the plan's change; a plan that restates a change already made takes
-        the first move offered.
+        the first move offered (the diagnosis's choice first).
         A move the plan's direction does not name becomes its direction too, so that the memories record what
         was tried: a plan that restates a change already made must not put that change among the failures, nor
         a direction about LightGBM's trees whose changes named the forest's a success of LightGBM's."""
         if plan.move is not None:
             return plan
-        moves, text = self.ctx.moves(diagnosis.capacity), " ".join([plan.direction, *plan.changes])
+        moves, text = self._moves(diagnosis), " ".join([plan.direction, *plan.changes])
         move = pick(text, moves)
         if move is not None:  # named by the changes alone (which the move's edit replaces), it names the direction too
             return (plan if pick(plan.direction, moves) == move else plan.model_copy(update={"direction": move.key})).carrying(move)
         made = self._made(text)
         if made is not None and moves:  # it restates a change already made: the next move offered instead
             return plan.model_copy(update={"direction": moves[0].key, "replaced": made}).carrying(moves[0])
+        chosen = next((m for m in moves if m.key == diagnosis.next_move), None)
         model = next((m for m in moves if not m.about), None)  # a plan about the model gets a move of the model
-        move = pick(diagnosis.direction, moves) or (model if asks_for_model_change(text) else None)
+        move = chosen or pick(diagnosis.direction, moves) or (model if asks_for_model_change(text) else None)
         return plan if move is None else plan.model_copy(update={"direction": move.key}).carrying(move)
 
     def _made(self, text: str) -> str | None:
