@@ -201,7 +201,7 @@ def test_a_plan_for_new_features_and_another_model_gets_the_ratios_alone(penguin
     plan = UpdatePlan(direction="Try a different algorithm or feature engineering approach", step_size=StepSize.targeted)
     update, usage = asyncio.run(Coder(ctx).respond([_msg(plan.carrying(ratios), "memory_keeper")]))
     assert "coder" not in recorder.prompts and usage.completion_tokens == 0
-    assert update.code == apply_move(forest, ratios) and "leaves the model to a later step" in update.note
+    assert update.code == apply_move(forest, ratios) and "left what the plan says of the model to a later step" in update.note
     assert _execute(ctx, update).status == "ok"
 
 
