@@ -229,6 +229,7 @@ def test_the_move_the_diagnosis_chooses_is_the_one_the_plan_carries(penguins: Pa
     chosen.append(offered[-1].key)
     diagnosis, _ = asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
     assert diagnosis.next_move == chosen[0] != ctx.moves(diagnosis.capacity)[0].key
+    assert dict(payload_fields(diagnosis.model_dump(mode="json")))["next move"].startswith(chosen[0])  # as `gome logs` shows it
     plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
     assert plan.move is not None and plan.move.key == chosen[0] and plan.direction == chosen[0]
 

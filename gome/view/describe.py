@@ -68,6 +68,8 @@ def payload_fields(structured: dict[str, Any] | None) -> list[tuple[str, Any]]:
             fields.append(("evidence", list(p["evidence"])))
         if p.get("capacity") in ("more", "less"):
             fields.append(("capacity", f"{p['capacity']} (the sign of the next move along the model's capacity)"))
+        if p.get("next_move"):
+            fields.append(("next move", f"{p['next_move']} (chosen from the moves gome offered)"))
         fields.append(("direction", p.get("direction", "")))
         if p.get("expected_effect"):
             fields.append(("expected", p["expected_effect"]))
