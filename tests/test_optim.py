@@ -329,12 +329,12 @@ def test_the_evidence_calls_a_gap_a_possible_leak_only_where_it_would_back_a_fla
 def test_a_script_is_the_same_script_whatever_its_imports_comments_and_layout() -> None:
     from gome.optim.journal import script_key
 
-    script = "import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\nm = RandomForestClassifier(n_estimators=50)\n"
+    script = ("import pandas as pd\nfrom sklearn.ensemble import RandomForestClassifier\n\n"
+              "def make():\n    return RandomForestClassifier(n_estimators=50)\n")
     moved = ('"""a docstring"""\nimport numpy as np  # never used\nimport pandas as pd\n\n\ndef make():\n'
              "    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier( n_estimators = 50 )\n")
-    assert script_key(moved.replace("    from sklearn", "    # from sklearn")) != script_key(moved)  # nothing imports it
-    script = script.replace("m = RandomForestClassifier(n_estimators=50)", "def make():\n    return RandomForestClassifier(n_estimators=50)")
     assert script_key(script) == script_key(moved)
+    assert script_key(moved.replace("    from sklearn", "    # from sklearn")) != script_key(moved)  # nothing imports it
     assert script_key(script) != script_key(script.replace("import RandomForestClassifier", "import ExtraTreesClassifier as RandomForestClassifier"))
     assert script_key(script) != script_key(script.replace("n_estimators=50", "n_estimators=60"))
     star = "from sklearn.ensemble import *\nm = RandomForestClassifier()\n"
