@@ -154,13 +154,16 @@ def test_gomes_server_keeps_a_structured_reply_inside_its_grammar() -> None:
         assert isinstance(value["words"], list) and len(value["words"]) <= 2 and all(len(w) <= 12 for w in value["words"])
 
 
-def _servers() -> set[int]:
-    """The pids of the embedded llama.cpp servers running now."""
+def _servers(parent: int | None = None) -> set[int]:
+    """The pids of the embedded llama.cpp servers running now (those `parent` started, if given: another gome run
+    on the machine, a benchmark's, starts its own)."""
     found = set()
     for proc in Path("/proc").iterdir():
         with contextlib.suppress(OSError):
             if proc.name.isdigit() and b"gome.llm.llama_server" in (proc / "cmdline").read_bytes():
-                found.add(int(proc.name))
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent is None or ppid == parent:
+                    found.add(int(proc.name))
     return found
 
 
@@ -171,7 +174,7 @@ def test_a_run_stopped_by_sigterm_says_how_to_resume_and_stops_its_server(tmp_pa
     server stopped with it."""
     _extra_or_skip()
     task = prepare_task("penguins", tmp_path / "penguins")
-    before, out = _servers(), tmp_path / "out.txt"
+    out = tmp_path / "out.txt"
     with out.open("w") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "gome.cli", "run", str(task), "--local-size", "0.5b", "--steps", "3",
                                  "--runs-dir", str(tmp_path / "runs")], stdout=sink, stderr=subprocess.STDOUT, text=True)
@@ -179,9 +182,11 @@ def test_a_run_stopped_by_sigterm_says_how_to_resume_and_stops_its_server(tmp_pa
         while "-> executor" not in out.read_text() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(1)  # until the first draft is written: the team is mid-conversation
         assert proc.poll() is None, out.read_text()
+        started = _servers(parent=proc.pid)
+        assert started, "the run started no embedded server"
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=120)
     text = out.read_text()
     assert proc.returncode == 143 and "gome: stopped (SIGTERM); continue with `gome resume RUN_DIR`" in text, text
     assert "Traceback" not in text and "task_done" not in text, text
-    assert _servers() - before == set()
+    assert started & _servers() == set()
