@@ -11,7 +11,10 @@ with the agents' own helpers, on the bundled penguins task; requests go through 
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --record FILE --task hpc-jobs --steps 6
     OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_model.py --replay FILE --compare --json FILE
 
-The built-in scenarios are flat 7-line scripts. `--record` runs gome itself (one trace, the current
+The built-in scenarios are scripts shaped as a run's are: penguins' starter script with a model in
+make_model(), crashed, scored or without a submission as they do when run (`tests/test_bench_model.py`
+runs them); the Coder may reply with the functions it changes, within the step size's line budget, as in
+a run. `--flat` takes the flat 7-line scripts of stops 13 to 23 instead. `--record` runs gome itself (one trace, the current
 runtime) on a bundled task and keeps every request its agents made, in order; `--replay` sends those
 requests again, in the same order, so the prompts are a real run's (the starter's functions, the
 harness's evidence, the Memory Keeper's memories) and so is the pattern of shared prefixes between
@@ -51,9 +54,12 @@ from gome.llm.local_server import BASELINE, CURRENT, LocalServer, Runtime, embed
 from gome.llm.retry import CURRENT_AGENT
 from gome.llm.stream import cached_tokens
 from gome.llm.structured import CallRecord, extract_code, parse_json_model, schema_hint
-from gome.roles import load_roles
+from gome.optim import LINE_BUDGET
+from gome.roles import load_messages, load_roles
 from gome.schema import Diagnosis, ExecutionReport, StepSize, UpdatePlan
 from gome.tasks import load_task, prepare_task, task_summary
+from gome.tasks.starter import split_starter_tail, starter_script
+from gome.tools.patch import top_level_functions
 from gome.tools.env_info import library_versions
 
 BASE = """import pandas as pd
@@ -77,20 +83,62 @@ def _report(status: str, score: float | None, stderr: str, error: str, stdout: s
                            stdout_tail=stdout, stderr_tail=stderr, score=score, error=error)  # type: ignore[arg-type]
 
 
-SCENARIOS = [  # (name, script, report)
-    ("string column", BASE, _report("crashed", None, "Traceback (most recent call last):\n  File \"solution.py\", line 6\n"
-     "ValueError: could not convert string to float: 'Biscoe'", "exit code 1")),
+def _crash(error: str, *frames: str) -> ExecutionReport:
+    """A crash's report: `frames` are "LINE in FUNCTION" as Python prints them for solution.py."""
+    where = "".join(f'  File "solution.py", line {frame}\n' for frame in frames)
+    return _report("crashed", None, f"Traceback (most recent call last):\n{where}{error}", "exit code 1")
+
+
+def _scored(score: float, train: float) -> ExecutionReport:
+    return _report("ok", score, "", "", f"validation_score: {score}\ntrain_score: {train}")
+
+
+FLAT = [  # (name, script, report): flat 7-line scripts, the scenarios of stops 13 to 23
+    ("string column", BASE, _crash("ValueError: could not convert string to float: 'Biscoe'", "6")),
     ("numeric baseline", NUMERIC, _report("ok", 0.9710, "", "", "validation accuracy 0.968")),
-    ("sparse kwarg", ONEHOT, _report("crashed", None, "Traceback (most recent call last):\n  File \"solution.py\", line 7\n"
-     "TypeError: OneHotEncoder.__init__() got an unexpected keyword argument 'sparse'", "exit code 1")),
+    ("sparse kwarg", ONEHOT, _crash("TypeError: OneHotEncoder.__init__() got an unexpected keyword argument 'sparse'", "7")),
     ("target in test", BASE.replace('drop(columns=["id"])', 'drop(columns=["id", "species"])'),
-     _report("crashed", None, "Traceback (most recent call last):\n  File \"solution.py\", line 7\n"
-             "KeyError: \"['species'] not found in axis\"", "exit code 1")),
+     _crash("KeyError: \"['species'] not found in axis\"", "7")),
     ("good model", NUMERIC.replace("LogisticRegression(max_iter=1000)", "LogisticRegression(C=10, max_iter=2000)"),
      _report("ok", 0.9855, "", "", "validation accuracy 0.981")),
     ("no submission", NUMERIC.replace('.to_csv("submission.csv", index=False)', ".head()"),
      _report("no_submission", None, "", "the script wrote no submission.csv")),
 ]
+
+
+def _with_model(starter: str, model: str, imports: str) -> str:
+    """The starter script with `model` as what make_model() returns (and `imports` after its own)."""
+    head, _, rest = starter.partition("\n\n")
+    script = re.sub(r"(def make_model\(\):\n    return ).*\n", lambda m: m.group(1) + model + "\n", f"{head}\n{imports}\n\n{rest}")
+    assert model in script, "the starter has no make_model() to replace"
+    return script
+
+
+def scenarios(starter: str) -> list[tuple[str, str, ExecutionReport]]:
+    """Steps on scripts shaped as a run's are today: the starter script (features(), make_model(), the
+    validation split, the submission) with a model in make_model(); the Coder may reply with the functions
+    it changes, within the step size's line budget, as it is asked in a run."""
+    forest = _with_model(starter, "RandomForestClassifier(n_estimators=100, random_state=0)",
+                         "from sklearn.ensemble import RandomForestClassifier")
+    boosted = ("HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)",
+               "from sklearn.ensemble import HistGradientBoostingClassifier")
+    typo = forest.replace('    both = both.fillna(both.median()).fillna(0)\n',
+                          '    both["bill_ratio"] = both["bill_length_mm"] / both["bill_depht_mm"]\n'
+                          '    both = both.fillna(both.median()).fillna(0)\n')
+    return [
+        ("l1 penalty", _with_model(starter, 'LogisticRegression(penalty="l1", max_iter=1000)',
+                                   "from sklearn.linear_model import LogisticRegression"),
+         _crash("ValueError: Solver lbfgs supports only 'l2' or None penalties, got l1 penalty.", "37, in <module>")),
+        ("forest baseline", forest, _scored(1.0, 1.0)),
+        ("unknown argument", _with_model(starter, "HistGradientBoostingClassifier(max_iter=200, n_estimators=100)",
+                                         boosted[1]),
+         _crash("TypeError: HistGradientBoostingClassifier.__init__() got an unexpected keyword argument 'n_estimators'",
+                "37, in <module>", "27, in make_model")),
+        ("misspelt column", typo, _crash("KeyError: 'bill_depht_mm'", "35, in <module>", "22, in features")),
+        ("boosted model", _with_model(starter, *boosted), _scored(1.0, 1.0)),
+        ("no submission", forest.replace('submission.to_csv("submission.csv", index=False)', "submission.head()"),
+         _report("no_submission", None, "", "the script wrote no submission.csv")),
+    ]
 
 
 @dataclass(frozen=True)
@@ -126,8 +174,8 @@ def _speeds(log: Path, seen: int) -> tuple[float | None, float | None, int, int]
 
 
 class Bench:
-    def __init__(self, config: ModelConfig, server: LocalServer, task_brief: str) -> None:
-        self.client, self.server, self.brief = make_client(config), server, task_brief
+    def __init__(self, config: ModelConfig, server: LocalServer, task_brief: str, starter: str = "") -> None:
+        self.client, self.server, self.brief, self.starter = make_client(config), server, task_brief, starter
         self.roles, self.calls, self._seen = load_roles(None), [], 0
         self._records: list[CallRecord] = []
 
@@ -159,25 +207,32 @@ class Bench:
         self._record(name, role, answer.tries, True, (answer.prompt_tokens, answer.completion_tokens), start, answer.text)
         return answer.value
 
+    def _shown(self, code: str) -> str:
+        """The script as the Diagnostician reads it in a run: up to make_model() where the rest is the starter's."""
+        head, cut = split_starter_tail(code, self.starter) if self.starter else (code, False)
+        return f"{head.rstrip()}\n\n\n{load_messages().render('starter_tail')}\n" if cut else code
+
     async def step(self, name: str, code: str, report: ExecutionReport) -> None:
         diag = await self._structured(
             name, "diagnostician", Diagnosis, Diagnosis(summary="?", direction="fix the error"),
             task=self.brief, libraries=library_versions(), metric="accuracy", direction="higher", attempt=report.attempt_id,
-            kind="improve", built="", report=report_text(report), evidence="- run time 1.0 s", code=code, plan="", parent="",
+            kind="improve", built="", report=report_text(report), evidence="- run time 1.0 s", code=self._shown(code), plan="", parent="",
             parent_score="none", diff="", note="", history="0-001 draft crashed score=None crash", failures="(none yet)",
             moves="(none)", best_score="none yet", schema=schema_hint(Diagnosis))
         plan = await self._structured(
             name, "memory_keeper", UpdatePlan, UpdatePlan(direction=diag.direction, step_size=StepSize("targeted")),
             task=self.brief, diagnosis=diag.model_dump_json(indent=1), memories="(empty: no successful update yet)",
-            failures="(none yet)", step_size="moderate", schema=schema_hint(UpdatePlan))
+            failures="(none yet)", step_size=StepSize.moderate.value, schema=schema_hint(UpdatePlan))
         mode = "improve" if report.status == "ok" else "debug"
+        size = StepSize.moderate
         start = time.monotonic()
         try:
             answer = await ask_code(self.client, self._messages(
                 "coder", task=self.brief, libraries=library_versions(), timeout_min=10, threads=1, mode=mode, code=code,
                 plan=plan_text(plan), diagnosis=diagnosis_text(diag), output="", rejected="",
-                error=f"{report.error}\n{report.stderr_tail}", others="", starter="", functions="",
-                step_size="moderate", budget=None, ensemble=""), tries=3,
+                error=f"{report.error}\n{report.stderr_tail}", others="", starter=self.starter,
+                functions=", ".join(top_level_functions(code)), step_size=size.value,
+                budget=LINE_BUDGET[size] if mode == "improve" else None, ensemble=""), tries=3,
                 on_call=self._records.append)
             ast.parse(answer.value)
             self._record(name, "coder", answer.tries, True, (answer.prompt_tokens, answer.completion_tokens), start,
@@ -330,13 +385,13 @@ def _summary(calls: list[Call]) -> dict[str, float]:
             "first_reply_valid": round(sum(c.first_ok for c in calls) / max(1, len(calls)), 3)}
 
 
-async def _run(size: str, runtime: Runtime, scenarios: int, brief: str) -> tuple[list[Call], float, int]:
+async def _run(size: str, runtime: Runtime, count: int, brief: str, starter: str) -> tuple[list[Call], float, int]:
     server = embedded_server(size, runtime=runtime)
     start = time.monotonic()
     with server as config:
         startup = time.monotonic() - start
-        bench = Bench(config, server, brief)
-        for i, (name, code, report) in enumerate((SCENARIOS * 3)[:scenarios]):
+        bench = Bench(config, server, brief, starter)
+        for i, (name, code, report) in enumerate(((scenarios(starter) if starter else FLAT) * 3)[:count]):
             await bench.step(f"{i}: {name}", code, report)
             print(f"  {name}: " + ", ".join(f"{c.role} {c.latency_s}s ok={c.ok}" for c in bench.calls[-3:]), file=sys.stderr)
     return bench.calls, startup, server.threads
@@ -348,7 +403,8 @@ async def _main(args: argparse.Namespace) -> None:
         return
     requests = json.loads(Path(args.replay).read_text())["requests"] if args.replay else []
     with tempfile.TemporaryDirectory() as tmp:
-        brief = task_summary(load_task(prepare_task("penguins", Path(tmp) / "penguins")))
+        task = load_task(prepare_task("penguins", Path(tmp) / "penguins"))
+        brief, starter = task_summary(task), "" if args.flat else starter_script(task)
     before = BASELINE if args.baseline == "issue14" else replace(CURRENT, grammar_last=False, flash_attn=False)
     runs = {"baseline": before, "current": CURRENT} if args.compare else {"current": CURRENT}
     results: dict[str, list[Call]] = {}
@@ -357,10 +413,11 @@ async def _main(args: argparse.Namespace) -> None:
         if requests:
             calls, startup, threads = await _replay_run(args.size, runtime, requests)
         else:
-            calls, startup, threads = await _run(args.size, runtime, args.scenarios, brief)
+            calls, startup, threads = await _run(args.size, runtime, args.scenarios, brief, starter)
         results[label] = calls
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-        source = f"the requests of {args.replay}" if requests else f"{args.scenarios} built-in scenarios"
+        source = (f"the requests of {args.replay}" if requests
+                  else f"{args.scenarios} built-in scenarios ({'flat scripts' if args.flat else 'starter-shaped scripts'})")
         print(f"## {label}: {runtime}\n\nmodel {args.size}, server start {startup:.1f} s, {source}, "
               f"{threads} threads, load average at the end {load} (1/5/15 min)\n")
         print(_table(calls) + "\n")
@@ -377,6 +434,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1.5b", choices=["1.5b", "0.5b"])
     parser.add_argument("--scenarios", type=int, default=6, help="optimisation steps to time (scenarios repeat after 6)")
+    parser.add_argument("--flat", action="store_true",
+                        help="the flat 7-line scenarios of stops 13 to 23 instead of starter-shaped scripts")
     parser.add_argument("--compare", action="store_true", help="run the baseline runtime first, then the current one")
     parser.add_argument("--baseline", default="issue14", choices=["issue14", "stop18"],
                         help="--compare against: the runtime before issue 14 (stock server), or stop 18's (grammar over "

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import importlib.util
+import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 from gome.config import RunConfig
 from gome.llm import ModelConfig, ScriptedChatCompletionClient
 from gome.runner import run
-from gome.tasks import prepare_task
+from gome.tasks import load_task, prepare_task
+from gome.tasks.starter import starter_script
 from scripted_model import policy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,14 +68,51 @@ def test_capture_keeps_every_request_of_a_run_with_its_agent(tmp_path: Path) -> 
     assert timed and timed[0] == 0
 
 
+def _penguins(tmp_path: Path) -> tuple[str, Path]:
+    task = load_task(prepare_task("penguins", tmp_path / "penguins"))
+    return starter_script(task), task.public_dir
+
+
 def test_the_built_in_scenarios_render_every_role_and_get_valid_replies(tmp_path: Path) -> None:
-    """The scenarios fill the role prompts themselves: a variable a role gains must reach them too."""
+    """The scenarios fill the role prompts themselves: a variable a role gains must reach them too. The Coder
+    is asked as in a run: it may reply with the functions it changes, within the step size's line budget."""
     class NoServer:
         _log_path = None
 
     brief = "Task penguins: metric accuracy (higher is better)."
-    runner = bench.Bench(ModelConfig(base_url="http://127.0.0.1:9/v1"), NoServer(), brief)  # type: ignore[arg-type]
-    runner.client = ScriptedChatCompletionClient(lambda messages: policy([str(m.content) for m in messages]))
-    name, code, report = bench.SCENARIOS[0]
-    asyncio.run(runner.step(name, code, report))
-    assert [(c.role, c.ok) for c in runner.calls] == [("diagnostician", True), ("memory_keeper", True), ("coder", True)]
+    starter, _ = _penguins(tmp_path)
+    asked: list[list[str]] = []
+
+    def model(messages: list) -> str:
+        asked.append([str(m.content) for m in messages])
+        return policy(asked[-1])
+
+    for scenario, shape in ((bench.scenarios(starter)[1], starter), (bench.FLAT[0], "")):
+        runner = bench.Bench(ModelConfig(base_url="http://127.0.0.1:9/v1"), NoServer(), brief, shape)  # type: ignore[arg-type]
+        runner.client = ScriptedChatCompletionClient(model)
+        asyncio.run(runner.step(*scenario))
+        assert [(c.role, c.ok) for c in runner.calls] == [("diagnostician", True), ("memory_keeper", True), ("coder", True)]
+    diagnosed, coded = asked[0][-1], asked[2][-1]
+    assert "the rest is the starter script's code" in diagnosed and "submission.to_csv" not in diagnosed
+    assert "Reply with only the functions you change (of features, make_model, predict)" in coded
+    assert "change at most about 60 lines" in coded
+    assert "Reply with only the functions" not in asked[5][-1]  # a flat script has no functions to reply with
+
+
+def test_the_built_in_scenarios_report_what_their_scripts_do(tmp_path: Path) -> None:
+    """Each scenario's execution report is what its script does when it runs on penguins' public data."""
+    starter, public = _penguins(tmp_path)
+    for name, code, report in bench.scenarios(starter):
+        work = tmp_path / name.replace(" ", "-")
+        shutil.copytree(public, work / "input")
+        (work / "solution.py").write_text(code)
+        done = subprocess.run([sys.executable, "solution.py"], cwd=work, capture_output=True, text=True, timeout=300)
+        status = "crashed" if done.returncode else "ok" if (work / "submission.csv").exists() else "no_submission"
+        assert status == report.status, name
+        if status == "crashed":
+            frames = [line.replace(str(work) + "/", "") for line in done.stderr.splitlines() if "solution.py" in line]
+            claimed = report.stderr_tail.splitlines()
+            assert frames[-(len(claimed) - 2):] == claimed[1:-1] and done.stderr.splitlines()[-1] == claimed[-1], name
+        else:
+            printed = float(done.stdout.split("validation_score:")[1].split()[0])
+            assert report.score in (None, printed), name
