@@ -54,6 +54,8 @@ def model_arguments(parser: argparse.ArgumentParser) -> None:
     add("--no-json-mode", action="store_true", help="same as --structured none")
     add("--stream", action="store_true", help="stream replies: the live view shows a long call's progress, and the "
         "llm_call events the prompt tokens the endpoint served from its cache (the embedded model always streams)")
+    add("--stop-sequences", action="store_true", help="the endpoint takes `stop`: a Coder reply of which only the "
+        "functions are used ends before the script's own code (the embedded model always does)")
     add("--max-tokens", type=int, default=4096,
         help="completion-token limit of one model reply (default 4096; small steps ask for less)")
     add("--local-size", default=None, choices=["1.5b", "0.5b"],
@@ -124,7 +126,8 @@ def open_endpoint(endpoint: Endpoint, args: argparse.Namespace) -> Iterator[Mode
     if endpoint.local_size is None:
         assert endpoint.base_url is not None
         yield ModelConfig(model=endpoint.model, base_url=endpoint.base_url, api_key_env=args.api_key_env,
-                          structured="none" if args.no_json_mode else args.structured, stream=args.stream)
+                          structured="none" if args.no_json_mode else args.structured, stream=args.stream,
+                          stop_sequences=args.stop_sequences)
         return
     from gome.llm.local_server import model_endpoint
 

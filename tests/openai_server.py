@@ -26,6 +26,8 @@ def _handler(policy: Policy, requests: list[dict]) -> type[BaseHTTPRequestHandle
             requests.append({"body": body, "auth": self.headers.get("Authorization", "")})
             texts = [m["content"] if isinstance(m["content"], str) else json.dumps(m["content"]) for m in body["messages"]]
             reply = policy(texts)
+            for stop in [] if isinstance(reply, tuple) else body.get("stop") or []:
+                reply = reply.split(stop, 1)[0]  # as a server does: the reply ends before the first stop text
             if isinstance(reply, tuple):  # (HTTP status, body): an injected failure
                 status, body = reply
                 self.send_response(status)

@@ -352,6 +352,28 @@ def test_a_small_step_takes_only_the_functions_of_a_whole_script_reply(penguins:
     assert _execute(ctx, update).status == "ok"
 
 
+def test_a_reply_of_which_only_the_functions_are_used_ends_before_the_scripts_own_code(penguins: Path, tmp_path: Path) -> None:
+    """Where the endpoint takes `stop`, a reply of which a small step uses only the functions ends where the parent's
+    code after its functions begins: the same script, without the tokens the merge threw away."""
+    codes, tokens = {}, {}
+    for stop in (False, True):
+        class Whole(Recorder):
+            def __call__(self, messages) -> str:
+                texts = [str(m.content) for m in messages]
+                if sm.agent_of(texts) != "coder":
+                    return super().__call__(messages)
+                return f"```python\n{ctx.state.best.code.replace('n_estimators=50', 'n_estimators=120')}```\nDone."
+
+        ctx = _context(penguins, tmp_path / str(stop), Whole())
+        ctx.stop_sequences = stop
+        forest = "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier(n_estimators=50, random_state=0)\n"
+        _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=merge_functions(ctx.starter, forest, only_functions=True)[0]))
+        update, usage = asyncio.run(Coder(ctx).respond([_msg(UpdatePlan(direction="more trees", step_size=StepSize.moderate), "memory_keeper")]))
+        codes[stop], tokens[stop] = update.code, usage.completion_tokens
+    assert codes[True] == codes[False] and "n_estimators=120" in codes[True]
+    assert tokens[True] < 0.7 * tokens[False]  # the validation split, the fit on all rows and the submission: not written
+
+
 def test_a_script_that_already_ran_goes_back_to_the_coder_once(penguins: Path, tmp_path: Path) -> None:
     """The embedded model re-sent a rejected attempt's exact script four times in one hpc-jobs run."""
     replies: list[str] = []

@@ -3,6 +3,7 @@ Diagnostician question with a Diagnosis that validates. Skipped only without the
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import signal
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from autogen_core.models import SystemMessage, UserMessage
 
-from gome.llm import ask_structured, make_client
+from gome.llm import ask_code, ask_structured, make_client
 from gome.llm.embedded import LocalExtraMissing, part_paths, require_llama_cpp
 from gome.llm.local_server import embedded_server
 from gome.llm.structured import schema_hint
@@ -102,7 +103,8 @@ pd.DataFrame({"id": test["id"], "species": prediction}).to_csv("submission.csv",
 @pytest.mark.slow
 def test_gomes_server_drafts_by_prompt_lookup_and_reports_cached_tokens() -> None:
     """The embedded runtime (gome.llm.llama_server): a reply that copies its prompt is drafted from it,
-    a second request reuses the kept prefix, and a streamed reply ends with its usage."""
+    a second request reuses the kept prefix, a streamed reply ends with its usage, and a reply asked to stop
+    before a line of the script ends there, its code block closed."""
     _extra_or_skip()
     import openai
 
@@ -122,11 +124,16 @@ def test_gomes_server_drafts_by_prompt_lookup_and_reports_cached_tokens() -> Non
         (text, first), (_, second) = usage(""), usage("\nThanks.")
         streamed = asyncio.run(make_client(config).create(
             [SystemMessage(content=system), UserMessage(content=user, source="u")], extra_create_args={"max_tokens": 400}))
+        assert config.stop_sequences
+        cut = asyncio.run(ask_code(make_client(config), [SystemMessage(content=system), UserMessage(content=user, source="u")],
+                                   max_tokens=400, stop="\nprediction = model.predict(")).value
     assert first.completion_tokens_details.accepted_prediction_tokens > first.completion_tokens // 2  # copied text
     assert second.prompt_tokens_details.cached_tokens > first.prompt_tokens // 2  # all but the changed end
     assert "RandomForestClassifier(n_estimators=200" in text
     assert "RandomForestClassifier(n_estimators=200" in str(streamed.content)
     assert streamed.usage.completion_tokens > 50 and cached_tokens(streamed.usage) is not None
+    assert "RandomForestClassifier(n_estimators=200" in cut and "predict" not in cut and "to_csv" not in cut
+    ast.parse(cut)
 
 
 @pytest.mark.slow

@@ -23,8 +23,10 @@ def test_cli_run_through_http_endpoint(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("GOME_TEST_KEY", "sk-never-shown-to-code")
     with serve(policy) as (base_url, requests):
         code = main(["run", str(task), "--model", "scripted", "--base-url", base_url, "--api-key-env", "GOME_TEST_KEY",
-                     "--steps", "3", "--exec-timeout", "120", "--runs-dir", str(tmp_path / "runs")])
+                     "--steps", "3", "--exec-timeout", "120", "--runs-dir", str(tmp_path / "runs"), "--stop-sequences"])
     assert code == 0
+    # the draft's reply is used only for its functions: it may end where the starter's own code begins
+    assert [r["body"].get("stop") for r in requests if "stop" in r["body"]][:1] == [["\nX, X_test = features(train, test)"]]
     assert requests and all(r["auth"] == "Bearer sk-never-shown-to-code" for r in requests)
     assert requests[0]["body"]["model"] == "scripted"
     run_dir = next((tmp_path / "runs").iterdir())

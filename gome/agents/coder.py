@@ -24,7 +24,7 @@ from gome.tasks.starter import keeps_placeholder, strip_placeholder
 from gome.tools.estimators import calls_text, estimator_calls, other_values
 from gome.tools.hints import add_missing_imports, find_module_of, fix_imports
 from gome.tools.moves import apply_move, carried_out, carries_all
-from gome.tools.patch import merge_functions, strip_echo, summarize_code, syntax_error, top_level_functions
+from gome.tools.patch import merge_functions, strip_echo, summarize_code, syntax_error, tail_stop, top_level_functions
 
 __all__ = ["Coder"]
 
@@ -239,7 +239,8 @@ class Coder(GomeAgent):
                                    move=move, prompt="\n".join(str(m.content) for m in prompt))
         try:
             answer = await ask_code(ctx.client, prompt, tries=ctx.tries, max_tokens=reply_cap(base, size, self.cap("coder")),
-                                    on_call=self.record_call, repair=self.repair, check=self._check(finish))
+                                    on_call=self.record_call, repair=self.repair, check=self._check(finish),
+                                    stop=tail_stop(base) if only and ctx.stop_sequences else "")
         except StructuredOutputError as exc:
             self.record_failure(exc.schema_name, exc.tries, exc.error)
             made = self._explore_move(kind, parent, "was unusable on every try")

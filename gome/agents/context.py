@@ -43,6 +43,7 @@ class TraceContext:
     emit: Callable[[Event], None]
     libraries: str
     structured: StructuredMode = "json_object"  # how the endpoint is asked for JSON
+    stop_sequences: bool = False  # the endpoint takes `stop`: a reply of which only functions are used ends before the rest
     tries: int = 3
     max_tokens: int = 4096  # the configured completion-token limit of one reply
     evidence: EvidenceFn | None = None  # None: the task's scores are self-reported, no dev split to measure on

@@ -43,6 +43,7 @@ class ModelConfig(BaseModel):
     retry_backoff_s: float = 2.0
     stream: bool = False  # streamed replies: progress while a reply comes, cached prompt tokens (gome.llm.stream)
     seeded: bool = False  # send each request a seed from the run's seed (gome.llm.delegate.SeededClient)
+    stop_sequences: bool = False  # the endpoint takes `stop` (the embedded server does; some reasoning models refuse it)
 
     @model_validator(mode="before")
     @classmethod

@@ -149,7 +149,7 @@ class LocalServer:
     def model_config(self) -> ModelConfig:
         """The endpoint as gome's client sees it: grammar-constrained JSON with a schema."""
         return ModelConfig(model=self.alias, base_url=self.base_url, api_key_env="GOME_LOCAL_API_KEY",
-                           structured="json_object_schema", max_tokens=self.max_tokens, timeout_s=900.0,
+                           structured="json_object_schema", max_tokens=self.max_tokens, timeout_s=900.0, stop_sequences=True,
                            max_retries=0, stream=self.runtime.stream and self.runtime.gome_server, seeded=True)
 
     def log_tail(self, chars: int = 1500) -> str:

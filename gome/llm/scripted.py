@@ -23,7 +23,8 @@ def _text(messages: Transcript) -> str:
 
 
 class ScriptedChatCompletionClient(DelegatingClient):
-    """Answers each request with `policy(messages)`; counts tokens as characters / 4."""
+    """Answers each request with `policy(messages)`, cut before the first `stop` text the request names, as a
+    server does; counts tokens as characters / 4."""
 
     def __init__(self, policy: Callable[[Transcript], str]) -> None:
         super().__init__(None)
@@ -33,6 +34,8 @@ class ScriptedChatCompletionClient(DelegatingClient):
     async def create(self, messages: Sequence[LLMMessage], **kwargs: Any) -> CreateResult:
         self.calls.append(list(messages))
         reply = self._policy(messages)
+        for stop in (kwargs.get("extra_create_args") or {}).get("stop") or []:
+            reply = reply.split(stop, 1)[0]
         usage = RequestUsage(prompt_tokens=_tokens(_text(messages)), completion_tokens=_tokens(reply))
         self._count(usage)
         return CreateResult(finish_reason="stop", content=reply, usage=usage, cached=False)

@@ -236,6 +236,8 @@ async def _ask(
                 start = time.monotonic()
                 result = await client.create(history, **create_args)
                 text = result.content if isinstance(result.content, str) else ""
+                if result.finish_reason == "stop" and create_args["extra_create_args"].get("stop") and text.count("```") % 2:
+                    text += "\n```"  # the stop sequence ended the reply inside its code block
                 used = RequestUsage(
                     prompt_tokens=used.prompt_tokens + result.usage.prompt_tokens,
                     completion_tokens=used.completion_tokens + result.usage.completion_tokens,
@@ -281,9 +283,11 @@ async def ask_code(
     on_call: Callable[[CallRecord], None] = lambda record: None,
     repair: Repair = _default_repair,
     check: Callable[[str], str] = lambda code: "",
+    stop: str = "",
 ) -> Answer[str]:
     """Asks for a Python script in a fenced block; `check` may find fault with the code (a reason, or ''),
-    which is sent back like any unusable reply."""
+    which is sent back like any unusable reply. With `stop`, the reply ends before that text (the endpoint
+    must take `stop`), and a code block it leaves open is closed."""
 
     def parse(text: str) -> str:
         code = extract_code(text)
@@ -292,5 +296,7 @@ async def ask_code(
             raise _BadReply(fault)
         return code
 
-    return await _ask(client, messages, parse, "PythonScript", tries, request_args("none", None, max_tokens),
-                      on_call, repair)
+    args = request_args("none", None, max_tokens)
+    if stop:
+        args["extra_create_args"]["stop"] = [stop]
+    return await _ask(client, messages, parse, "PythonScript", tries, args, on_call, repair)

@@ -10,7 +10,8 @@ import ast
 import builtins
 import re
 
-__all__ = ["merge_functions", "top_level_functions", "summarize_code", "strip_echo", "syntax_error", "ESTIMATOR_NAME"]
+__all__ = ["merge_functions", "top_level_functions", "summarize_code", "strip_echo", "syntax_error", "tail_stop",
+           "ESTIMATOR_NAME"]
 
 ESTIMATOR_NAME = re.compile(r"[A-Z]\w*(?:Classifier|Regressor|Regression|SVC|SVR|NB|Boost\w*|Forest\w*|Net\w*)")
 _ESTIMATOR = re.compile(rf"\b({ESTIMATOR_NAME.pattern})\(")
@@ -68,6 +69,21 @@ def top_level_functions(code: str) -> list[str]:
         return [n.name for n in ast.parse(code).body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     except SyntaxError:
         return []
+
+
+def tail_stop(code: str) -> str:
+    """Where a reply that copies `code` may stop when only its imports and definitions are used: a newline and the
+    first line of the first statement after the last top-level definition (the starter's validation split),
+    where that text occurs once in `code`; "" otherwise."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return ""
+    last = max((i for i, n in enumerate(body) if isinstance(n, _DEFS)), default=None)
+    if last is None or last + 1 == len(body):
+        return ""
+    line = code.splitlines()[body[last + 1].lineno - 1]
+    return f"\n{line}" if line.strip() and code.count(f"\n{line}") == 1 else ""
 
 
 def _first_code_line(lines: list[str]) -> int:
