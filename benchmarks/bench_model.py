@@ -14,7 +14,8 @@ with the agents' own helpers, on the bundled penguins task; requests go through 
 The built-in scenarios are scripts shaped as a run's are: penguins' starter script with a model in
 make_model(), crashed, scored or without a submission as they do when run (`tests/test_bench_model.py`
 runs them); the Coder may reply with the functions it changes, within the step size's line budget, and an
-improve reply ends where the script's own code after its functions begins (`stop`), as in a run. `--flat` takes the flat 7-line scripts of stops 13 to 23 instead. `--record` runs gome itself (one trace, the current
+improve reply ends where the script's own code after its functions begins (`stop`), as in a run. `--flat`
+takes the flat 7-line scripts of stops 13 to 23 instead. `--record` runs gome itself (one trace, the current
 runtime) on a bundled task and keeps every request its agents made, in order; `--replay` sends those
 requests again, in the same order, so the prompts are a real run's (the starter's functions, the
 harness's evidence, the Memory Keeper's memories) and so is the pattern of shared prefixes between
