@@ -1,6 +1,7 @@
 """Seconds of each directed step of finished runs, before its script runs: from the moment the previous
 attempt was scored to the start of this attempt's execution (the Diagnostician, the Memory Keeper and the
-Coder, with their repairs), and the model calls made in between.
+Coder, with their repairs), and the model calls made in between. A close call's runs on the extra dev folds
+come after its own run and are not part of the step.
 
 Usage: python benchmarks/step_times.py RUN_DIR [RUN_DIR ...]
 Prints one row per directed step and a median per run; a step whose plan carried a move that gome made
@@ -18,14 +19,16 @@ from pathlib import Path
 def steps(run_dir: Path) -> list[dict]:
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines() if line.strip()]
     attempts = {e["attempt"]["id"]: e["attempt"] for e in events if e["kind"] == "optimizer_step"}
-    rows, scored, calls, seen = [], None, [], set()
+    rows, scored, calls, seen, ran = [], None, [], set(), {}
     for e in events:
         if e["kind"] == "llm_call":
             calls.append(e)
+        elif e["kind"] == "remeasure":  # the attempt has run; its execution event comes after the runs on the folds
+            ran.setdefault(e["attempt"], e["ts"])
         elif e["kind"] == "execution":
             attempt = attempts.get(e["report"]["attempt_id"], {})
             if scored is not None and attempt.get("kind") == "improve" and attempt.get("mode") == "directed":
-                start = e["ts"] - e["report"]["duration_s"]
+                start = ran.get(attempt["id"], e["ts"]) - e["report"]["duration_s"]
                 rows.append({"attempt": attempt["id"], "s": round(start - scored, 1),
                              "calls": " ".join(c["agent"][:4] for c in calls),
                              "prompt": sum(c["prompt_tokens"] for c in calls),
