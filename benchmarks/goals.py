@@ -8,7 +8,8 @@
   error over seeds (goal: not below);
 - ablations: on each task and over all tasks, the mean normalised score of no-diagnosis and no-memory against
   gradient's (goal: not above);
-- ensemble gain: the mean over every cell of the score the final blend added over its best member (goal: above 0).
+- ensemble gain: the mean over every cell of the score the final blend added over its best member, in each task's
+  metric with better positive, so tasks with larger scales weigh more (goal: above 0).
 
 A task counts only where every variant compared has finished the same seeds, so that a half-finished benchmark is
 not read as a result; the lines say which seeds each comparison rests on.
