@@ -11,12 +11,11 @@ whose close call ran again on the folds. With --into, the table replaces the one
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from md_section import write_section  # noqa: E402
+from md_section import bench_dir_cli  # noqa: E402
 
 from gome.bench import cell_result  # noqa: E402
 from gome.events import read_events  # noqa: E402
@@ -55,18 +54,7 @@ def table(bench_dir: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bench_dir", type=Path)
-    parser.add_argument("--into", type=Path, help="a Markdown file whose marked table to replace")
-    parser.add_argument("--marker", default="", help="the table's marker there, e.g. stop22:cells")
-    args = parser.parse_args()
-    text = table(args.bench_dir)
-    if args.into:
-        if not args.marker:
-            parser.error("--into needs --marker")
-        begin, end = f"<!-- {args.marker} -->", f"<!-- {args.marker}-end -->"
-        write_section(args.into, begin, end, f"{begin}\n{text}\n{end}")
-    print(text)
+    bench_dir_cli(__doc__, table)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,13 @@ not read as a result; the lines say which seeds each comparison rests on.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from md_section import write_section  # noqa: E402
+from md_section import bench_dir_cli  # noqa: E402
 
 Cells = dict[tuple[str, str], dict[int, dict]]  # (task, variant) -> seed -> cell
 
@@ -88,18 +87,7 @@ def goals(cells: Cells) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("bench_dir", type=Path)
-    parser.add_argument("--into", type=Path, help="a Markdown file whose marked section to replace")
-    parser.add_argument("--marker", default="", help="the section's marker there, e.g. stop23:goals")
-    args = parser.parse_args()
-    text = "\n".join(goals(_cells(args.bench_dir)))
-    if args.into:
-        if not args.marker:
-            parser.error("--into needs --marker")
-        begin, end = f"<!-- {args.marker} -->", f"<!-- {args.marker}-end -->"
-        write_section(args.into, begin, end, f"{begin}\n{text}\n{end}")
-    print(text)
+    bench_dir_cli(__doc__, lambda bench_dir: "\n".join(goals(_cells(bench_dir))))
 
 
 if __name__ == "__main__":
