@@ -98,6 +98,6 @@ def build_trace(config: RunConfig, task: Task, trace: int, rundir: RunDir, split
         exec_slots=exec_slots, ensemble_after=config.ensemble_after if config.blend_size > 1 and split else 1.0,
         time_share=time_share, prompt_budgets=config.prompt_budgets,
         folds=Folds(task, list(folds), rundir.root / "traces" / str(trace) / "folds", limits_of(config), config.confirm_time_s,
-                    max(1, config.cpus // config.exec_threads)) if folds else None,
+                    max(1, config.cpus // config.exec_threads), config.confirm_z) if folds else None,
     )
     return ctx, link

@@ -53,6 +53,8 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
         help="accept an update when its dev gain exceeds this many paired standard errors (default 2; 0: any gain)")
     add("--confirm-folds", type=int, default=4,
         help="measure a gain within the noise again on this many extra dev folds and pool them (default 4, as many as fit; 0: never)")
+    add("--confirm-z", type=float, default=4.0,
+        help="measure a gain above the margin but under this many standard errors on the extra folds too (default 4)")
     add("--confirm-time", type=float, default=300.0,
         help="the fold runs of one close call may take this many seconds, estimated from the scripts' run times (default 300)")
     add("--noop-redos", type=int, default=1,
@@ -104,7 +106,8 @@ def _config(args: argparse.Namespace, model: ModelConfig, local_size: LocalSize 
         num_drafts=args.num_drafts, diagnosis=not args.no_diagnosis, memory=not args.no_memory,
         starter=not args.no_starter, moves=not args.no_moves,
         sync_patience=args.sync_patience, sync_margin=args.sync_margin, final_top_k=args.final_top_k,
-        final_seeds=args.final_seeds, accept_z=args.accept_z, confirm_folds=args.confirm_folds, confirm_time_s=args.confirm_time,
+        final_seeds=args.final_seeds, accept_z=args.accept_z, confirm_folds=args.confirm_folds, confirm_z=args.confirm_z,
+        confirm_time_s=args.confirm_time,
         blend_size=args.blend_size,
         noop_redos=args.noop_redos, ensemble_after=args.ensemble_after, time_budget_s=args.time_budget, token_budget=args.token_budget,
         cost_budget=args.cost_budget, prices=Prices(input_per_mtok=args.price_in, output_per_mtok=args.price_out),

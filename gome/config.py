@@ -67,6 +67,10 @@ class RunConfig(BaseModel):
     confirm_folds: int = Field(default=4, ge=0, description="a gain over the best that is positive but within the "
                                "noise is measured again on this many extra dev folds (disjoint held-out rows; as "
                                "many as fit beside the dev split, none for a time-ordered split) and pooled (0: never)")
+    confirm_z: float = Field(default=4.0, ge=0, description="a gain over the best above the acceptance margin but under "
+                             "this many standard errors of the dev split's paired estimate is measured again on the "
+                             "extra dev folds too: one split's gain may belong to that split (no effect at or below "
+                             "accept_z)")
     confirm_time_s: float = Field(default=300.0, ge=0, description="the fold runs of one close call may take this "
                                   "many seconds, estimated from the two scripts' run times: fewer folds, or none, for "
                                   "slow scripts")

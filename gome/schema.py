@@ -278,8 +278,9 @@ class StructuredFailure(_Event):
 
 
 class Remeasure(_Event):
-    """An attempt whose gain over the best is positive but within the noise runs again, with the best, on the
-    extra dev folds (gome.tools.folds): said when those runs start."""
+    """An attempt whose gain over the best is positive but within the noise, or above it by less than the
+    folds' z standard errors, runs again, with the best, on the extra dev folds (gome.tools.folds): said when
+    those runs start."""
 
     kind: Literal["remeasure"] = "remeasure"
     attempt: str

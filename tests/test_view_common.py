@@ -57,7 +57,8 @@ def view_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     client = ScriptedChatCompletionClient(lambda messages: _reply([str(m.content) for m in messages]))
     config = RunConfig(task_dir=task, runs_dir=root / "runs", traces=2, cpus=2, steps=6, exec_timeout_s=120,
                        sync_patience=2, final_seeds=0, ensemble_after=1.0,  # trace 1 improves what it adopts
-                       moves=False)  # the scripted Coder's scripts run as written
+                       moves=False,  # the scripted Coder's scripts run as written
+                       confirm_z=2.0)  # trace 0's gain of 3 SE is accepted at once: no fold runs hold it back from trace 1
     result = asyncio.run(run(config, client=client, run_id="v1"))
     assert result.grade is not None and result.grade.valid_submission
     return run_dir

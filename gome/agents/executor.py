@@ -66,13 +66,13 @@ class Executor(GomeAgent):
 
     async def _confirm(self, update: CodeUpdate, report: ExecutionReport) -> ExecutionReport:
         """The report with the gain over the best pooled over the extra dev folds, where the dev split's gain
-        is positive but within the acceptance margin (unchanged otherwise, when no fold's runs fit in the close
-        call's time, or when a fold run failed)."""
+        is positive and within the acceptance margin or under the folds' z standard errors (unchanged otherwise,
+        when no fold's runs fit in the close call's time, or when a fold run failed)."""
         ctx, state = self.ctx, self.ctx.state
         gain, margin = state.gain(report)
         best, ev = state.best, report.evidence
-        if (ctx.folds is None or gain is None or not 0 < gain <= margin or best is None or not best.code
-                or ev is None or ev.gain_se is None):
+        if (ctx.folds is None or gain is None or best is None or not best.code or ev is None or ev.gain_se is None
+                or not ctx.folds.wanted(gain, ev.gain_se, margin)):
             return report
         folds = ctx.folds.count(report.duration_s, best.id, best.report.duration_s if best.report else 0.0)
         if not folds:

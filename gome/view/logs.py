@@ -61,7 +61,8 @@ class LogRenderer:
             return [self._s(f"{event.agent} gave no valid {event.schema_name} after {event.tries} tries: "
                             f"{one_line(event.error, 200)}", "bad")]
         if isinstance(event, Remeasure):
-            return [self._s(f"{event.attempt}: {event.gain:+.4g} ± {event.gain_se:.2g} over {event.best} is within the noise: "
+            close = "is within the noise" if event.gain <= self.accept_z * event.gain_se else "may be this split's alone"
+            return [self._s(f"{event.attempt}: {event.gain:+.4g} ± {event.gain_se:.2g} over {event.best} {close}: "
                             f"both run again on {event.folds} more dev folds", "note")]
         if isinstance(event, ExecutionDone):
             return self._execution(event)
