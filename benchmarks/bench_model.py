@@ -14,8 +14,8 @@ with the agents' own helpers, on the bundled penguins task; requests go through 
 The built-in scenarios are scripts shaped as a run's are: penguins' starter script with a model in
 make_model(), crashed, scored or without a submission as they do when run (`tests/test_bench_model.py`
 runs them); the Coder may reply with the functions it changes, within the step size's line budget, and an
-improve reply ends where the script's own code after its functions begins (`stop`), as in a run. `--flat`
-takes the flat 7-line scripts of stops 13 to 23 instead. `--record` runs gome itself (one trace, the current
+improve reply, and a debug reply where the script's own code is the starter's, ends where that code begins
+(`stop`), as in a run. `--flat` takes the flat 7-line scripts of stops 13 to 23 instead. `--record` runs gome itself (one trace, the current
 runtime) on a bundled task and keeps every request its agents made, in order; `--replay` sends those
 requests again, in the same order, so the prompts are a real run's (the starter's functions, the
 harness's evidence, the Memory Keeper's memories) and so is the pattern of shared prefixes between
@@ -60,7 +60,7 @@ from gome.roles import load_messages, load_roles
 from gome.schema import Diagnosis, ExecutionReport, StepSize, UpdatePlan
 from gome.tasks import load_task, prepare_task, task_summary
 from gome.tasks.starter import split_starter_tail, starter_script
-from gome.tools.patch import tail_stop, top_level_functions
+from gome.tools.patch import same_harness, tail_stop, top_level_functions
 from gome.tools.env_info import library_versions
 
 BASE = """import pandas as pd
@@ -225,6 +225,7 @@ class Bench:
             task=self.brief, diagnosis=diag.model_dump_json(indent=1), memories="(empty: no successful update yet)",
             failures="(none yet)", step_size=StepSize.moderate.value, schema=schema_hint(UpdatePlan))
         mode = "improve" if report.status == "ok" else "debug"
+        only = bool(self.starter) and (mode == "improve" or same_harness(code, self.starter))  # as gome.agents.coder
         size = StepSize.moderate
         start = time.monotonic()
         try:
@@ -234,7 +235,7 @@ class Bench:
                 error=f"{report.error}\n{report.stderr_tail}", others="", starter=self.starter,
                 functions=", ".join(top_level_functions(code)), step_size=size.value,
                 budget=LINE_BUDGET[size] if mode == "improve" else None, ensemble=""), tries=3,
-                on_call=self._records.append, stop=tail_stop(code) if mode == "improve" and self.starter else "")
+                on_call=self._records.append, stop=tail_stop(code) if only else "")
             ast.parse(answer.value)
             self._record(name, "coder", answer.tries, True, (answer.prompt_tokens, answer.completion_tokens), start,
                          answer.value)

@@ -374,6 +374,40 @@ def test_a_reply_of_which_only_the_functions_are_used_ends_before_the_scripts_ow
     assert tokens[True] < 0.7 * tokens[False]  # the validation split, the fit on all rows and the submission: not written
 
 
+def test_the_fix_of_a_crash_in_the_starters_functions_uses_only_the_functions(penguins: Path, tmp_path: Path) -> None:
+    """A script whose code outside its functions is the starter's crashed in its functions: a debug reply's functions
+    are merged into it (its other code is not used) and, where the endpoint takes `stop`, the reply ends where the
+    script's own code begins. A crashed script whose own code is not the starter's is replaced by the whole reply."""
+    codes, tokens, stops = {}, {}, {}
+    crashing = "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier(n_estimators='many', random_state=0)\n"
+    for stop in (False, True):
+        class Whole(Recorder):
+            def __call__(self, messages) -> str:
+                texts = [str(m.content) for m in messages]
+                if sm.agent_of(texts) != "coder":
+                    return super().__call__(messages)
+                fixed = ctx.state.last.code.replace("n_estimators='many'", "n_estimators=50")
+                return f"```python\n{fixed}print('done')\n```\nDone."
+
+        ctx = _context(penguins, tmp_path / str(stop), Whole())
+        ctx.stop_sequences = stop
+        report = _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft",
+                                          code=merge_functions(ctx.starter, crashing, only_functions=True)[0]))
+        assert report.status == "crashed" and ctx.state.needs_debug()
+        update, usage = asyncio.run(Coder(ctx).respond([]))
+        codes[stop], tokens[stop] = update.code, usage.completion_tokens
+        assert update.kind == "debug" and "the reply's other code is not used" in update.note
+    assert codes[True] == codes[False] and "n_estimators=50" in codes[True] and "print('done')" not in codes[True]
+    assert tokens[True] < 0.7 * tokens[False]  # the validation split, the fit on all rows and the submission: not written
+
+    ctx = _context(penguins, tmp_path / "own", Whole())  # the crashed script prints a line of its own after the starter's
+    ctx.stop_sequences = True
+    own = merge_functions(ctx.starter, crashing, only_functions=True)[0] + "print('own')\n"
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=own))
+    update, _ = asyncio.run(Coder(ctx).respond([]))
+    assert update.kind == "debug" and update.code.endswith("print('own')\nprint('done')\n") and "n_estimators=50" in update.code
+
+
 def test_a_script_that_already_ran_goes_back_to_the_coder_once(penguins: Path, tmp_path: Path) -> None:
     """The embedded model re-sent a rejected attempt's exact script four times in one hpc-jobs run."""
     replies: list[str] = []

@@ -24,7 +24,9 @@ from gome.tasks.starter import keeps_placeholder, strip_placeholder
 from gome.tools.estimators import calls_text, estimator_calls, other_values
 from gome.tools.hints import add_missing_imports, find_module_of, fix_imports
 from gome.tools.moves import apply_move, carried_out, carries_all
-from gome.tools.patch import merge_functions, strip_echo, summarize_code, syntax_error, tail_stop, top_level_functions
+from gome.tools.patch import (
+    merge_functions, same_harness, strip_echo, summarize_code, syntax_error, tail_stop, top_level_functions,
+)
 
 __all__ = ["Coder"]
 
@@ -233,8 +235,10 @@ class Coder(GomeAgent):
         if direct is not None:
             return CodeUpdate(**fields, code=direct[0], note="; ".join(direct[1])), NO_USAGE  # type: ignore[arg-type]
         prompt = self.prompt("coder", **await self._values(kind, parent, plan, latest(messages, Diagnosis), size))
-        # a draft from the starter, or a small step, changes functions only: the script's harness code stays
-        only = (kind == "draft" and bool(ctx.starter)) or (kind == "improve" and size != StepSize.rewrite)
+        # a draft from the starter, a small step, or the fix of a crash where the harness code is the starter's (so the
+        # crash is in the functions) changes functions only: the script's harness code stays
+        only = ((kind == "draft" and bool(ctx.starter)) or (kind == "improve" and size != StepSize.rewrite)
+                or (kind == "debug" and bool(ctx.starter) and same_harness(base, ctx.starter)))
         finish = functools.partial(self._finish, base, only=only, into="starter script" if kind == "draft" else "parent script",
                                    move=move, prompt="\n".join(str(m.content) for m in prompt))
         try:

@@ -86,6 +86,17 @@ def tail_stop(code: str) -> str:
     return f"\n{line}" if line.strip() and code.count(f"\n{line}") == 1 else ""
 
 
+def same_harness(code: str, other: str) -> bool:
+    """Whether two scripts run the same code outside their imports and top-level definitions (a starter's reading,
+    validation and submission code): then what one of them does differently is in its definitions."""
+    try:
+        bodies = [ast.parse(text).body for text in (code, other)]
+    except SyntaxError:
+        return False
+    kept = [[ast.dump(n) for n in body if not isinstance(n, (ast.Import, ast.ImportFrom, *_DEFS))] for body in bodies]
+    return kept[0] == kept[1]
+
+
 def _first_code_line(lines: list[str]) -> int:
     return next((n.lineno - 1 for n in ast.parse("\n".join(lines)).body if not isinstance(n, (ast.Import, ast.ImportFrom))), 0)
 
