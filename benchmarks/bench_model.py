@@ -175,8 +175,10 @@ def _speeds(log: Path, seen: int) -> tuple[float | None, float | None, int, int]
 
 
 class Bench:
-    def __init__(self, config: ModelConfig, server: LocalServer, task_brief: str, starter: str = "") -> None:
+    def __init__(self, config: ModelConfig, server: LocalServer, task_brief: str, starter: str = "",
+                 stops: bool = True) -> None:
         self.client, self.server, self.brief, self.starter = make_client(config), server, task_brief, starter
+        self.stops = stops  # the Coder's reply ends where the script's own code begins, where gome uses its functions
         self.roles, self.calls, self._seen = load_roles(None), [], 0
         self._records: list[CallRecord] = []
 
@@ -235,7 +237,7 @@ class Bench:
                 error=f"{report.error}\n{report.stderr_tail}", others="", starter=self.starter,
                 functions=", ".join(top_level_functions(code)), step_size=size.value,
                 budget=LINE_BUDGET[size] if mode == "improve" else None, ensemble=""), tries=3,
-                on_call=self._records.append, stop=tail_stop(code) if only else "")
+                on_call=self._records.append, stop=tail_stop(code) if only and self.stops else "")
             ast.parse(answer.value)
             self._record(name, "coder", answer.tries, True, (answer.prompt_tokens, answer.completion_tokens), start,
                          answer.value)
@@ -387,12 +389,13 @@ def _summary(calls: list[Call]) -> dict[str, float]:
             "first_reply_valid": round(sum(c.first_ok for c in calls) / max(1, len(calls)), 3)}
 
 
-async def _run(size: str, runtime: Runtime, count: int, brief: str, starter: str) -> tuple[list[Call], float, int]:
+async def _run(size: str, runtime: Runtime, count: int, brief: str, starter: str,
+               stops: bool = True) -> tuple[list[Call], float, int]:
     server = embedded_server(size, runtime=runtime)
     start = time.monotonic()
     with server as config:
         startup = time.monotonic() - start
-        bench = Bench(config, server, brief, starter)
+        bench = Bench(config, server, brief, starter, stops)
         for i, (name, code, report) in enumerate(((scenarios(starter) if starter else FLAT) * 3)[:count]):
             await bench.step(f"{i}: {name}", code, report)
             print(f"  {name}: " + ", ".join(f"{c.role} {c.latency_s}s ok={c.ok}" for c in bench.calls[-3:]), file=sys.stderr)
@@ -412,14 +415,16 @@ async def _main(args: argparse.Namespace) -> None:
     results: dict[str, list[Call]] = {}
     for label, runtime in runs.items():
         print(f"{label}: {runtime}", file=sys.stderr)
+        stops = not (label == "baseline" and args.baseline_without_stop)
         if requests:
             calls, startup, threads = await _replay_run(args.size, runtime, requests)
         else:
-            calls, startup, threads = await _run(args.size, runtime, args.scenarios, brief, starter)
+            calls, startup, threads = await _run(args.size, runtime, args.scenarios, brief, starter, stops)
         results[label] = calls
         load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
         source = (f"the requests of {args.replay}" if requests
-                  else f"{args.scenarios} built-in scenarios ({'flat scripts' if args.flat else 'starter-shaped scripts'})")
+                  else f"{args.scenarios} built-in scenarios ({'flat scripts' if args.flat else 'starter-shaped scripts'}"
+                  f"{'' if stops else ', no stop'})")
         print(f"## {label}: {runtime}\n\nmodel {args.size}, server start {startup:.1f} s, {source}, "
               f"{threads} threads, load average at the end {load} (1/5/15 min)\n")
         print(_table(calls) + "\n")
@@ -442,6 +447,9 @@ def main() -> None:
     parser.add_argument("--baseline", default="issue14", choices=["issue14", "stop18"],
                         help="--compare against: the runtime before issue 14 (stock server), or stop 18's (grammar over "
                              "the whole vocabulary, no flash attention)")
+    parser.add_argument("--baseline-without-stop", action="store_true",
+                        help="--compare: the baseline's Coder replies carry no `stop` (before stop 24 every reply ran on "
+                             "to the end of the script) where the current one's do")
     parser.add_argument("--json", default="", help="write the summaries and every call to this JSON file")
     parser.add_argument("--record", default="", help="run gome on --task and write its requests to this file")
     parser.add_argument("--task", default="hpc-jobs", help="--record: the bundled task")

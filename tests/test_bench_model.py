@@ -99,6 +99,30 @@ def test_the_built_in_scenarios_render_every_role_and_get_valid_replies(tmp_path
     assert "Reply with only the functions" not in asked[5][-1]  # a flat script has no functions to reply with
 
 
+def test_a_baseline_without_stop_writes_the_whole_script_where_the_current_one_stops(tmp_path: Path) -> None:
+    """`--baseline-without-stop`: the crash in make_model() of a starter-shaped script is fixed by a reply that copies
+    the whole script; with `stop` it ends where the script's own code begins (as in a run), without it it runs on."""
+    class NoServer:
+        _log_path = None
+
+    starter, _ = _penguins(tmp_path)
+    name, code, report = bench.scenarios(starter)[0]  # the l1 penalty: a crash, so a debug reply
+    fixed, tokens = code.replace('penalty="l1"', 'penalty="l2"'), {}
+    for stops in (True, False):
+        def model(messages: list) -> str:
+            texts = [str(m.content) for m in messages]
+            return f"```python\n{fixed}```" if "# Error" in texts[-1] else policy(texts)
+
+        runner = bench.Bench(ModelConfig(base_url="http://127.0.0.1:9/v1"), NoServer(), "Task penguins.", starter,  # type: ignore[arg-type]
+                             stops)
+        runner.client = ScriptedChatCompletionClient(model)
+        asyncio.run(runner.step(name, code, report))
+        coder = runner.calls[-1]
+        assert coder.role == "coder" and coder.ok
+        tokens[stops] = coder.completion_tokens
+    assert tokens[True] < 0.7 * tokens[False]
+
+
 def test_the_built_in_scenarios_report_what_their_scripts_do(tmp_path: Path) -> None:
     """Each scenario's execution report is what its script does when it runs on penguins' public data."""
     starter, public = _penguins(tmp_path)
