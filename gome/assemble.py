@@ -100,4 +100,5 @@ def build_trace(config: RunConfig, task: Task, trace: int, rundir: RunDir, split
         folds=Folds(task, list(folds), rundir.root / "traces" / str(trace) / "folds", limits_of(config), config.confirm_time_s,
                     max(1, config.cpus // config.exec_threads), config.confirm_z) if folds else None,
     )
+    state.ensembling = ctx.ensemble_stage
     return ctx, link

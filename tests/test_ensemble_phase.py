@@ -93,8 +93,8 @@ def test_the_phase_follows_the_spent_share_of_steps_or_time(tmp_path: Path) -> N
     assert ctx.ensemble_phase()
     spent[0], ctx.state.step = 0.0, 7  # 70 % of the steps
     assert ctx.ensemble_phase()
-    ctx.state.mode = "explore"  # a tree-search step is not steered
-    assert not ctx.ensemble_phase()
+    ctx.state.mode = "explore"  # a tree-search step is not steered, though it is in the stage (a hybrid's is made directed)
+    assert not ctx.ensemble_phase() and ctx.ensemble_stage() and ctx.state.ensembling is not None and ctx.state.ensembling()
     ctx.state.mode, built = "directed", 1
     while (member := ctx.member()) is not None:  # every family of the catalogue built: the directed steps go on
         built += 1

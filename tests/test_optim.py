@@ -3,7 +3,7 @@ both memories and their retrieval, vetoes, and a snapshot round trip."""
 
 from __future__ import annotations
 
-from gome.optim import Journal, Memory, TraceState, reply_cap, step_violation
+from gome.optim import Journal, Memory, Strategy, TraceState, reply_cap, step_violation
 from gome.schema import Attempt, CodeUpdate, Diagnosis, Evidence, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
 
 PLAN = UpdatePlan(direction="add gradient boosting with tuned learning rate", step_size=StepSize.moderate,
@@ -340,3 +340,18 @@ def test_a_script_is_the_same_script_whatever_its_imports_comments_and_layout() 
     star = "from sklearn.ensemble import *\nm = RandomForestClassifier()\n"
     assert script_key(star) != script_key(star.replace("sklearn.ensemble", "sklearn.tree"))
     assert script_key("def f(:\n  pass\n") == "def f(:\n  pass"  # does not parse: the text
+
+
+def test_the_hybrids_steps_in_the_ensemble_stage_are_directed() -> None:
+    """The hybrid explores where its directed updates have not paid; in the ensemble stage its steps are the
+    gradient's all the same, so that gome drafts the blend's members (hpc-jobs, seed 1, at 1dc8c8a: the hybrid spent
+    its last two steps on a Coder draft and its crash where the gradient drafted the two members of its winning blend)."""
+    modes = {}
+    for stage in (False, True):
+        state = TraceState(trace=0, lower_is_better=False, max_steps=20, strategy=Strategy("hybrid"),
+                           ensembling=lambda stage=stage: stage)  # type: ignore[misc]
+        state.strategy.trials = 10  # none accepted: the hybrid explores nine steps in ten
+        _step(state, 0.70, kind="draft", plan=None)
+        modes[stage] = [state.mode] + [(_step(state, 0.60), state.mode)[1] for _ in range(8)]
+    assert modes[False].count("explore") >= 6
+    assert modes[True] == ["directed"] * 9

@@ -93,7 +93,8 @@ def _steps(task: Path, runs: Path, strategy: str, reply, steps: int) -> list:
     # these tests are about choosing between directed and exploratory steps, not about acceptance; no moves:
     # gome's own edit of the model would carry a directed step whatever the (corrupted) diagnosis said
     config = RunConfig(task_dir=task, runs_dir=runs, steps=steps, strategy=strategy, exec_timeout_s=120,
-                       final_seeds=0, num_drafts=2, accept_z=0.0, moves=False)
+                       final_seeds=0, num_drafts=2, accept_z=0.0, moves=False,
+                       ensemble_after=1.0)  # no ensemble stage, whose steps are all directed
     result = asyncio.run(run(config, client=client))
     assert result.grade is not None and result.grade.valid_submission
     return list(read_events(result.run_dir / "events.jsonl"))

@@ -91,13 +91,17 @@ class TraceContext:
         return member(best.code, self._catalogue(), [a.code for a in self.state.journal])
 
     def ensemble_phase(self) -> bool:
-        """The last part of the budget (steps or time, whichever is further): a directed step then drafts
-        another kind of model for the final blend instead of improving the best script, while the catalogue has a
-        family no script built (the Coder's own ensemble-stage drafts, of weaker families, scored worse, crashed or
-        changed nothing in 48 of the 59 kept in docs/bench: after that, directed steps go on). Without moves the
-        Coder drafts them."""
+        """A directed step of the ensemble stage, not a debug round: it drafts another kind of model for the final
+        blend instead of improving the best script."""
+        return self.state.mode == "directed" and not self.state.needs_debug() and self.ensemble_stage()
+
+    def ensemble_stage(self) -> bool:
+        """The last part of the budget (steps or time, whichever is further), while the catalogue has a family no
+        script built (the Coder's own ensemble-stage drafts, of weaker families, scored worse, crashed or changed
+        nothing in 48 of the 59 kept in docs/bench: after that, directed steps go on). Without moves the Coder
+        drafts the members. The hybrid's steps there are all directed (gome.optim.state)."""
         state = self.state
-        if self.ensemble_after >= 1 or state.mode != "directed" or state.best is None or state.needs_debug():
+        if self.ensemble_after >= 1 or state.best is None:
             return False
         share = state.step / state.max_steps
         if self.time_share is not None:

@@ -11,6 +11,7 @@ its plan counts as failed. `veto` reverts an acceptance that a diagnosis flags a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,7 @@ class TraceState:
     accept_z: float = 2.0  # a gain must exceed this many standard errors of the paired dev estimate
     references: dict[str, float] = field(default_factory=dict)  # the task's ladder (dummy, expert, ...), for vetoes
     vetoed_codes: set[str] = field(default_factory=set)  # scripts vetoed once stay vetoed
+    ensembling: Callable[[], bool] | None = None  # whether the step to come is in the ensemble stage (the trace's context)
 
     @property
     def done(self) -> bool:
@@ -169,6 +171,8 @@ class TraceState:
         self.strategy.observe(attempt)
         self.mode = self.strategy.next_mode(self.trace, self.step, self.best_id is not None,
                                             self.needs_debug() or self.redo_pending)
+        if self.mode == "explore" and self.strategy.name == "hybrid" and self.ensembling is not None and self.ensembling():
+            self.mode = "directed"  # the hybrid's ensemble stage is the gradient's: gome drafts the blend's members
         if self.step >= self.max_steps and self.awaits_diagnosis:
             self.mode = "directed"  # the last word goes to the Diagnostician
         return attempt
