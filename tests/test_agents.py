@@ -60,6 +60,19 @@ class QueuedCoder(Recorder):
         return sm._fence(self.replies.pop(0))
 
 
+class WholeScript(Recorder):
+    """The scripted model, with a Coder that sends back a whole script: `script` of the trace's state."""
+
+    def __init__(self, script) -> None:
+        super().__init__()
+        self.script, self.ctx = script, None
+
+    def __call__(self, messages) -> str:
+        if sm.agent_of([str(m.content) for m in messages]) != "coder":
+            return super().__call__(messages)
+        return f"```python\n{self.script(self.ctx.state)}```\nDone."
+
+
 def _keeper_planning(direction: str, size: str, changes: tuple[str, ...] = ()) -> Recorder:
     """The scripted model, with a Memory Keeper that plans this direction whatever it is asked."""
     class Keeper(Recorder):
@@ -357,14 +370,8 @@ def test_a_reply_of_which_only_the_functions_are_used_ends_before_the_scripts_ow
     code after its functions begins: the same script, without the tokens the merge threw away."""
     codes, tokens = {}, {}
     for stop in (False, True):
-        class Whole(Recorder):
-            def __call__(self, messages) -> str:
-                texts = [str(m.content) for m in messages]
-                if sm.agent_of(texts) != "coder":
-                    return super().__call__(messages)
-                return f"```python\n{ctx.state.best.code.replace('n_estimators=50', 'n_estimators=120')}```\nDone."
-
-        ctx = _context(penguins, tmp_path / str(stop), Whole())
+        whole = WholeScript(lambda state: state.best.code.replace("n_estimators=50", "n_estimators=120"))
+        ctx = whole.ctx = _context(penguins, tmp_path / str(stop), whole)
         ctx.stop_sequences = stop
         forest = "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier(n_estimators=50, random_state=0)\n"
         _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=merge_functions(ctx.starter, forest, only_functions=True)[0]))
@@ -378,18 +385,12 @@ def test_the_fix_of_a_crash_in_the_starters_functions_uses_only_the_functions(pe
     """A script whose code outside its functions is the starter's crashed in its functions: a debug reply's functions
     are merged into it (its other code is not used) and, where the endpoint takes `stop`, the reply ends where the
     script's own code begins. A crashed script whose own code is not the starter's is replaced by the whole reply."""
-    codes, tokens, stops = {}, {}, {}
-    crashing = "def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n    return RandomForestClassifier(n_estimators='many', random_state=0)\n"
+    codes, tokens = {}, {}
+    crashing = ("def make_model():\n    from sklearn.ensemble import RandomForestClassifier\n"
+                "    return RandomForestClassifier(n_estimators='many', random_state=0)\n")
+    whole = WholeScript(lambda state: state.last.code.replace("n_estimators='many'", "n_estimators=50") + "print('done')\n")
     for stop in (False, True):
-        class Whole(Recorder):
-            def __call__(self, messages) -> str:
-                texts = [str(m.content) for m in messages]
-                if sm.agent_of(texts) != "coder":
-                    return super().__call__(messages)
-                fixed = ctx.state.last.code.replace("n_estimators='many'", "n_estimators=50")
-                return f"```python\n{fixed}print('done')\n```\nDone."
-
-        ctx = _context(penguins, tmp_path / str(stop), Whole())
+        ctx = whole.ctx = _context(penguins, tmp_path / str(stop), whole)
         ctx.stop_sequences = stop
         report = _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft",
                                           code=merge_functions(ctx.starter, crashing, only_functions=True)[0]))
@@ -400,7 +401,7 @@ def test_the_fix_of_a_crash_in_the_starters_functions_uses_only_the_functions(pe
     assert codes[True] == codes[False] and "n_estimators=50" in codes[True] and "print('done')" not in codes[True]
     assert tokens[True] < 0.7 * tokens[False]  # the validation split, the fit on all rows and the submission: not written
 
-    ctx = _context(penguins, tmp_path / "own", Whole())  # the crashed script prints a line of its own after the starter's
+    ctx = whole.ctx = _context(penguins, tmp_path / "own", whole)  # the crashed script prints a line of its own after the starter's
     ctx.stop_sequences = True
     own = merge_functions(ctx.starter, crashing, only_functions=True)[0] + "print('own')\n"
     _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=own))
