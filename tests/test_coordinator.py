@@ -138,7 +138,8 @@ def test_a_lagging_trace_synchronises_to_the_global_best(penguins: Path, tmp_pat
             return sm._fence(sm.WORSE_MAJORITY + f"# variant {next(variants)}\n")
         return policy(texts)  # ... until it adopts trace 0's forest
 
-    events = _run(penguins, tmp_path, reply, steps=7, sync_patience=2, final_seeds=0)
+    # confirm_z 2: trace 0's forest (+3 SE on 48 dev rows) is accepted at once; fold runs would let trace 1 catch up alone
+    events = _run(penguins, tmp_path, reply, steps=7, sync_patience=2, final_seeds=0, confirm_z=2.0)
     syncs = [e for e in events if isinstance(e, SyncStep)]
     assert syncs and syncs[0].trace == 1 and syncs[0].adopted_attempt.startswith("0-")
     assert syncs[0].local_best is not None and syncs[0].adopted_score > syncs[0].local_best
