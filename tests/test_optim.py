@@ -76,6 +76,15 @@ def test_a_crash_is_remembered_only_when_its_debug_chain_ends_without_a_fix() ->
     assert all(state.journal[f"0-{i:03d}"].outcome == "crash" for i in (4, 5, 6))
 
 
+def test_a_debug_round_that_sends_the_crashed_script_back_ends_the_chain() -> None:
+    """ames-prices' no-memory cell at 1dc8c8a: both debug rounds of a KeyError sent the crashed script back."""
+    state = _state()
+    _step(state, None)
+    _step(state, None, kind="debug", identical_to="0-002")  # the fix is the crashed script: not run, nothing to debug
+    assert not state.needs_debug() and state.journal["0-002"].outcome == "crash"
+    assert [e.outcome for e in state.memory.failures] == ["crash"] and state.mode == "directed"
+
+
 def test_step_size_shrinks_after_failures_and_grows_on_plateaus() -> None:
     state = _state()
     assert state.step_size == StepSize.moderate
