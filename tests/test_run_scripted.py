@@ -105,24 +105,25 @@ def make_model():
 
 @pytest.mark.parametrize("moves", [True, False])
 def test_when_the_coders_drafts_fail_gome_drafts_from_the_starter(penguins: Path, tmp_path: Path, moves: bool) -> None:
-    """A Coder whose every script crashes: after the draft's debug rounds, nothing has run; gome's next draft is the
-    starter with its placeholder swapped for the catalogue's first family, made without a model call, and it runs.
-    Without moves (the ablation) gome makes no edit of its own and the run has no valid attempt."""
+    """A Coder whose every script crashes: after the draft's debug round (it sent the crashed script back, which ends
+    the chain), nothing has run; gome's next draft is the starter with its placeholder swapped for the catalogue's first
+    family, made without a model call, and it runs. Without moves (the ablation) gome makes no edit of its own and the
+    run has no valid attempt."""
     client = ScriptedChatCompletionClient(lambda messages: BROKEN if agent_of([str(m.content) for m in messages]) == "coder"
                                           else policy([str(m.content) for m in messages]))
     config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=4, exec_timeout_s=120, final_seeds=0,
                        ensemble_after=1.0, max_debug_rounds=2, moves=moves)
     events = list(read_events(asyncio.run(run(config, client=client)).run_dir / "events.jsonl"))
     attempts = [e.attempt for e in events if isinstance(e, OptimizerStep)]
-    assert [(a.kind, a.status) for a in attempts[:3]] == [("draft", "crashed"), ("debug", "crashed"), ("debug", "crashed")]
-    fourth = attempts[3]
-    third_at, fourth_at = (next(i for i, e in enumerate(events) if isinstance(e, OptimizerStep) and e.attempt.id == a.id)
-                           for a in attempts[2:4])
-    coder_calls = [e for e in events[third_at:fourth_at] if isinstance(e, LLMCall) and e.agent == "coder"]
+    assert [(a.kind, a.status) for a in attempts[:2]] == [("draft", "crashed"), ("debug", "crashed")]
+    after = attempts[2]
+    chain_end, after_at = (next(i for i, e in enumerate(events) if isinstance(e, OptimizerStep) and e.attempt.id == a.id)
+                           for a in attempts[1:3])
+    coder_calls = [e for e in events[chain_end:after_at] if isinstance(e, LLMCall) and e.agent == "coder"]
     if moves:
-        assert fourth.kind == "draft" and fourth.status == "ok" and fourth.accepted
-        assert "gome drafted from the starter script without a model call" in fourth.note
-        assert "HistGradientBoostingClassifier(" in fourth.code and "DummyClassifier(" not in fourth.code
-        assert not coder_calls  # the fourth draft cost no model call
+        assert after.kind == "draft" and after.status == "ok" and after.accepted
+        assert "gome drafted from the starter script without a model call" in after.note
+        assert "HistGradientBoostingClassifier(" in after.code and "DummyClassifier(" not in after.code
+        assert not coder_calls  # the draft cost no model call
     else:
-        assert fourth.status == "crashed" and coder_calls
+        assert after.status == "crashed" and coder_calls
