@@ -328,16 +328,27 @@ def test_error_breakdown_of_probabilities_uses_the_likeliest_class(hpc: Dev) -> 
                         f"true {second[0]} predicted {second[1]} ({second[2]} rows)")
 
 
-def test_error_breakdown_of_one_probability_column_thresholds_at_half() -> None:
+def test_error_breakdown_of_one_probability_column_ranks_and_finds_the_worst_category() -> None:
+    """A ranking metric is told how the predictions rank the positive class and where they are wrong, not recall at a
+    0.5 threshold (every lending-club attempt of stop 23 had recall 0.00 of its 5 % positives, whatever its AUC)."""
     rng = np.random.default_rng(8)
     task, answers = _binary(10, rng)
     is_l = (answers["class"] == "L").to_numpy()
-    probs = np.where(is_l, 0.9, 0.1)
-    probs[np.flatnonzero(is_l)[:3]] = 0.2
-    probs[np.flatnonzero(~is_l)[:2]] = 0.5  # exactly one half counts as L
-    lines = error_breakdown(task, answers, pd.DataFrame({"id": answers["id"], "L": probs}), None)
-    assert lines == ["recall per class: L 0.70 (10 rows), M 0.93 (30 rows)",
-                     "most confused: true L predicted M (3 rows), true M predicted L (2 rows)"]
+    probs = np.where(is_l, 0.4, 0.1)  # every L row under one half, yet ranked first: recall 0.00, AUC 1
+    grade = np.where(np.arange(40) % 4 == 0, "E", "A")
+    probs[(grade == "E") & is_l] = 0.05  # the L rows of grade E ranked last
+    lines = error_breakdown(task, answers, pd.DataFrame({"id": answers["id"], "L": probs}),
+                            pd.DataFrame({"id": answers["id"], "grade": grade, "class": answers["class"]}))
+    n_e = int(((grade == "E") & is_l).sum())
+    assert 0 < n_e < 10
+    error = np.abs(is_l - probs)
+    assert lines[0] == f"mean predicted probability of L: {probs.mean():.3g} against its rate 0.25 (10 of 40 rows)"
+    top = np.argsort(-probs, kind="stable")[:4]
+    assert lines[1] == f"L among the 10% highest predictions: {is_l[top].mean():.2f} (rate 0.25 overall)"
+    assert is_l[top].all()  # four of the L rows outside grade E
+    assert lines[2] == (f"by grade: largest error at grade=E (mean {error[grade == 'E'].mean():.3g} vs {error.mean():.3g} "
+                        f"overall, 10 rows)")
+    assert len(lines) == 3  # neither the id nor the target column counts as a category
 
 
 def test_error_breakdown_of_regression_by_decile_and_category(delivery: Dev) -> None:
