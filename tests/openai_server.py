@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 Policy = Callable[[list[str]], str | tuple[int, str]]
 STREAM_DELAY_S = 0.002  # between streamed chunks
+STALL = "\x00stall\x00"  # in a streamed reply: the server sends what comes before, then stalls for STALL_S
+STALL_S = 5.0
 
 
 def _handler(policy: Policy, requests: list[dict]) -> type[BaseHTTPRequestHandler]:
@@ -60,10 +62,15 @@ def _handler(policy: Policy, requests: list[dict]) -> type[BaseHTTPRequestHandle
             self.end_headers()
             base = {"id": f"chatcmpl-{len(requests)}", "object": "chat.completion.chunk", "created": int(time.time()),
                     "model": body["model"]}
+            reply, stalls, _ = reply.partition(STALL)
             for start in range(0, len(reply), 8):
                 delta = {"index": 0, "delta": {"content": reply[start:start + 8]}, "finish_reason": None}
                 self.wfile.write(f"data: {json.dumps({**base, 'choices': [delta]})}\n\n".encode())
                 time.sleep(STREAM_DELAY_S)
+            if stalls:
+                time.sleep(STALL_S)  # the client has given up by now: the connection is dropped
+                self.close_connection = True
+                return
             end = {"index": 0, "delta": {}, "finish_reason": "stop"}
             self.wfile.write(f"data: {json.dumps({**base, 'choices': [end]})}\n\n".encode())
             if (body.get("stream_options") or {}).get("include_usage"):

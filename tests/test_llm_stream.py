@@ -17,11 +17,11 @@ from gome.llm import ModelConfig, make_client
 from gome.llm.llama_server import LookupDraft
 from gome.llm.stream import Progress, ProgressClient, cached_tokens
 from gome.runner import run
-from gome.schema import LLMCall, LLMProgress
+from gome.schema import LLMCall, LLMProgress, OptimizerStep, RunFinished
 from gome.tasks import prepare_task
 from gome.view.live import LiveView
-from openai_server import serve
-from scripted_model import policy
+from openai_server import STALL, serve
+from scripted_model import agent_of, policy
 
 PREAMBLE = "You are one of four agents of gome. " * 20
 
@@ -67,6 +67,32 @@ def test_a_streamed_run_records_cached_tokens_and_shows_progress_without_logging
     assert all(c.cached_tokens is not None and c.cached_tokens <= c.prompt_tokens for c in calls)
     assert '"llm_progress"' not in (result.run_dir / "events.jsonl").read_text()
     assert not any(isinstance(e, LLMProgress) for e in shown)  # scripted replies are quick: no call lasts 3 s
+
+
+def test_a_stream_that_stalls_past_the_timeout_costs_one_call_not_the_trace(tmp_path: Path) -> None:
+    """The Diagnostician's first streamed reply stops halfway and the server stalls past the client's timeout (a
+    benchmark trace at stop 26 ended there, "stopped by error: ReadTimeout"): the call fails and is recorded, the
+    Diagnostician falls back, and the run takes all its steps."""
+    penguins = prepare_task("penguins", tmp_path / "penguins")
+    stalled: list[str] = []
+
+    def stalling(texts: list[str]) -> str:
+        reply = policy(texts)
+        if agent_of(texts) == "diagnostician" and not stalled:
+            stalled.append(reply)
+            return reply[: len(reply) // 2] + STALL
+        return reply
+
+    with serve(stalling) as (base_url, _):
+        config = RunConfig(task_dir=penguins, runs_dir=tmp_path / "runs", steps=3, exec_timeout_s=120, final_seeds=0,
+                           model=ModelConfig(model="scripted", base_url=base_url, stream=True, timeout_s=2.0, max_retries=0))
+        result = asyncio.run(run(config, make_client(config.model)))
+    events = list(read_events(result.run_dir / "events.jsonl"))
+    failed = [e for e in events if isinstance(e, LLMCall) and not e.ok]
+    assert stalled and [(e.agent, e.error.split(":")[0]) for e in failed][:1] == [("diagnostician", "ReadTimeout")]
+    assert len([e for e in events if isinstance(e, OptimizerStep)]) == 3
+    (finished,) = [e for e in events if isinstance(e, RunFinished)]
+    assert not finished.reason.startswith("stopped by error") and finished.grade is not None
 
 
 def test_the_live_views_show_a_long_call_in_progress() -> None:

@@ -26,10 +26,14 @@ CURRENT_AGENT: contextvars.ContextVar[str] = contextvars.ContextVar("gome_agent"
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: rate limits, server errors, timeouts, dropped connections."""
+    """Worth retrying: rate limits, server errors, timeouts, dropped connections. A streamed reply's own read
+    fails with httpx's errors, which the openai client wraps only while it sends the request: a read timeout in
+    the middle of a stream (a server that stalled, or a machine that slept) ended a benchmark trace at stop 26."""
+    import httpx
     import openai
 
-    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)):
+    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, httpx.TimeoutException, httpx.NetworkError,
+                        httpx.RemoteProtocolError)):
         return True
     return isinstance(exc, openai.APIStatusError) and (exc.status_code == 429 or exc.status_code >= 500)
 
