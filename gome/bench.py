@@ -126,7 +126,8 @@ def cell_result(run_dir: Path) -> dict[str, Any]:
     grade = finished.grade or {}
     curve = [(round(e.ts - start, 2), e.best_score) for e in events if isinstance(e, OptimizerStep)]
     gain = (finished.ensemble or {}).get("normalized_gain")
-    return {"run": run_dir.name, "valid": bool(grade.get("valid_submission")), "score": grade.get("score"),
+    stopped = finished.reason if finished.reason.startswith("stopped by error") else ""
+    return {"run": run_dir.name, "stopped": stopped, "valid": bool(grade.get("valid_submission")), "score": grade.get("score"),
             "normalized": grade.get("normalized_score"), "medal": bool(grade.get("any_medal")),
             "above_median": bool(grade.get("above_median")), "tokens": finished.usage.get("total_tokens", 0),
             "wall_s": finished.usage.get("wall_s", round(finished.ts - start, 1)),  # a resumed cell: its sessions only
@@ -146,7 +147,8 @@ async def run_bench(spec: BenchSpec, cell_client: CellClient | None = None,
             run_dir = await _cell(spec, task, variant, seed, cell_client)
             results[run_dir.name] = _row(spec, task, variant, seed, run_dir)
             write_tables(spec, results)
-            progress(f"{len(results)}/{len(cells)} {run_dir.name}: score {results[run_dir.name]['score']}")
+            row = results[run_dir.name]
+            progress(f"{len(results)}/{len(cells)} {run_dir.name}: score {row['score']}" + (f"; {row['stopped'][:160]}" * bool(row["stopped"])))
 
     await asyncio.gather(*(one(*cell) for cell in cells))
     return write_tables(spec, results)
@@ -161,7 +163,8 @@ def write_tables(spec: BenchSpec, results: dict[str, dict[str, Any]]) -> dict[st
     table = bench_table(list(results.values()))
     spec.out.mkdir(parents=True, exist_ok=True)
     atomic_write(spec.out / "bench.json", json.dumps({"cells": results, "table": table}, indent=2))
-    atomic_write(spec.out / "bench.md", markdown(table, spec))
+    stopped = {run: r["stopped"] for run, r in results.items() if r.get("stopped")}
+    atomic_write(spec.out / "bench.md", markdown(table, spec, stopped))
     from gome.view.plots import best_score_plot
 
     several = len({r.get("model") for r in results.values()}) > 1
@@ -207,7 +210,9 @@ def _rate(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
 
-def markdown(rows: list[dict[str, Any]], spec: BenchSpec) -> str:
+def markdown(rows: list[dict[str, Any]], spec: BenchSpec, stopped: dict[str, str] | None = None) -> str:
+    """The table, and under it the cells whose run an error ended before its budget was spent (`stopped`: run → reason):
+    their figures are in the table, so a reader has to know."""
     head = ("| task | model | variant | seeds | score | normalised | valid | medal | ≥ median | directed updates | "
             "improvement rate | no-op rate | ensemble gain | tokens | wall s |\n" + "|---" * 15 + "|\n")
     body = "".join(
@@ -215,4 +220,6 @@ def markdown(rows: list[dict[str, Any]], spec: BenchSpec) -> str:
         f"{r['valid_rate']:.0%} | {r['medal_rate']:.0%} | {r['above_median_rate']:.0%} | {r.get('directed', 0)} | "
         f"{_rate(r.get('improvement_rate'))} | {_rate(r.get('noop_rate'))} | {_fmt(r.get('ensemble_gain', (None, None)), 3)} | "
         f"{_fmt(r['tokens'], 6)} | {_fmt(r['wall_s'], 4)} |\n" for r in rows)
-    return f"Last model: {spec.model_label}; settings: {json.dumps(spec.base, default=str)}\n\n{head}{body}"
+    notes = "".join(f"- {run}: {reason[:200]}\n" for run, reason in sorted((stopped or {}).items()))
+    notes = f"\nStopped by an error before their budget was spent (in the table as they are):\n{notes}" if notes else ""
+    return f"Last model: {spec.model_label}; settings: {json.dumps(spec.base, default=str)}\n\n{head}{body}{notes}"

@@ -73,6 +73,28 @@ def test_a_resumed_cell_counts_the_wall_time_of_its_sessions_not_the_gap_between
     assert cell_result(tmp_path)["wall_s"] == 160.0
 
 
+def test_a_cell_that_an_error_stopped_is_named_under_the_table(tmp_path) -> None:
+    """A benchmark trace ended at step 5 of 8 on a read timeout (stop 26): its cell was tabulated like the others."""
+    from gome.bench import cell_result, write_tables
+    from gome.events import EventLog
+    from gome.schema import RunFinished, RunStarted
+
+    spec = BenchSpec(tasks=[], out=tmp_path / "bench")
+    rows = {}
+    for name, reason in (("t--gradient--m--s1", "steps done"), ("t--hybrid--m--s1", "stopped by error: RuntimeError: ReadTimeout")):
+        log = EventLog(tmp_path / name / "events.jsonl")
+        log.emit(RunStarted(ts=1000.0, run_id=name, task="t", config={}))
+        log.emit(RunFinished(ts=1100.0, best_attempt=None, best_score=None, grade=None, reason=reason, usage={}))
+        log.close()
+        rows[name] = {"task": "t", "model": "m", "variant": name.split("--")[1], "seed": 1, "lower_is_better": False,
+                      **cell_result(tmp_path / name)}
+    write_tables(spec, rows)
+    text = (tmp_path / "bench" / "bench.md").read_text()
+    assert text.endswith("Stopped by an error before their budget was spent (in the table as they are):\n"
+                         "- t--hybrid--m--s1: stopped by error: RuntimeError: ReadTimeout\n")
+    assert "| t | m | hybrid | 1 |" in text and "t--gradient--m--s1:" not in text
+
+
 def test_the_embedded_model_gets_a_new_server_for_each_cell(tmp_path: Path, monkeypatch) -> None:
     """Every cell starts from an empty prompt cache (gome.bench.CellClient), and its config records its own server."""
     import argparse
