@@ -152,7 +152,7 @@ class TraceState:
             score=report.score, status=report.status, accepted=outcome == "accepted", outcome=outcome, gain=gain,
             mode=update.mode, code=update.code, plan=update.plan, cause=update.cause, report=report, note=update.note,
         )
-        # a debug reply that sent back a script that already ran ends the chain: 18 of the 75 debug rounds kept from the
+        # a debug reply that sent back a script that already ran ends the chain: 20 of the 75 debug rounds kept from the
         # benchmarks of stops 15 to 23 did, and none of the 4 rounds that came after such a repeat fixed the crash
         repeated = report.evidence is not None and bool(report.evidence.identical_to)
         chain_open = outcome == "crash" and bool(update.code) and self.debug_round < self.max_debug_rounds and not repeated

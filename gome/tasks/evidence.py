@@ -158,19 +158,13 @@ def prediction_change(task: Task, new: pd.DataFrame, old: pd.DataFrame) -> tuple
 
 
 def _class_predictions(task: Task, answers: pd.DataFrame, aligned: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """True and predicted class names, both as strings."""
+    """True and predicted class names, both as strings: the labels, or the likeliest of several probability columns
+    (one probability column has `_binary_lines`)."""
     columns = prediction_columns(task)
     if task.metric_spec.kind == "label":
         return as_labels(answers[task.target_columns[0]]), as_labels(aligned[task.target_columns[0]])
-    probs = aligned[columns].to_numpy(dtype=float)
-    if len(columns) > 1:
-        names = np.asarray(columns, dtype=object)
-        return names[_class_truth(answers, task, columns)], names[np.argmax(probs, axis=1)]
-    classes = sorted(set(as_labels(answers[task.target_columns[0]])))
-    positive = positive_label(task, columns[0], classes)
-    others = [c for c in classes if c != positive]
-    names = np.array([others[0] if len(others) == 1 else f"not {positive}", positive], dtype=object)
-    return names[_binary_truth(answers, task, columns[0])], names[(probs[:, 0] >= 0.5).astype(np.int64)]
+    names = np.asarray(columns, dtype=object)
+    return names[_class_truth(answers, task, columns)], names[np.argmax(aligned[columns].to_numpy(dtype=float), axis=1)]
 
 
 def _join(head: str, parts: list[str]) -> str:
