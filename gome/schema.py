@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "BLEND_ID",
     "Frozen",
     "StepSize",
     "AttemptKind",
@@ -342,12 +343,15 @@ class SyncStep(_Event):
     adopted_score: float
 
 
+BLEND_ID = "blend"  # the attempt id of the ensemble stage's blend
+
+
 class Blended(_Event):
     """The ensemble stage: the best valid attempts of all traces blended on the dev split, and whether the
     blend's out-of-fold gain over the best single script passed the acceptance test."""
 
     kind: Literal["blend"] = "blend"
-    attempt: str = "blend"
+    attempt: str = BLEND_ID
     weights: dict[str, float]  # member attempt -> weight (only members with a weight above zero)
     tried: list[str]  # the attempts the weight search could use, best first
     best_single: str | None
@@ -355,7 +359,7 @@ class Blended(_Event):
     gain: float | None = None  # over the best single script, in the metric's direction
     gain_se: float | None = None
     accepted: bool = False
-    contender: bool = False  # a final candidate: accepted, or within noise with a positive gain (extra splits judge it)
+    contender: bool = False  # a final candidate: accepted, or within noise (extra splits judge it)
     reason: str = ""
 
 
@@ -363,8 +367,10 @@ class Selection(_Event):
     """Final selection: top candidates re-scored on dev splits with several seeds."""
 
     kind: Literal["selection"] = "selection"
-    candidates: dict[str, list[float | None]]  # attempt id -> dev score per seed
+    candidates: dict[str, list[float | None]]  # attempt id -> dev score per split (the search's first)
     chosen: str
+    # what each candidate was ranked by: the mean of its scores (None: a run failed), a blend's without its first
+    means: dict[str, float | None] = Field(default_factory=dict)
 
 
 class RunFinished(_Event):

@@ -2,12 +2,16 @@
 CPU budget); the best mean wins. The extra splits are the dev split's first extra folds (held-out rows disjoint
 from the dev split's, which chose the candidates, and from each other's; a run a close call made there is
 reused), or, where there are none (a time-ordered split), dev splits drawn with other seeds. A blend competes
-too: its members run on each split and their submissions are blended with the blend's weights."""
+too: its members run on each split and their submissions are blended with the blend's weights. Where there are
+extra splits, a blend is ranked by its scores there only: its dev score is out of fold, the score of weights
+searched on half the dev rows, below the blend it submits (weights searched on all of them) by as much as 0.024
+AUC on lending-club, whose dev split has few positives (BENCHMARKS.md, stop 27)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -50,7 +54,7 @@ def _blend_score(task: Task, blend: Candidate, split: DevSplit, folder: Callable
 async def select_final(task: Task, candidates: list[Candidate], splits: dict[str, DevSplit], root: Path,
                        limits: SandboxLimits, slots: asyncio.Semaphore, kept: Kept = _never) -> tuple[Candidate, Selection]:
     """Returns the candidate with the best mean dev score over its original split and `splits` (label -> split;
-    runs go to root/<attempt>/<label>/ unless `kept` has one).
+    runs go to root/<attempt>/<label>/ unless `kept` has one); a blend's over `splits` only, where there are any.
 
     A run that fails on any split counts as the worst score, so a fragile script cannot win."""
     scores: dict[str, list[float | None]] = {c.attempt: [c.score] for c in candidates}
@@ -74,9 +78,12 @@ async def select_final(task: Task, candidates: list[Candidate], splits: dict[str
                     else runs[(candidate.attempt, label)])
     worst = float("inf") if task.lower_is_better else float("-inf")
 
-    def mean(attempt: str) -> float:
-        values = scores[attempt]
+    def mean(candidate: Candidate) -> float:
+        values = scores[candidate.attempt]
+        values = values[1:] if candidate.members and len(values) > 1 else values
         return worst if any(v is None for v in values) else statistics.fmean(v for v in values if v is not None)
 
-    ranked = sorted(candidates, key=lambda c: mean(c.attempt), reverse=not task.lower_is_better)
-    return ranked[0], Selection(candidates=scores, chosen=ranked[0].attempt)
+    means = {c.attempt: mean(c) for c in candidates}
+    ranked = sorted(candidates, key=lambda c: means[c.attempt], reverse=not task.lower_is_better)
+    return ranked[0], Selection(candidates=scores, chosen=ranked[0].attempt,
+                                means={k: v if math.isfinite(v) else None for k, v in means.items()})

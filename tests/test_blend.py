@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from gome.coordinator import Candidate
-from gome.ensemble import try_blend
+from gome.ensemble import _verdict, try_blend
 from gome.tasks import load_task, make_dev_split, new_task
 from gome.tasks._io import read_table, write_table
 from gome.tasks.blend import combine, cross_fitted
@@ -144,7 +144,8 @@ def test_a_weaker_member_joins_at_a_small_weight(regression) -> None:
 def test_a_blend_within_noise_is_a_final_candidate_only_where_extra_splits_judge_it(regression) -> None:
     """Two members whose errors (SD 40 and 40) are correlated (0.6): among 40 draws, the first whose blend gains
     less than 2 SE. With `ties` (the final selection re-scores on extra splits) it is a candidate, not accepted;
-    without, it is rejected. A blend whose gain is not positive is never a candidate."""
+    without, it is rejected. A blend below the best script but within the noise is a candidate too (the best's dev
+    score was chosen on those rows; the blend's is out of fold); one worse by more than the margin is not."""
     task, split, answers, root = regression
     n = len(answers)
     truth = answers["target"].to_numpy(dtype=float)
@@ -170,6 +171,10 @@ def test_a_blend_within_noise_is_a_final_candidate_only_where_extra_splits_judge
     assert "a final candidate" in event.reason
     assert alone is None and not alone_event.contender and "rejected" in alone_event.reason
     base = np.random.default_rng(9).normal(0, 40, n)
+    below = 0
     for k in range(5):  # a second member that only adds noise: the blend's gain is at most noise
         _, noisy = _blend(regression, [base, base + np.random.default_rng(10 + k).normal(0, 6, n)], f"noisy{k}", ties=True)
-        assert noisy.contender == (len(noisy.weights) == 2 and noisy.gain > 0), noisy.reason
+        assert not noisy.accepted and noisy.contender == (len(noisy.weights) == 2), noisy.reason
+        below += noisy.contender and noisy.gain < 0
+    assert below >= 1, "no draw gave a blend below the best within the noise"
+    assert _verdict(-0.5, 0.2, 2.0, 2, ties=True) == (False, False, "-0.5 ± 0.2 out of fold: worse, rejected")

@@ -65,8 +65,23 @@ def test_the_blend_competes_in_selection_with_its_members_runs(task, tmp_path: P
     expected = _blended(task, [tmp_path / m / "seed7" / "submission.csv" for m in ("0-001", "1-002")], [0.75, 0.25], answers)
     expected.to_csv(tmp_path / "expected.csv", index=False)
     assert selection.candidates["blend"][1] == pytest.approx(score_dev(task, split, tmp_path / "expected.csv"))
-    means = {k: np.mean(v) for k, v in selection.candidates.items()}
-    assert chosen.attempt == min(means, key=means.__getitem__)
+    assert selection.means == pytest.approx({"0-001": np.mean(selection.candidates["0-001"]),
+                                             "blend": selection.candidates["blend"][1]})  # its own dev score is out of fold
+    assert chosen.attempt == min(selection.means, key=lambda k: selection.means[k] or np.inf)
+
+
+def test_a_blend_is_ranked_by_the_extra_splits_not_by_its_out_of_fold_dev_score(task, tmp_path: Path) -> None:
+    """The blend's out-of-fold dev score (weights searched on half the rows) is shown, not counted: a blend whose
+    out-of-fold score is far worse still wins where its members' runs on the extra split beat the script's mean."""
+    ridge, knn, blend = _members()
+    ridge = ridge.model_copy(update={"score": 75.0})  # the script's own dev score, worse than the blend's runs below
+    blend = blend.model_copy(update={"score": 1e4, "members": (ridge, knn)})
+    splits = {"seed7": make_dev_split(task, tmp_path / "dev-seed7", seed=7)}
+    chosen, selection = asyncio.run(select_final(task, [ridge, blend], splits, tmp_path, limits_of(RunConfig(
+        task_dir=task.root, exec_timeout_s=120)), asyncio.Semaphore(2)))
+    script, mix = selection.candidates["0-001"], selection.candidates["blend"]
+    assert mix[0] == 1e4 and mix[1] < np.mean(script), (script, mix)  # the premise: its run there beats the mean
+    assert chosen.attempt == "blend" and selection.means["blend"] == mix[1]
 
 
 def test_the_final_run_of_a_blend_reruns_its_members_and_blends_their_submissions(task, tmp_path: Path) -> None:

@@ -223,3 +223,16 @@ def test_the_optimiser_line_says_whether_a_gain_passed_the_noise_test() -> None:
     assert "within noise (+0.02 ± 0.03): rejected" in line("tie", False, 0.02, 0.03)
     assert "worse by -0.2 ± 0.03: rejected" in line("worse", False, -0.2, 0.03)
     assert "1 successes, 2 failures" in line("tie", False, 0.0, 0.01)
+
+
+def test_the_selection_line_says_what_each_candidate_was_ranked_by() -> None:
+    from gome.schema import Selection
+    from gome.view.logs import LogRenderer
+
+    event = Selection(candidates={"0-007": [0.7371, 0.727, 0.6867], "blend": [0.7408, 0.7353, 0.6996]}, chosen="blend",
+                      means={"0-007": 0.7169, "blend": 0.71745})
+    line = LogRenderer().body(event)[0]
+    assert "chose blend from 0-007: 0.7371, 0.727, 0.6867 (ranked by 0.7169)" in line
+    assert "blend: 0.7408, 0.7353, 0.6996 (ranked by 0.7175 on the extra splits)" in line, line
+    older = LogRenderer().body(Selection(candidates={"0-001": [0.9583]}, chosen="0-001"))[0]  # written before `means`
+    assert older.endswith("chose 0-001 from 0-001: 0.9583")

@@ -43,7 +43,8 @@ def test_report_has_every_section(report: tuple[Path, str]) -> None:
     assert "trace 1 at step" in html and "adopted 0-00" in html
     selection = html[html.index('<section id="selection">'):]
     assert "no blend: " in selection or "blend of " in selection  # the ensemble stage's verdict
-    assert "<th>candidate</th><th>split 0</th>" in selection and "<td>chosen</td>" in selection
+    assert "<th>candidate</th><th>split 0</th>" in selection and "<th>ranked by</th>" in selection
+    assert re.search(r"<td>[0-9.]+</td><td>chosen</td>", selection)  # the mean it was ranked by, beside "chosen"
 
 
 def test_report_escapes_model_text_and_loads_nothing(report: tuple[Path, str]) -> None:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from gome.schema import (
-    AgentMessage, Attempt, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, Remeasure, RunFinished, RunStarted,
+    BLEND_ID, AgentMessage, Attempt, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, Remeasure, RunFinished, RunStarted,
     Blended, Selection, StructuredFailure, SyncStep, TraceStarted,
 )
 from gome.view.describe import code_head, fmt_score, fmt_tokens, one_line, payload_fields, payload_kind
@@ -171,7 +171,8 @@ class LogRenderer:
         if isinstance(event, Blended):
             return [self._s("ensemble: ", "head") + blend_line(event)]
         if isinstance(event, Selection):
-            cands = "; ".join(f"{k}: {', '.join(fmt_score(s) for s in v)}" for k, v in event.candidates.items())
+            cands = "; ".join(f"{k}: {', '.join(fmt_score(s) for s in v)}{f' (ranked by {r})' if (r := ranked_by(event, k)) else ''}"
+                              for k, v in event.candidates.items())
             return [self._s("selection: ", "head") + f"chose {event.chosen} from {cands or 'no candidates'}"]
         if isinstance(event, RunFinished):
             grade = event.grade or {}
@@ -194,6 +195,15 @@ def blend_line(event: Blended) -> str:
     weights = ", ".join(f"{k} ×{w:.2f}" for k, w in event.weights.items())
     return (f"blend of {weights} (from {len(event.tried)} scripts): out-of-fold dev {fmt_score(event.score)} "
             f"against {event.best_single} alone: {event.reason}")
+
+
+def ranked_by(event: Selection, attempt: str) -> str:
+    """The figure the selection ranked a candidate by: the mean of its scores, a blend's without its out-of-fold
+    dev score where it has others ("" for an event written before the selection recorded it)."""
+    if attempt not in event.means:
+        return ""
+    mean = fmt_score(event.means[attempt]) if event.means[attempt] is not None else "a run failed"
+    return mean + (" on the extra splits" if attempt == BLEND_ID and len(event.candidates.get(attempt, [])) > 1 else "")
 
 
 def render_lines(events: Iterable[Event], color: bool = False) -> Iterator[str]:

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from gome.schema import AgentMessage, Event, LLMCall, OptimizerStep
 from gome.view.describe import code_head, fmt_score, fmt_tokens, payload_fields, payload_kind
-from gome.view.logs import LogRenderer, blend_line
+from gome.view.logs import LogRenderer, blend_line, ranked_by
 from gome.view.report_data import RunData
 from gome.view.svg import esc
 
@@ -48,10 +48,12 @@ def selection_section(data: RunData) -> str:
         parts.append(f"<p>{esc(line)}</p>")
     if data.selection is not None:
         width = max((len(v) for v in data.selection.candidates.values()), default=1)
-        head = "<tr><th>candidate</th>" + "".join(f"<th>split {i}</th>" for i in range(width)) + "<th></th></tr>"
+        head = ("<tr><th>candidate</th>" + "".join(f"<th>split {i}</th>" for i in range(width))
+                + "<th>ranked by</th><th></th></tr>")
         rows = "".join(
             f"<tr><td>{esc(k)}</td>" + "".join(f"<td>{esc(fmt_score(x))}</td>" for x in v)
-            + f"<td>{'chosen' if k == data.selection.chosen else ''}</td></tr>" for k, v in data.selection.candidates.items())
+            + f"<td>{esc(ranked_by(data.selection, k))}</td><td>{'chosen' if k == data.selection.chosen else ''}</td></tr>"
+            for k, v in data.selection.candidates.items())
         parts.append(f"<table>{head}{rows}</table>")
     body = "".join(parts) or "<p>no selection (nothing was accepted)</p>"
     return f'<section id="selection"><h2>Ensemble and final selection</h2>{body}</section>'
