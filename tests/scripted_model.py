@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 
 from gome.llm.retry import CURRENT_AGENT
 
@@ -50,6 +51,24 @@ train = pd.read_csv("input/train.csv")
 test = pd.read_csv("input/test.csv")
 pd.DataFrame({"id": test["id"], "species": train["species"].mode()[0]}).to_csv("submission.csv", index=False)
 '''
+
+
+def majority_variant(k: int) -> str:
+    """The majority class for every test row but every k-th, which gets the second most common class: a script
+    that differs from the majority's in its predictions, not in a comment only (gome ignores comments)."""
+    return WORSE_MAJORITY.replace('train["species"].mode()[0]',
+                                  f'[train["species"].mode()[0] if i % {k} else train["species"].value_counts().index[1] '
+                                  'for i in range(len(test))]')
+
+
+def stuck_reply(texts: list[str], variants: Iterator[int]) -> str | None:
+    """The reply of a trace stuck near the majority class: the draft of the trace that is told what the others
+    drafted, then a new variant whenever the Coder starts from such a script (asked again after a repeat too);
+    None for every other request."""
+    if "Other traces already drafted" in texts[-1]:
+        return _fence(WORSE_MAJORITY)
+    shown = re.search(r"```python\n(.*?)```", texts[1], re.DOTALL) if agent_of(texts) == "coder" else None
+    return _fence(majority_variant(next(variants))) if shown and ".mode()[0]" in shown.group(1) else None
 
 
 def _fence(code: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -130,24 +129,12 @@ def test_a_success_of_one_trace_is_retrieved_by_the_other(penguins: Path, tmp_pa
     assert len(selection.candidates) >= 2 and all(len(v) == 2 for v in selection.candidates.values())
 
 
-def _majority_variant(k: int) -> str:
-    """The majority class for every test row but every k-th, which gets the second most common class."""
-    return sm.WORSE_MAJORITY.replace('train["species"].mode()[0]',
-                                     f'[train["species"].mode()[0] if i % {k} else train["species"].value_counts().index[1] '
-                                     'for i in range(len(test))]')
-
-
 def test_a_lagging_trace_synchronises_to_the_global_best(penguins: Path, tmp_path: Path) -> None:
     variants = iter(range(2, 1000))
 
     def reply(texts: list[str]) -> str:
-        if "Other traces already drafted" in texts[-1]:
-            return sm._fence(sm.WORSE_MAJORITY)
-        shown = re.search(r"```python\n(.*?)```", texts[1], re.DOTALL) if sm.agent_of(texts) == "coder" else None
-        if shown and ".mode()[0]" in shown.group(1):  # the script the step starts from (asked again after a repeat too)
-            # trace 1 is stuck near the majority class (each variant changes some predictions, so none is a no-op) ...
-            return sm._fence(_majority_variant(next(variants)))
-        return policy(texts)  # ... until it adopts trace 0's forest
+        # trace 1 is stuck near the majority class (each variant changes some predictions, so none is a no-op) ...
+        return sm.stuck_reply(texts, variants) or policy(texts)  # ... until it adopts trace 0's script
 
     # confirm_z 2: trace 0's debugged tree (+3 SE over the majority on 48 dev rows) is accepted without fold runs
     events = _run(penguins, tmp_path, reply, steps=7, sync_patience=2, final_seeds=0, confirm_z=2.0)

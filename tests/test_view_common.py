@@ -25,15 +25,11 @@ PLANTED = "<script>document.title='PWNED'</script>"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
-_VARIANTS = iter(range(10**6))
+_VARIANTS = iter(range(2, 10**6))
 
 
 def _reply(texts: list[str]) -> str:
-    if "Other traces already drafted" in texts[-1] or ".mode()[0]" in texts[-1]:
-        # trace 1 is stuck on a majority-class script (a new comment each time, so that it is run) until it syncs
-        reply = sm._fence(sm.WORSE_MAJORITY + f"# variant {next(_VARIANTS)}\n")
-    else:
-        reply = policy(texts)
+    reply = sm.stuck_reply(texts, _VARIANTS) or policy(texts)  # trace 1 is stuck near the majority class until it syncs
     if "```python\n" in reply:  # the Coder: a comment that closes a <pre> and opens a script
         return reply.replace("```python\n", f"```python\n# </pre>{PLANTED}\n", 1)
     try:

@@ -236,3 +236,17 @@ def test_the_selection_line_says_what_each_candidate_was_ranked_by() -> None:
     assert "blend: 0.7408, 0.7353, 0.6996 (ranked by 0.7175 on the extra splits)" in line, line
     older = LogRenderer().body(Selection(candidates={"0-001": [0.9583]}, chosen="0-001"))[0]  # written before `means`
     assert older.endswith("chose 0-001 from 0-001: 0.9583")
+
+
+def test_the_execution_shows_every_evidence_line_the_diagnostician_reads() -> None:
+    from gome.schema import Evidence, ExecutionDone, ExecutionReport
+    from gome.view.logs import LogRenderer
+
+    errors = ["calibration: mean probability 0.061 against a positive rate of 0.052",
+              "positives' share of the top tenth of predictions: 0.21 (0.052 overall)",
+              "largest error by category: purpose=small_business |y−p| 0.11 (40 rows)",
+              "error by predicted decile: top 0.18, bottom 0.02"]
+    report = ExecutionReport(attempt_id="0-002", status="ok", exit_code=0, duration_s=3.0, stdout_tail="",
+                             stderr_tail="", score=0.73, evidence=Evidence(noise=0.01, changed_share=0.4, errors=errors))
+    lines = LogRenderer().body(ExecutionDone(step=2, report=report, isolation=[]))
+    assert all(any(line in shown for shown in lines) for line in errors), lines

@@ -118,7 +118,7 @@ class LogRenderer:
             own = f"; script's own score {fmt_score(ev.self_score)}" if ev.self_score is not None else ""
             own += f" (on rows it was fit on {fmt_score(ev.fit_score)})" if ev.fit_score is not None else ""
             lines.append(f"evidence: dev {fmt_score(r.score)} {noise}; {moved}{own}")
-            lines += [self._s(one_line(line, 160), "dim") for line in ev.errors[:2]]
+            lines += [self._s(one_line(line, 160), "dim") for line in ev.errors]  # what the Diagnostician reads
         return lines
 
     def _verdict(self, a: Attempt) -> str:
