@@ -234,8 +234,10 @@ def test_the_selection_line_says_what_each_candidate_was_ranked_by() -> None:
     line = LogRenderer().body(event)[0]
     assert "chose blend from 0-007: 0.7371, 0.727, 0.6867 (ranked by 0.7169)" in line
     assert "blend: 0.7408, 0.7353, 0.6996 (ranked by 0.7175 on the extra splits)" in line, line
-    older = LogRenderer().body(Selection(candidates={"0-001": [0.9583]}, chosen="0-001"))[0]  # written before `means`
-    assert older.endswith("chose 0-001 from 0-001: 0.9583")
+    older = LogRenderer().body(Selection(candidates={"0-001": [0.9583, 0.96]}, chosen="0-001"))[0]  # before `means`
+    assert older.endswith("chose 0-001 from 0-001: 0.9583, 0.96")
+    alone = LogRenderer().body(Selection(candidates={"0-001": [0.9583]}, chosen="0-001", means={"0-001": 0.9583}))[0]
+    assert alone.endswith("chose 0-001 from 0-001: 0.9583")  # one score: nothing to rank by
 
 
 def test_the_execution_shows_every_evidence_line_the_diagnostician_reads() -> None:

@@ -199,8 +199,9 @@ def blend_line(event: Blended) -> str:
 
 def ranked_by(event: Selection, attempt: str) -> str:
     """The figure the selection ranked a candidate by: the mean of its scores, a blend's without its out-of-fold
-    dev score where it has others ("" for an event written before the selection recorded it)."""
-    if attempt not in event.means:
+    dev score where it has others ("" where it has one score, or the event was written before the selection
+    recorded the figure)."""
+    if attempt not in event.means or len(event.candidates.get(attempt, [])) < 2:
         return ""
     mean = fmt_score(event.means[attempt]) if event.means[attempt] is not None else "a run failed"
     return mean + (" on the extra splits" if attempt == BLEND_ID and len(event.candidates.get(attempt, [])) > 1 else "")
