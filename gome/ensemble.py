@@ -3,7 +3,7 @@ and the blend becomes a candidate when its out-of-fold gain over the best single
 acceptance test as any update. Where the final selection re-scores on extra splits (`ties`), a blend within
 the noise is a candidate too, whatever the sign of its gain: its score is out of fold, while the best single
 script's is the best of several on the same dev rows (chosen there, so lucky there), and the members' runs on
-the other splits judge both alike (of 12 blends turned away when a positive gain was asked for, all 12 scored
+the other splits judge both alike (of 13 blends turned away when a positive gain was asked for, 12 scored
 better on the test than the script chosen instead: BENCHMARKS.md, stop 27). A blend worse by more than the
 margin is rejected. A blend's submission on another split, or on the real test, is the blend of its members'
 submissions there."""
