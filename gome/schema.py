@@ -92,17 +92,18 @@ class Diagnosis(Frozen):
 
 class Move(Frozen):
     """An edit of a script that the harness can make exactly (gome.tools.moves): a swap of its model call to
-    another model family, new values for some of the call's arguments, or new features in features()."""
+    another model family, new values for some of the call's arguments, or a text edit of another function: new
+    features in features(), the expected grade in predict()."""
 
     key: str  # what the move is, e.g. "use HistGradientBoostingClassifier", "RandomForestClassifier: n_estimators=300"
-    old: str  # the call in the script (the line of features() a features move inserts before)
-    new: str  # the call that replaces it (the lines that replace that line)
+    old: str  # the call in the script (a text move's text: the line of features() it inserts before, the predict() it replaces)
+    new: str  # the call that replaces it (the text that replaces a text move's)
     capacity: Literal["more", "less", ""] = ""  # which way it moves the model's capacity ("": neither, or no rule says)
-    about: str = ""  # a features move's edit in words ("": a move of the model call)
+    about: str = ""  # a text move's edit in words, of the function its key names ("features(): ..."); "": a move of the model call
 
     @property
     def edit(self) -> str:
-        return f"in features(), {self.about}" if self.about else f"in make_model(), replace `{self.old}` with `{self.new}`"
+        return f"in {self.key.partition(':')[0]}, {self.about}" if self.about else f"in make_model(), replace `{self.old}` with `{self.new}`"
 
 
 class UpdatePlan(Frozen):

@@ -215,6 +215,31 @@ def test_the_ratios_of_diamonds_dimensions_are_a_real_gain_the_test_accepts(tmp_
     assert "_per_" in update.code and update.accepted and update.gain > 2 * update.report.evidence.gain_se
 
 
+@pytest.mark.slow
+def test_the_expected_grade_on_diamonds_is_a_real_gain_the_test_accepts(tmp_path: Path) -> None:
+    """Quadratic weighted kappa counts how far off a grade is: the move of the predictions (the class labels weighted
+    by their probabilities, rounded), made by gome on a plan that asks for the expected grade, gains beyond the
+    noise of the dev split over the most probable grade of the same model."""
+    task = prepare_task("diamonds-cut", tmp_path / "diamonds-cut")
+
+    def reply(texts: list[str]) -> str:
+        agent = agent_of(texts)
+        if agent == "coder":
+            return BOOSTED_CUT
+        if agent == "memory_keeper":
+            return '{"direction": "Predict the expected grade", "step_size": "moderate", "changes": [], "memory_refs": []}'
+        return policy(texts)
+
+    client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
+    config = RunConfig(task_dir=task, runs_dir=tmp_path / "runs", steps=2, exec_timeout_s=300, final_seeds=0, blend_size=1,
+                       ensemble_after=1.0, confirm_folds=0)
+    events = list(read_events(asyncio.run(run(config, client=client)).run_dir / "events.jsonl"))
+    draft, update = [e.attempt for e in events if isinstance(e, OptimizerStep)]
+    assert update.plan.move is not None and update.plan.move.key == "predict(): the expected grade"
+    assert update.code.replace(update.plan.move.new, update.plan.move.old) == draft.code  # gome's edit, nothing else
+    assert update.accepted and update.gain > 2 * update.report.evidence.gain_se
+
+
 LENDING_MODEL = '''
 def make_model():
     from sklearn.ensemble import HistGradientBoostingClassifier

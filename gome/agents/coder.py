@@ -228,8 +228,8 @@ class Coder(GomeAgent):
                 return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), NO_USAGE  # type: ignore[arg-type]
         move = plan.move if plan is not None and kind == "improve" else None
         # a plan that asks for nothing but the move's change of the model is carried out by gome, without the Coder's model;
-        # so is a move of the data alone, where the plan asks for a model change too (one change per step: the Coder's own
-        # rewrite of features() broke it, diamonds-cut's hybrid cell at stop 22)
+        # so is a text move (of the data, or of the predictions) alone, where the plan asks for a model change too (one
+        # change per step: the Coder's own rewrite of features() broke it, diamonds-cut's hybrid cell at stop 22)
         carries = plan is not None and move is not None and carries_all(plan.direction, move)
         direct = self._direct(base, move, "move_direct" if carries else "move_first") if move and (carries or move.about) else None
         if direct is not None:
