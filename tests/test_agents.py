@@ -22,6 +22,7 @@ from gome.assemble import build_trace
 from gome.schema import Attempt, CodeUpdate, Diagnosis, ExecutionReport, MemoryEntry, Move, StepSize, UpdatePlan
 from gome.tasks import load_task, make_dev_split, prepare_task
 from gome.tasks.starter import keeps_placeholder
+from gome.tools.hints import add_missing_imports
 from gome.tools.moves import apply_move
 from gome.tools.patch import merge_functions
 from gome.tools.rundir import RunDir
@@ -100,6 +101,19 @@ def _msg(payload, source: str):
 def _execute(ctx: TraceContext, update: CodeUpdate) -> ExecutionReport:
     report, _ = asyncio.run(Executor(ctx).respond([_msg(update, "coder")]))
     return report
+
+
+def _structural_moves_tried(ctx: TraceContext) -> None:
+    """Rejected attempts (not run) of every swap and text move offered for the best script: the tunes wait for them."""
+    best = ctx.state.best
+    for n in range(len(ctx.state.journal) + 1, 10):
+        moves = ctx.moves()
+        if not moves or not (moves[0].key.startswith("use ") or moves[0].about):
+            return
+        code = add_missing_imports(apply_move(best.code, moves[0]) or "")[0]  # as gome makes it
+        ctx.state.journal.add(Attempt(id=f"0-{n:03d}", trace=0, step=n, parent_id=best.id, kind="improve", score=0.5, status="ok",
+                                      accepted=False, outcome="worse", code=code))
+    raise AssertionError("the swaps and text moves are offered still")
 
 
 def test_one_directed_step_carries_the_gradient_to_every_agent(penguins: Path, tmp_path: Path) -> None:
@@ -329,13 +343,14 @@ def test_a_plan_that_asks_for_another_model_carries_an_exact_untried_edit(pengui
 def test_the_moves_offered_combine_the_tunes_that_tied_with_a_positive_gain(penguins: Path, tmp_path: Path) -> None:
     ctx = _context(penguins, tmp_path, Recorder())
     _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
-    tunes = [m for m in ctx.moves() if not m.key.startswith("use ")][:2]
-    for n, (move, gain) in enumerate(zip(tunes, (0.01, 0.02)), 2):
+    _structural_moves_tried(ctx)
+    tunes = ctx.moves()[:2]
+    for n, (move, gain) in enumerate(zip(tunes, (0.01, 0.02)), len(ctx.state.journal) + 1):
         plan = UpdatePlan(direction=move.key, step_size=StepSize.targeted, move=move)
         ctx.state.journal.add(Attempt(id=f"0-00{n}", trace=0, step=n, parent_id="0-001", kind="improve", score=0.9, status="ok", accepted=False,
                                       outcome="tie", gain=gain, code=sm.IMPROVED_FOREST.replace(move.old, move.new), plan=plan))
     assert ctx.moves()[0].key.endswith("(together)") and all(m.new not in ctx.moves()[0].new for m in tunes)
-    ctx.state.journal.update("0-003", gain=-0.01)  # a tie that lost is no evidence for its direction
+    ctx.state.journal.update(list(ctx.state.journal)[-1].id, gain=-0.01)  # a tie that lost is no evidence for its direction
     assert not any(m.key.endswith("(together)") for m in ctx.moves())
 
 
@@ -539,6 +554,7 @@ def test_a_move_named_only_by_the_plans_changes_names_its_direction_too(penguins
     words = "Reduce the number of trees in the CatBoost model from 400 to 300"  # LightGBM was built there: no move named
     ctx = _context(penguins, tmp_path, _keeper_planning(words, "targeted", ("set n_estimators=600 in make_model()",)))
     _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    _structural_moves_tried(ctx)
     plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(Diagnosis(summary="a forest", direction=words), "diagnostician")]))
     assert plan.move is not None and plan.move.key == "RandomForestClassifier: n_estimators=600" == plan.direction
 
@@ -670,12 +686,13 @@ def test_an_underfit_booster_is_diagnosed_so_and_its_plan_adds_capacity(diagnose
     boosted = boosted.replace("import numpy as np\n", "import numpy as np\nfrom sklearn.ensemble import HistGradientBoostingClassifier\n")
     report = _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=boosted))
     assert fit_capacity(report.evidence, lower_is_better=False) == "more", report.evidence  # 0.78 against 0.71 ± 0.03
+    assert [m.key for m in ctx.moves()] == ["features(): ratios of the numeric columns"]  # the tunes wait for it
+    _structural_moves_tried(ctx)
     diagnosis, _ = asyncio.run(Diagnostician(ctx).respond([_msg(report, "executor")]))
     plan, _ = asyncio.run(MemoryKeeper(ctx).respond([_msg(diagnosis, "diagnostician")]))
     if diagnose:
         seen = recorder.prompts["diagnostician"][-1]
-        assert "so it does not overfit" in seen and "1. features(): ratios of the numeric columns: add the ratio" in seen
-        assert "2. HistGradientBoostingClassifier: min_samples_leaf=5 (more capacity)" in seen
+        assert "so it does not overfit" in seen and "1. HistGradientBoostingClassifier: min_samples_leaf=5 (more capacity)" in seen
         assert diagnosis.capacity == "more" and plan.move.key == "HistGradientBoostingClassifier: min_samples_leaf=5"
     else:
         assert "diagnostician" not in recorder.prompts and diagnosis.capacity == "unclear"

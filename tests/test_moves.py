@@ -30,13 +30,20 @@ CLASSIFIERS = load_messages().items("move_classifiers")
 REGRESSORS = load_messages().items("move_regressors")
 
 
-def test_a_forest_is_offered_boosting_first_then_tunes_of_its_own_call() -> None:
+def test_a_forest_is_offered_boosting_first_and_tunes_of_its_own_call_once_no_swap_is_left() -> None:
+    """Swaps were accepted in 28 of 45 directed updates of the benchmark runs kept in docs/bench (stops 22, 23, 26),
+    tunes in 3 of 77, 20 of which the embedded model's diagnosis chose while a swap or the ratios were on offer: the
+    tunes wait."""
     moves = offer(FOREST, CLASSIFIERS, [])
     keys = [m.key for m in moves]
     assert keys[0] == "use HistGradientBoostingClassifier"
     assert "use ExtraTreesClassifier" not in keys  # a swap goes only to a stronger kind
-    assert "RandomForestClassifier: n_estimators=600" in keys  # the call's own value, tripled
+    assert all(k.startswith("use ") for k in keys)  # no tune while a swap is left
     assert all(m.old == "RandomForestClassifier(n_estimators=200, random_state=42)" for m in moves)
+    tried = [FOREST, *(apply_move(FOREST, m) or "" for m in moves)]
+    after = [m.key for m in offer(FOREST, CLASSIFIERS, tried)]
+    assert after and "RandomForestClassifier: n_estimators=600" in after  # the call's own value, tripled
+    assert not any(k.startswith("use ") for k in after)
 
 
 def test_a_move_some_script_already_built_is_not_offered_again() -> None:
@@ -73,7 +80,7 @@ def test_a_swap_imports_its_class_inside_make_model_and_leaves_the_lines_above_a
     assert made is not None and ast.parse(made)
     top = documented.split("def make_model")[0]
     assert made.startswith(top + 'def make_model():\n    """The model."""\n    from sklearn.ensemble import HistGradientBoostingClassifier\n')
-    tune = next(m for m in offer(FOREST, CLASSIFIERS, []) if not m.key.startswith("use "))
+    tune = offer(FOREST, [], [])[0]  # no swap in the catalogue: the tunes
     assert apply_move(FOREST, tune) == FOREST.replace(tune.old, tune.new)  # imported already: only the call changes
 
 
@@ -94,7 +101,7 @@ def test_the_arguments_of_another_models_quoted_call_do_not_name_a_tune() -> Non
     forest = FOREST.replace("n_estimators=200, random_state=42", "n_estimators=100, random_state=0")
     tried = "from lightgbm import LGBMClassifier\n" + forest.replace("RandomForestClassifier(n_estimators=100, random_state=0)",
                                                                      "LGBMClassifier(n_estimators=400)")
-    moves = [m for m in offer(forest, CLASSIFIERS, [forest, tried]) if not m.key.startswith("use ")]
+    moves = offer(forest, [], [forest, tried])  # the tunes
     more = next(m for m in moves if "n_estimators" in m.key)
     restated = ("Replace `RandomForestClassifier(n_estimators=100, random_state=0)` with `LGBMClassifier(n_estimators=400, "
                 "learning_rate=0.03, colsample_bytree=0.8, random_state=0, verbose=-1)`")
@@ -104,7 +111,7 @@ def test_the_arguments_of_another_models_quoted_call_do_not_name_a_tune() -> Non
 
 
 def test_a_plan_picks_the_move_it_names_first() -> None:
-    moves = offer(FOREST, CLASSIFIERS, [])
+    moves = offer(FOREST, CLASSIFIERS, []) + offer(FOREST, [], [])  # the swaps, and the tunes they leave for later
     named = pick("Raise min_samples_leaf, then switch to HistGradientBoosting", moves)
     assert named is not None and named.key == "RandomForestClassifier: min_samples_leaf=3"  # though boosting is offered first
     lightgbm = pick("Switch to LightGBM, then tune the learning rate", moves)
@@ -123,25 +130,31 @@ def test_a_plan_picks_the_move_it_names_first() -> None:
 
 
 def test_tunes_that_tied_with_a_positive_gain_are_offered_together_first() -> None:
-    moves = {m.key: m for m in offer(FOREST, CLASSIFIERS, [])}
+    moves = {m.key: m for m in offer(FOREST, CLASSIFIERS, []) + offer(FOREST, [], [])}
     more, leaf = moves["RandomForestClassifier: n_estimators=600"], moves["RandomForestClassifier: min_samples_leaf=3"]
     tried = [FOREST.replace(m.old, m.new) for m in (more, leaf)]
-    first = offer(FOREST, CLASSIFIERS, tried, ties=[more, leaf])[0]
+    first = offer(FOREST, [], tried, ties=[more, leaf])[0]
     assert first.key == "RandomForestClassifier: n_estimators=600, min_samples_leaf=3 (together)"
     assert first.new == "RandomForestClassifier(n_estimators=600, random_state=42, min_samples_leaf=3)"
-    alone = offer(FOREST, CLASSIFIERS, tried[:1], ties=[more])  # one tie alone is not a combination
-    swap = offer(FOREST, CLASSIFIERS, tried, ties=[more, moves["use HistGradientBoostingClassifier"]])  # nor a swap
+    alone = offer(FOREST, [], tried[:1], ties=[more])  # one tie alone is not a combination
+    swap = offer(FOREST, [], tried, ties=[more, moves["use HistGradientBoostingClassifier"]])  # nor a swap
     assert not any("together" in m.key for m in alone + swap)
 
 
 def test_a_blend_member_swaps_the_model_for_another_kind_of_family_first() -> None:
     boosted = FOREST.replace("RandomForestClassifier(n_estimators=200, random_state=42)", "HistGradientBoostingClassifier()").replace(
         "RandomForestClassifier", "HistGradientBoostingClassifier")
-    first = member(boosted, CLASSIFIERS, [boosted])
-    assert first is not None and first.key == "use ExtraTreesClassifier"  # a forest before another booster
-    assert first.old == "HistGradientBoostingClassifier()"
-    tried = [boosted, "from sklearn.ensemble import ExtraTreesClassifier\n" + (apply_move(boosted, first) or "")]
+    first = member(boosted, CLASSIFIERS, [boosted])  # a scaled linear model, the errors least like boosting's
+    assert first is not None and first.key == "use LogisticRegression" and first.old == "HistGradientBoostingClassifier()"
+    made = apply_move(boosted, first)
+    assert made is not None and "make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(max_iter=2000))" in made
+    assert "    from sklearn.preprocessing import StandardScaler\n" in made  # every name the pipeline calls, imported
+    assert carried_out(made, first) and compile(made, "member", "exec")
+    second = member(boosted, CLASSIFIERS, [boosted, made])
+    assert second is not None and second.key == "use ExtraTreesClassifier"  # then a forest, before another booster
+    tried = [boosted, made, "from sklearn.ensemble import ExtraTreesClassifier\n" + (apply_move(boosted, second) or "")]
     assert member(boosted, CLASSIFIERS, tried).key == "use RandomForestClassifier"
+    assert "use LogisticRegression" not in [m.key for m in offer(boosted, CLASSIFIERS, [])]  # never a swap from trees
     assert member("print('no model')\n", CLASSIFIERS, []) is None
 
 
@@ -161,9 +174,8 @@ def test_the_diagnosed_capacity_puts_the_moves_that_way_first_and_the_other_way_
     linear = FOREST.replace("RandomForestClassifier(n_estimators=200, random_state=42)", "LogisticRegression(C=1.0)").replace(
         "from sklearn.ensemble import RandomForestClassifier", "from sklearn.linear_model import LogisticRegression")
     for capacity, first in (("more", "LogisticRegression: C=10.0"), ("less", "LogisticRegression: C=0.1")):
-        moves = offer(linear, CLASSIFIERS, [], capacity=capacity, k=10)
-        assert moves[0].key == "use HistGradientBoostingClassifier"  # a stronger family first, whichever the sign
-        assert next(m.key for m in moves if not m.key.startswith("use ")) == first
+        assert offer(linear, CLASSIFIERS, [], capacity=capacity)[0].key == "use HistGradientBoostingClassifier"  # whichever the sign
+        assert offer(linear, [], [], capacity=capacity)[0].key == first  # then the tunes
 
 
 def _starter_forest() -> str:

@@ -36,15 +36,19 @@ def _public_modules(package: str) -> tuple[str, ...]:
 
 @functools.cache
 def find_module_of(name: str, package: str) -> str:
-    """The public module of `package` that exports `name`, or ''."""
+    """The public module of `package` that exports `name` (one whose `__all__` lists it first: StandardScaler's is
+    sklearn.preprocessing, not sklearn.discriminant_analysis, which imports it), or ''."""
+    having = []
     for module_name in _public_modules(package):
         try:
             module = importlib.import_module(module_name)
         except Exception:  # noqa: BLE001 - optional dependencies of a submodule
             continue
-        if name in getattr(module, "__all__", ()) or (module_name != package and hasattr(module, name)):
+        if name in getattr(module, "__all__", ()):
             return module_name
-    return ""
+        if module_name != package and hasattr(module, name):
+            having.append(module_name)
+    return having[0] if having else ""
 
 
 def crash_hint(stderr: str) -> str:
