@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import json
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from gome.config import RunConfig
 from gome.events import read_events
 from gome.llm import ScriptedChatCompletionClient
 from gome.runner import run
-from gome.schema import AgentMessage, Blended, OptimizerStep, Remeasure, RunStarted, Selection
+from gome.schema import AgentMessage, Attempt, Blended, OptimizerStep, Remeasure, RunStarted, Selection
 from gome.tasks import load_task, make_dev_split, prepare_task
 from gome.tools.folds import Folds
 from gome.view.logs import render_lines
@@ -190,27 +191,29 @@ def make_model():
 '''
 
 
+def _boosted_cut_then(direction: str, tmp_path: Path) -> tuple[Attempt, Attempt]:
+    """A diamonds-cut run of two steps: the Coder's HistGradientBoosting draft, then a plan in these words."""
+    task = prepare_task("diamonds-cut", tmp_path / "diamonds-cut")
+    plan = json.dumps({"direction": direction, "step_size": "moderate", "changes": [], "memory_refs": []})
+
+    def reply(texts: list[str]) -> str:
+        agent = agent_of(texts)
+        return BOOSTED_CUT if agent == "coder" else plan if agent == "memory_keeper" else policy(texts)
+
+    client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
+    config = RunConfig(task_dir=task, runs_dir=tmp_path / "runs", steps=2, exec_timeout_s=300, final_seeds=0, blend_size=1,
+                       ensemble_after=1.0, confirm_folds=0)
+    events = list(read_events(asyncio.run(run(config, client=client)).run_dir / "events.jsonl"))
+    draft, update = [e.attempt for e in events if isinstance(e, OptimizerStep)]
+    return draft, update
+
+
 @pytest.mark.slow
 def test_the_ratios_of_diamonds_dimensions_are_a_real_gain_the_test_accepts(tmp_path: Path) -> None:
     """diamonds-cut's cut is a matter of proportions (depth and table are already two of them): the move of the data,
     made by gome on a plan that asks for new features, gains far beyond the noise of the dev split, and the
     success memory keeps it with its size."""
-    task = prepare_task("diamonds-cut", tmp_path / "diamonds-cut")
-
-    def reply(texts: list[str]) -> str:
-        agent = agent_of(texts)
-        if agent == "coder":
-            return BOOSTED_CUT
-        if agent == "memory_keeper":
-            return '{"direction": "Engineer new features from the numeric columns", "step_size": "moderate", "changes": [], "memory_refs": []}'
-        return policy(texts)
-
-    client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
-    config = RunConfig(task_dir=task, runs_dir=tmp_path / "runs", steps=2, exec_timeout_s=300, final_seeds=0, blend_size=1,
-                       ensemble_after=1.0, confirm_folds=0)
-    run_dir = asyncio.run(run(config, client=client)).run_dir
-    events = list(read_events(run_dir / "events.jsonl"))
-    update = [e.attempt for e in events if isinstance(e, OptimizerStep)][-1]
+    _, update = _boosted_cut_then("Engineer new features from the numeric columns", tmp_path)
     assert update.plan.move is not None and update.plan.move.key == "features(): ratios of the numeric columns"
     assert "_per_" in update.code and update.accepted and update.gain > 2 * update.report.evidence.gain_se
 
@@ -220,21 +223,7 @@ def test_the_expected_grade_on_diamonds_is_a_real_gain_the_test_accepts(tmp_path
     """Quadratic weighted kappa counts how far off a grade is: the move of the predictions (the class labels weighted
     by their probabilities, rounded), made by gome on a plan that asks for the expected grade, gains beyond the
     noise of the dev split over the most probable grade of the same model."""
-    task = prepare_task("diamonds-cut", tmp_path / "diamonds-cut")
-
-    def reply(texts: list[str]) -> str:
-        agent = agent_of(texts)
-        if agent == "coder":
-            return BOOSTED_CUT
-        if agent == "memory_keeper":
-            return '{"direction": "Predict the expected grade", "step_size": "moderate", "changes": [], "memory_refs": []}'
-        return policy(texts)
-
-    client = ScriptedChatCompletionClient(lambda messages: reply([str(m.content) for m in messages]))
-    config = RunConfig(task_dir=task, runs_dir=tmp_path / "runs", steps=2, exec_timeout_s=300, final_seeds=0, blend_size=1,
-                       ensemble_after=1.0, confirm_folds=0)
-    events = list(read_events(asyncio.run(run(config, client=client)).run_dir / "events.jsonl"))
-    draft, update = [e.attempt for e in events if isinstance(e, OptimizerStep)]
+    draft, update = _boosted_cut_then("Predict the expected grade", tmp_path)
     assert update.plan.move is not None and update.plan.move.key == "predict(): the expected grade"
     assert update.code.replace(update.plan.move.new, update.plan.move.old) == draft.code  # gome's edit, nothing else
     assert update.accepted and update.gain > 2 * update.report.evidence.gain_se
