@@ -250,6 +250,7 @@ def test_the_move_the_diagnosis_chooses_is_the_one_the_plan_carries(penguins: Pa
 
     ctx = _context(penguins, tmp_path, Choosing())
     report = _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=sm.IMPROVED_FOREST))
+    _structural_moves_tried(ctx)  # the tunes: more than one move on offer, with or without LightGBM installed
     offered = ctx.moves()
     schema = grammar_schema(choosing(offered))
     assert schema["properties"]["next_move"]["enum"] == [m.key for m in offered] and "next_move" in schema["required"]
