@@ -123,14 +123,18 @@ def _tunes(name: str, kwargs: dict[str, object], defaults: dict[str, object]) ->
     return out
 
 
+def _names_called(source: str) -> list[str]:
+    """The names a call's source calls, itself first (a pipeline's: make_pipeline, then its steps)."""
+    return list(dict.fromkeys(n.func.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)))
+
+
 @functools.cache
 def _family(source: str) -> str:
     """The model class a call builds: its own class, or the last model class called inside it, as a pipeline's
     (`make_pipeline(StandardScaler(), LogisticRegression())`: LogisticRegression); the called name otherwise."""
-    call = ast.parse(source).body[0].value  # type: ignore[attr-defined]
-    names = [n.func.id for n in ast.walk(call) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    names = _names_called(source)
     models = [n for n in names if any((m := find_module_of(n, p)) and model_defaults(m, n) is not None for p in MODEL_PACKAGES)]
-    return models[-1] if models else call.func.id
+    return models[-1] if models else names[0]
 
 
 def _catalogue(entries: list[str]) -> list[tuple[str, str]]:
@@ -141,8 +145,7 @@ def _catalogue(entries: list[str]) -> list[tuple[str, str]]:
             call = ast.parse(entry.strip()).body[0].value  # type: ignore[attr-defined]
         except (SyntaxError, IndexError, AttributeError):
             continue
-        called = [n.func.id for n in ast.walk(call) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)] \
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) else []
+        called = _names_called(entry.strip()) if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) else []
         if called and all(any(find_module_of(name, p) for p in MODEL_PACKAGES) for name in called):
             found.append((_family(ast.unparse(call)), ast.unparse(call)))
     return found
@@ -287,9 +290,7 @@ def apply_move(code: str, move: Move) -> str | None:
     start, end = node.lineno - 1, (node.end_lineno or node.lineno) - 1
     head, tail = lines[start][: node.col_offset], lines[end][node.end_col_offset:]
     lines[start: end + 1] = [head + move.new + tail]
-    called = ast.parse(move.new).body[0].value  # type: ignore[attr-defined]
-    names = list(dict.fromkeys(n.func.id for n in ast.walk(called) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)))
-    return "".join(_imports(tree, node, calls[0][1], names, lines))
+    return "".join(_imports(tree, node, calls[0][1], _names_called(move.new), lines))
 
 
 def _imports(tree: ast.Module, call: ast.Call, old: str, new: list[str], lines: list[str]) -> list[str]:
