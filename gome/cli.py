@@ -35,7 +35,7 @@ def _run_arguments(run: argparse.ArgumentParser) -> None:
     add("--cpus", type=int, default=None, help="CPU budget of all executions (default: all cores)")
     add("--threads", type=int, default=None, help="CPU threads per execution (default cpus // traces)")
     add("--strategy", default="gradient", choices=["gradient", "tree", "hybrid"])
-    add("--num-drafts", type=int, default=3, help="tree search: drafts before improving")
+    add("--num-drafts", type=int, default=3, help="tree search: drafts before improving (the hybrid explores from its one directed draft)")
     add("--no-diagnosis", action="store_true", help="ablation: scalar feedback instead of a structured diagnosis")
     add("--no-memory", action="store_true", help="ablation: no success memory")
     add("--no-starter", action="store_true", help="drafts start from scratch, not from the starter script")

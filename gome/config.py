@@ -51,7 +51,7 @@ class RunConfig(BaseModel):
     ensemble_after: float = Field(default=0.7, ge=0, le=1, description="share of the budget (steps or time) after "
                                   "which directed steps draft other kinds of model for the blend (1: never)")
     strategy: Literal["gradient", "tree", "hybrid"] = "gradient"
-    num_drafts: int = Field(default=3, ge=1, description="tree search: drafts before improving")
+    num_drafts: int = Field(default=3, ge=1, description="tree search: drafts before improving (the hybrid explores from its directed draft)")
     debug_prob: float = Field(default=0.5, ge=0, le=1, description="tree search: chance to debug a buggy leaf")
     diagnosis: bool = True  # ablation switch: structured diagnosis
     memory: bool = True  # ablation switch: success memory

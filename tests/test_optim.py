@@ -364,3 +364,14 @@ def test_the_hybrids_steps_in_the_ensemble_stage_are_directed() -> None:
         modes[stage] = [state.mode] + [(_step(state, 0.60), state.mode)[1] for _ in range(8)]
     assert modes[False].count("explore") >= 6
     assert modes[True] == ["directed"] * 9
+
+
+def test_the_hybrid_explores_by_improving_its_one_draft_where_the_tree_drafts_again() -> None:
+    """The tree drafts `num_drafts` times before it improves; the hybrid's exploration is the tree's improving and
+    debugging, from its own directed draft (its extra drafts had been ties, worse or no-ops in 18 of 26)."""
+    picks = {}
+    for name in ("hybrid", "tree"):
+        state = TraceState(trace=0, lower_is_better=False, max_steps=20, strategy=Strategy(name, debug_prob=0.0))
+        _step(state, 0.70, kind="draft", plan=None)
+        picks[name] = state.explore_pick()
+    assert picks == {"hybrid": ("improve", "0-001"), "tree": ("draft", None)}

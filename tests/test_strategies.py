@@ -61,7 +61,9 @@ def test_hybrid_reliability_estimate() -> None:
     assert strategy.trials == 3
 
 
-def corrupted_model(misleading: bool):
+def corrupted_model(misleading: bool, first: int = 24):
+    """Scripts that flip the first CORRUPT of the dev rows' predictions: a draft `first`, a directed update 6 more
+    (misleading) or 4 fewer, an exploratory one 2 fewer."""
     def reply(texts: list[str]) -> str:
         user, agent = texts[-1], agent_of(texts)
         if not agent:
@@ -72,7 +74,7 @@ def corrupted_model(misleading: bool):
             return json.dumps({"direction": "reduce CORRUPT", "step_size": "targeted"})
         found = re.search(r"CORRUPT = (\d+)", user)
         if found is None:  # a draft
-            k = 24
+            k = first
         elif "Direction:" in user:  # a directed update, following the plan
             k = int(found.group(1)) + (6 if misleading else -4)
         else:  # an exploratory update with scalar feedback
@@ -120,9 +122,9 @@ def test_tree_search_uses_scalar_feedback_only(penguins: Path, tmp_path: Path) -
 def test_hybrid_shifts_to_exploration_when_diagnoses_mislead(penguins: Path, tmp_path: Path) -> None:
     misled = [e for e in _steps(penguins, tmp_path / "a", "hybrid", corrupted_model(True), 10)
               if isinstance(e, OptimizerStep)]
-    helped = [e for e in _steps(penguins, tmp_path / "b", "hybrid", corrupted_model(False), 10)
+    helped = [e for e in _steps(penguins, tmp_path / "b", "hybrid", corrupted_model(False, first=40), 10)  # room to help
               if isinstance(e, OptimizerStep)]
-    explore_misled = sum(s.mode == "explore" for s in misled[-6:])
-    explore_helped = sum(s.mode == "explore" for s in helped[-6:])
+    explore_misled = sum(s.attempt.mode == "explore" for s in misled[-6:])  # the modes of the last six steps taken
+    explore_helped = sum(s.attempt.mode == "explore" for s in helped[-6:])
     assert misled[-1].reliability < 0.35 < 0.7 < helped[-1].reliability
     assert explore_misled >= 4 and explore_helped <= 2, (explore_misled, explore_helped)

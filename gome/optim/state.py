@@ -220,7 +220,7 @@ class TraceState:
     def explore_pick(self) -> tuple[AttemptKind, str | None]:
         """The tree-search choice for an exploratory step: (kind, parent attempt id)."""
         s = self.strategy
-        return tree_pick(list(self.journal), self.lower_is_better, s.rng(self.trace, self.step), s.num_drafts,
+        return tree_pick(list(self.journal), self.lower_is_better, s.rng(self.trace, self.step), s.drafts,
                          s.debug_prob, s.max_debug_depth)
 
     def veto(self, attempt_id: str) -> bool:

@@ -69,6 +69,14 @@ class Strategy:
         return random.Random(f"{self.seed}-{trace}-{step}")
 
     @property
+    def drafts(self) -> int:
+        """Drafts before an exploratory step improves or debugs: the tree's `num_drafts`; the hybrid's own directed
+        draft, since its exploration is the tree's improving and debugging (in the benchmark runs of stops 22-28, 26
+        of the hybrid's 38 exploratory steps were more drafts, 18 of them ties, worse or no-ops, and the hybrid
+        scored below gradient in 8 of the 10 cells of stops 23 and 28: `benchmarks/arms.py`, BENCHMARKS.md)."""
+        return 1 if self.name == "hybrid" else self.num_drafts
+
+    @property
     def reliability(self) -> float:
         """Posterior mean share of directed updates that improve the score (Beta(1, 1) prior)."""
         return (self.successes + 1) / (self.trials + 2)
