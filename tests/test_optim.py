@@ -366,12 +366,17 @@ def test_the_hybrids_steps_in_the_ensemble_stage_are_directed() -> None:
     assert modes[True] == ["directed"] * 9
 
 
-def test_the_hybrid_explores_by_improving_its_one_draft_where_the_tree_drafts_again() -> None:
-    """The tree drafts `num_drafts` times before it improves; the hybrid's exploration is the tree's improving and
-    debugging, from its own directed draft (its extra drafts had been ties, worse or no-ops in 18 of 26)."""
+def test_the_hybrid_explores_from_its_draft_and_the_tests_best_where_the_tree_drafts_again_and_climbs_a_tie() -> None:
+    """The tree drafts `num_drafts` times, then improves the node of best dev score, a tie the test rejected too; the
+    hybrid explores from its own directed draft and improves the best its directed steps improve, the test's."""
     picks = {}
-    for name in ("hybrid", "tree"):
-        state = TraceState(trace=0, lower_is_better=False, max_steps=20, strategy=Strategy(name, debug_prob=0.0))
+    for name, drafts in (("hybrid", 3), ("tree", 3), ("tree", 1)):
+        state = TraceState(trace=0, lower_is_better=False, max_steps=20,
+                           strategy=Strategy(name, num_drafts=drafts, debug_prob=0.0))  # type: ignore[arg-type]
         _step(state, 0.70, kind="draft", plan=None)
-        picks[name] = state.explore_pick()
-    assert picks == {"hybrid": ("improve", "0-001"), "tree": ("draft", None)}
+        first = state.explore_pick()
+        tie = _step(state, 0.75, gain_se=0.05)  # +0.05 ± 0.05: within the noise
+        picks[(name, drafts)] = (first, tie.outcome, state.explore_pick())
+    assert picks == {("hybrid", 3): (("improve", "0-001"), "tie", ("improve", "0-001")),
+                     ("tree", 3): (("draft", None), "tie", ("draft", None)),
+                     ("tree", 1): (("improve", "0-001"), "tie", ("improve", "0-002"))}

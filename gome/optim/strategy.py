@@ -31,9 +31,10 @@ def _debug_depth(node: Attempt, by_id: dict[str, Attempt]) -> int:
 
 
 def tree_pick(journal: list[Attempt], lower_is_better: bool, rng: random.Random, num_drafts: int,
-              debug_prob: float, max_debug_depth: int) -> tuple[AttemptKind, str | None]:
+              debug_prob: float, max_debug_depth: int, best: str | None = None) -> tuple[AttemptKind, str | None]:
     """AIDE's greedy policy: draft until `num_drafts` drafts exist; then, with probability `debug_prob`,
-    debug a buggy leaf; otherwise improve the best node (draft again if no node works)."""
+    debug a buggy leaf; otherwise improve the best node, the one of best score or `best` where given (draft
+    again if no node works)."""
     if sum(1 for a in journal if a.kind == "draft") < num_drafts:
         return "draft", None
     by_id = {a.id: a for a in journal}
@@ -46,11 +47,13 @@ def tree_pick(journal: list[Attempt], lower_is_better: bool, rng: random.Random,
     good = [a for a in journal if a.status == "ok" and a.score is not None]
     if not good:
         return "draft", None
-    best = good[0]
-    for node in good[1:]:
-        if _better(node.score, best.score, lower_is_better):  # type: ignore[arg-type]
-            best = node
-    return "improve", best.id
+    if best is not None and best in {a.id for a in good}:
+        return "improve", best
+    node = good[0]
+    for other in good[1:]:
+        if _better(other.score, node.score, lower_is_better):  # type: ignore[arg-type]
+            node = other
+    return "improve", node.id
 
 
 @dataclass
@@ -67,14 +70,6 @@ class Strategy:
 
     def rng(self, trace: int, step: int) -> random.Random:
         return random.Random(f"{self.seed}-{trace}-{step}")
-
-    @property
-    def drafts(self) -> int:
-        """Drafts before an exploratory step improves or debugs: the tree's `num_drafts`; the hybrid's own directed
-        draft, since its exploration is the tree's improving and debugging (in the benchmark runs of stops 22-28, 26
-        of the hybrid's 38 exploratory steps were more drafts, 18 of them ties, worse or no-ops, and the hybrid
-        scored below gradient in 8 of the 10 cells of stops 23 and 28: `benchmarks/arms.py`, BENCHMARKS.md)."""
-        return 1 if self.name == "hybrid" else self.num_drafts
 
     @property
     def reliability(self) -> float:
