@@ -252,3 +252,16 @@ def test_the_execution_shows_every_evidence_line_the_diagnostician_reads() -> No
                              stderr_tail="", score=0.73, evidence=Evidence(noise=0.01, changed_share=0.4, errors=errors))
     lines = LogRenderer().body(ExecutionDone(step=2, report=report, isolation=[]))
     assert all(any(line in shown for shown in lines) for line in errors), lines
+
+
+def test_a_reply_turned_back_is_told_apart_from_a_call_that_failed() -> None:
+    from gome.view.logs import LogRenderer
+
+    def line(completion_tokens: int) -> str:
+        return LogRenderer().body(LLMCall(agent="coder", prompt_tokens=900 if completion_tokens else 0,
+                                          completion_tokens=completion_tokens, latency_s=30.0, ok=False,
+                                          error="this script is the one attempt 0-001 already ran"))[0]
+
+    assert line(400).startswith("coder · reply turned back, asked again after 30.0s: this script is the one")
+    assert line(0).startswith("coder · model call failed after 30.0s: ")  # no reply came (the endpoint's error)
+    assert LogRenderer().body(LLMCall(agent="coder", prompt_tokens=9, completion_tokens=4, latency_s=1.0, ok=True)) == []

@@ -55,8 +55,8 @@ class LogRenderer:
             self.tokens[event.agent] = self.tokens.get(event.agent, 0) + event.prompt_tokens + event.completion_tokens
             if event.ok:  # the message that follows carries the tokens
                 return []
-            return [self._s(f"{event.agent} · model call failed after {event.latency_s:.1f}s: "
-                            f"{one_line(event.error, 160)}", "bad")]
+            what = "reply turned back, asked again" if event.completion_tokens else "model call failed"  # a reply came
+            return [self._s(f"{event.agent} · {what} after {event.latency_s:.1f}s: {one_line(event.error, 160)}", "bad")]
         if isinstance(event, StructuredFailure):
             return [self._s(f"{event.agent} gave no valid {event.schema_name} after {event.tries} tries: "
                             f"{one_line(event.error, 200)}", "bad")]
