@@ -265,3 +265,21 @@ def test_a_reply_turned_back_is_told_apart_from_a_call_that_failed() -> None:
     assert line(400).startswith("coder · reply turned back, asked again after 30.0s: this script is the one")
     assert line(0).startswith("coder · model call failed after 30.0s: ")  # no reply came (the endpoint's error)
     assert LogRenderer().body(LLMCall(agent="coder", prompt_tokens=9, completion_tokens=4, latency_s=1.0, ok=True)) == []
+
+
+def test_a_diagnosis_the_ensemble_stage_sends_to_the_coder_says_its_next_move_is_not_taken() -> None:
+    from gome.view.logs import LogRenderer
+    from gome.view.report_text import _message_html
+
+    diagnosis = {"summary": "LightGBM overfits", "problems": [], "capacity": "less", "next_move": "LGBMClassifier: num_leaves=15",
+                 "direction": "fewer leaves", "expected_effect": "", "leak_or_overfit": False}
+
+    def shown(target: str) -> tuple[str, str]:
+        event = AgentMessage(source="diagnostician", target=target, content="{}", structured=diagnosis)
+        return next(x for x in LogRenderer().body(event) if x.startswith("next move:")), _message_html(event)
+
+    line, html = shown("coder")  # the ensemble stage: no plan, the Coder drafts a blend member
+    assert line.endswith("num_leaves=15 (not taken: the ensemble stage drafts a blend member)"), line
+    assert "not taken: the ensemble stage drafts a blend member" in html
+    line, html = shown("memory_keeper")  # the plan is made from it
+    assert line.endswith("num_leaves=15 (chosen from the moves gome offered)") and "not taken" not in html

@@ -59,8 +59,8 @@ def _report_fields(p: dict[str, Any]) -> list[tuple[str, Any]]:
     return fields
 
 
-def payload_fields(structured: dict[str, Any] | None) -> list[tuple[str, Any]]:
-    """(label, value) pairs of a payload; a value is a string or a list of strings."""
+def payload_fields(structured: dict[str, Any] | None, target: str = "") -> list[tuple[str, Any]]:
+    """(label, value) pairs of a payload sent to `target`; a value is a string or a list of strings."""
     p, kind = structured or {}, payload_kind(structured)
     if kind == "Diagnosis":
         fields: list[tuple[str, Any]] = [("summary", p.get("summary", "")), ("problems", list(p.get("problems", [])))]
@@ -69,7 +69,9 @@ def payload_fields(structured: dict[str, Any] | None) -> list[tuple[str, Any]]:
         if p.get("capacity") in ("more", "less"):
             fields.append(("capacity", f"{p['capacity']} (the sign of the next move along the model's capacity)"))
         if p.get("next_move"):
-            fields.append(("next move", f"{p['next_move']} (chosen from the moves gome offered)"))
+            taken = ("not taken: the ensemble stage drafts a blend member" if target == "coder"  # no plan is made
+                     else "chosen from the moves gome offered")
+            fields.append(("next move", f"{p['next_move']} ({taken})"))
         fields.append(("direction", p.get("direction", "")))
         if p.get("expected_effect"):
             fields.append(("expected", p["expected_effect"]))

@@ -86,7 +86,7 @@ class LogRenderer:
             fields = dict(payload_fields(event.structured))
             lines[0] += f"  {fields['attempt']}: {fields['status']} · score {fields['score']} · {fields['time']}"
             return lines + ([self._s("error: " + str(fields["error"]), "bad")] if "error" in fields else [])
-        for label, value in payload_fields(event.structured):
+        for label, value in payload_fields(event.structured, event.target):
             if isinstance(value, list):
                 lines.append(f"{label + ':':<12} " + ("none" if not value else one_line(value[0], 140)))
                 lines += [f"{'':<12} {one_line(v, 140)}" for v in value[1:]]

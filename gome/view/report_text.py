@@ -59,9 +59,9 @@ def selection_section(data: RunData) -> str:
     return f'<section id="selection"><h2>Ensemble and final selection</h2>{body}</section>'
 
 
-def _fields_html(structured: dict) -> str:
+def _fields_html(structured: dict, target: str) -> str:
     items = []
-    for label, value in payload_fields(structured):
+    for label, value in payload_fields(structured, target):
         if isinstance(value, list):
             inner = "<ul>" + "".join(f"<li>{esc(v)}</li>" for v in value) + "</ul>" if value else "none"
         else:
@@ -76,7 +76,7 @@ def _message_html(event: AgentMessage) -> str:
     head = (f'<div class="who">{esc(event.source)} → {esc(event.target)}<span class="kind">{esc(kind)}</span>'
             f'<span class="tok">{esc(tokens)}</span></div>')
     code = str((event.structured or {}).get("code", "")) if kind == "CodeUpdate" else ""
-    body = _fields_html(event.structured) if event.structured else ""
+    body = _fields_html(event.structured, event.target) if event.structured else ""
     if code or not kind:
         text = code or event.content
         first, total = code_head(text, 3)
