@@ -4,6 +4,7 @@ both memories and their retrieval, vetoes, and a snapshot round trip."""
 from __future__ import annotations
 
 from gome.optim import Journal, Memory, Strategy, TraceState, reply_cap, step_violation
+from gome.optim.state import UNFIXED
 from gome.schema import Attempt, CodeUpdate, Diagnosis, Evidence, ExecutionReport, MemoryEntry, StepSize, UpdatePlan
 
 PLAN = UpdatePlan(direction="add gradient boosting with tuned learning rate", step_size=StepSize.moderate,
@@ -18,18 +19,19 @@ def _update(state: TraceState, kind: str = "improve", plan: UpdatePlan | None = 
 
 
 def _report(state: TraceState, score: float | None, identical_to: str = "", gain_se: float | None = None,
-            seconds: float = 1.0) -> ExecutionReport:
+            seconds: float = 1.0, error: str = "") -> ExecutionReport:
     evidence = Evidence(noise=0.01, identical_to=identical_to, gain_se=gain_se,
                         vs_best=state.best_id or "" if gain_se is not None else "")
-    return ExecutionReport(attempt_id=f"0-{state.step + 1:03d}", status="ok" if score is not None else "crashed",
-                           exit_code=0 if score is not None else 1, duration_s=seconds, stdout_tail="", stderr_tail="",
-                           score=score, evidence=evidence)
+    crashed = score is None
+    return ExecutionReport(attempt_id=f"0-{state.step + 1:03d}", status="crashed" if crashed else "ok",
+                           exit_code=1 if crashed else 0, duration_s=seconds, stdout_tail="", stderr_tail="",
+                           score=score, evidence=evidence, error=error or (f"ValueError: step {state.step + 1}" if crashed else ""))
 
 
 def _step(state: TraceState, score: float | None, **kw: object) -> Attempt:
-    identical = str(kw.pop("identical_to", ""))
+    identical, error = str(kw.pop("identical_to", "")), str(kw.pop("error", ""))
     se, seconds = kw.pop("gain_se", None), float(kw.pop("seconds", 1.0))  # type: ignore[arg-type]
-    return state.record(_update(state, **kw), _report(state, score, identical, se, seconds))  # type: ignore[arg-type]
+    return state.record(_update(state, **kw), _report(state, score, identical, se, seconds, error))  # type: ignore[arg-type]
 
 
 def _state() -> TraceState:
@@ -83,6 +85,24 @@ def test_a_debug_round_that_sends_the_crashed_script_back_ends_the_chain() -> No
     _step(state, None, kind="debug", identical_to="0-002")  # the fix is the crashed script: not run, nothing to debug
     assert not state.needs_debug() and state.journal["0-002"].outcome == "crash"
     assert [e.outcome for e in state.memory.failures] == ["crash"] and state.mode == "directed"
+
+
+def test_a_debug_round_that_crashes_with_its_parents_error_ends_the_chain() -> None:
+    """hpc-jobs seed 1 (stops 23, 27, 29): the draft's AttributeError came back from the first debug round, and the
+    second sent the same script; none of the 16 rounds after such a round in the kept benchmarks fixed the crash."""
+    state = _state()
+    _step(state, None, error="AttributeError: 'numpy.ndarray' object has no attribute 'index'\nhint: a frame")
+    other = _step(state, None, kind="debug", error="KeyError: 'class'")  # another error: the fix changed something
+    assert other.outcome is None and state.needs_debug() and UNFIXED not in other.note
+    _step(state, 0.85, kind="debug")  # fixed
+    _step(state, None, error="AttributeError: 'numpy.ndarray' object has no attribute 'index'\nhint: a frame")
+    unfixed = _step(state, None, kind="debug", error="AttributeError: 'numpy.ndarray' object has no attribute 'index'")
+    assert not state.needs_debug() and unfixed.outcome == "crash" and state.journal["0-005"].outcome == "crash"
+    assert UNFIXED in unfixed.note and [e.outcome for e in state.memory.failures] == ["crash"]
+    explore = _state()  # the tree's debugging (and the hybrid's exploratory) is its policy's: no chain to end
+    _step(explore, None, error="KeyError: 'class'")
+    update = _update(explore, kind="debug").model_copy(update={"mode": "explore"})
+    assert explore.record(update, _report(explore, None, error="KeyError: 'class'")).outcome is None
 
 
 def test_step_size_shrinks_after_failures_and_grows_on_plateaus() -> None:
