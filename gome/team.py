@@ -1,7 +1,8 @@
 """A trace team: the four agents in one AgentChat group chat, speaking in the optimisation cycle.
 
 The speaker order is fixed by `next_speaker` (Diagnostician -> Memory Keeper -> Coder -> Executor,
-with an immediate Coder debug round after a crash), so no model call is spent choosing speakers.
+with an immediate Coder debug round after a crash, and the Coder straight after the Executor where gome drafts from
+the starter after the Coder's drafts crashed), so no model call is spent choosing speakers.
 The chat ends when the trace's step budget is spent or its wall-clock budget runs out.
 """
 
@@ -16,7 +17,7 @@ from autogen_agentchat.conditions import FunctionalTermination, TimeoutTerminati
 from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, StructuredMessage, TextMessage
 from autogen_agentchat.teams import SelectorGroupChat
 
-from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext, next_speaker
+from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext
 from gome.schema import AgentMessage, CodeUpdate, Diagnosis, ExecutionReport, TraceStarted, UpdatePlan
 
 __all__ = ["build_team", "run_trace", "stop_reason"]
@@ -27,7 +28,7 @@ def build_team(ctx: TraceContext, time_budget_s: float | None = None) -> Selecto
     participants = [Diagnostician(ctx), MemoryKeeper(ctx), Coder(ctx), Executor(ctx)]
 
     def select(thread: Sequence[BaseAgentEvent | BaseChatMessage]) -> str:
-        return next_speaker(ctx.state, thread[-1].source if thread else "user", ctx.ensemble_phase())
+        return ctx.next_speaker(thread[-1].source if thread else "user")
 
     termination: TerminationCondition = FunctionalTermination(lambda _messages: ctx.state.done)
     if time_budget_s is not None:
@@ -48,7 +49,7 @@ async def run_trace(ctx: TraceContext, time_budget_s: float | None = None, node:
     team = build_team(ctx, time_budget_s)
     task = "Optimise the solution of this task.\n\n" + ctx.task_brief
     ctx.emit(AgentMessage(trace=ctx.state.trace, step=ctx.state.step, source="user",
-                          target=next_speaker(ctx.state, "user"), content=task))
+                          target=ctx.next_speaker("user"), content=task))
     result = await team.run(task=TextMessage(content=task, source="user"))
     return result.stop_reason or "finished"
 

@@ -698,3 +698,24 @@ def test_an_underfit_booster_is_diagnosed_so_and_its_plan_adds_capacity(diagnose
     else:
         assert "diagnostician" not in recorder.prompts and diagnosis.capacity == "unclear"
         assert plan.move.key == "HistGradientBoostingClassifier: min_samples_leaf=40"
+
+
+def test_after_the_coders_drafts_crash_gome_drafts_from_the_starter_without_a_diagnosis_or_plan(penguins: Path, tmp_path: Path) -> None:
+    """hpc-jobs seed 1 (stops 23 to 29): the draft crashed, its debug round crashed with the same error (which ends
+    the chain), and the Diagnostician and Memory Keeper then spent two model calls on a plan that gome's own draft
+    from the starter did not carry out (it showed as "carries out" on that draft)."""
+    recorder = Recorder()
+    ctx = _context(penguins, tmp_path, recorder)
+    crash = "import pandas as pd\nraise ValueError('no column named index')\n"
+    _execute(ctx, CodeUpdate(attempt_id="0-001", parent_id=None, kind="draft", code=crash))
+    assert ctx.next_speaker("executor") == "coder" and ctx.state.needs_debug()  # the debug round
+    report = _execute(ctx, CodeUpdate(attempt_id="0-002", parent_id="0-001", kind="debug", code="x = 1\n" + crash))
+    assert report.error.startswith("ValueError: no column named index") and not ctx.state.needs_debug()
+    assert ctx.redraft() and ctx.next_speaker("executor") == "coder"  # no diagnosis, no plan
+    update, usage = asyncio.run(Coder(ctx).respond([]))
+    assert update.kind == "draft" and update.plan is None and usage.completion_tokens == 0 and not recorder.prompts
+    assert "no script has run yet, so gome drafted from the starter script" in update.note
+    assert _execute(ctx, update).status == "ok" and not ctx.redraft() and ctx.next_speaker("executor") == "diagnostician"
+    ctx.offer_moves = False  # no move to draft with: the Coder drafts again, from the diagnosis's plan
+    ctx.state.best_id = None
+    assert not ctx.redraft() and ctx.next_speaker("executor") == "diagnostician"

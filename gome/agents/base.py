@@ -12,7 +12,7 @@ from autogen_core import CancellationToken
 from autogen_core.models import RequestUsage, SystemMessage, UserMessage
 from pydantic import BaseModel
 
-from gome.agents.context import TraceContext, next_speaker
+from gome.agents.context import TraceContext
 from gome.llm.retry import CURRENT_AGENT
 from gome.llm.structured import CallRecord
 from gome.roles import Role
@@ -99,7 +99,7 @@ class GomeAgent(BaseChatAgent):
         """Emits the message as an event, addressed to the next speaker of the cycle, and returns it."""
         state = self.ctx.state
         self.ctx.emit(AgentMessage(
-            trace=state.trace, step=state.step, source=self.name, target=next_speaker(state, self.name, self.ctx.ensemble_phase()),
+            trace=state.trace, step=state.step, source=self.name, target=self.ctx.next_speaker(self.name),
             content=getattr(payload, "code", "") or payload.model_dump_json(), structured=payload.model_dump(mode="json"),
             prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
         ))

@@ -90,6 +90,18 @@ class TraceContext:
             return None
         return member(best.code, self._catalogue(), [a.code for a in self.state.journal])
 
+    def next_speaker(self, last_source: str) -> str:
+        """Who speaks after `last_source` in this trace's conversation (`next_speaker` given the stage)."""
+        return next_speaker(self.state, last_source, self.ensemble_phase(), self.redraft())
+
+    def redraft(self) -> bool:
+        """The next directed step is gome's own draft from the starter (the Coder's drafts crashed and nothing has run
+        yet): it carries out no plan, so no diagnosis and no plan are asked for (they cost two model calls, about
+        100 s on two cores, in each seed-1 hpc-jobs cell of stop 29)."""
+        state = self.state
+        return (state.mode == "directed" and state.best is None and not state.needs_debug() and not state.needs_redo()
+                and any(a.kind == "draft" and a.outcome == "crash" for a in state.journal) and self.starter_move() is not None)
+
     def ensemble_phase(self) -> bool:
         """A directed step of the ensemble stage, not a debug round: it drafts another kind of model for the final
         blend instead of improving the best script."""
@@ -109,12 +121,13 @@ class TraceContext:
         return share >= self.ensemble_after and state.step < state.max_steps and (not self.offer_moves or self.member() is not None)
 
 
-def next_speaker(state: TraceState, last_source: str, ensemble: bool = False) -> str:
+def next_speaker(state: TraceState, last_source: str, ensemble: bool = False, redraft: bool = False) -> str:
     """The fixed conversation cycle, with an immediate debug round after a crash (a redo after a no-op). A team that starts
     (or resumes) after an execution begins with the debug round or the diagnosis it would have had.
-    In the ensemble phase the Coder drafts after the diagnosis, with no plan to ask the Memory Keeper for."""
+    In the ensemble phase the Coder drafts after the diagnosis, with no plan to ask the Memory Keeper for; where gome
+    drafts from the starter (`redraft`) the Coder follows the Executor."""
     if last_source in ("executor", "user"):
-        if state.mode == "explore" or state.last is None or state.needs_debug() or state.needs_redo():
+        if state.mode == "explore" or state.last is None or state.needs_debug() or state.needs_redo() or redraft:
             return "coder"
         return "diagnostician"
     if last_source == "diagnostician" and ensemble:
