@@ -222,7 +222,7 @@ class Coder(GomeAgent):
                       plan=plan, cause=cause)
         if kind == "draft" and state.best is not None and ctx.ensemble_phase() and (made := self._member(state.best.code)):
             return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), NO_USAGE  # type: ignore[arg-type]
-        if kind == "draft" and state.best is None and any(a.kind == "draft" and a.outcome == "crash" for a in state.journal):
+        if kind == "draft" and ctx.drafts_crashed():
             move = ctx.starter_move()  # the Coder's draft failed and nothing has run yet: gome drafts from the starter
             if move is not None and (made := self._direct(ctx.starter, move, note="starter_draft")):
                 return CodeUpdate(**fields, code=made[0], note="; ".join(made[1])), NO_USAGE  # type: ignore[arg-type]

@@ -99,8 +99,12 @@ class TraceContext:
         yet): it carries out no plan, so no diagnosis and no plan are asked for (they cost two model calls, about
         100 s on two cores, in each seed-1 hpc-jobs cell of stop 29)."""
         state = self.state
-        return (state.mode == "directed" and state.best is None and not state.needs_debug() and not state.needs_redo()
-                and any(a.kind == "draft" and a.outcome == "crash" for a in state.journal) and self.starter_move() is not None)
+        return (state.mode == "directed" and not state.needs_debug() and not state.needs_redo() and self.drafts_crashed()
+                and self.starter_move() is not None)
+
+    def drafts_crashed(self) -> bool:
+        """A draft crashed and nothing has run yet: the next draft is gome's own, from the starter."""
+        return self.state.best is None and any(a.kind == "draft" and a.outcome == "crash" for a in self.state.journal)
 
     def ensemble_phase(self) -> bool:
         """A directed step of the ensemble stage, not a debug round: it drafts another kind of model for the final
