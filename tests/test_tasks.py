@@ -194,6 +194,18 @@ def test_load_task_missing_train(tmp_path: Path) -> None:
     assert "train.csv" in _one_line(exc)
 
 
+def test_a_missing_folder_named_like_a_bundled_task_says_how_to_prepare_it(tmp_path: Path) -> None:
+    with pytest.raises(TaskError) as exc:
+        load_task(tmp_path / "penguins")
+    assert "gome tasks prepare penguins" in _one_line(exc)
+    with pytest.raises(TaskError) as exc:  # a suite task too; any other name gets no hint
+        load_task(tmp_path / "hpc-jobs")
+    assert "gome tasks prepare hpc-jobs" in str(exc.value)
+    with pytest.raises(TaskError) as exc:
+        load_task(tmp_path / "mine")
+    assert str(exc.value) == f"{tmp_path / 'mine'}: task folder not found"
+
+
 def test_load_task_unknown_metric(tmp_path: Path) -> None:
     root = _regression_task(tmp_path / "reg")
     cfg = yaml.safe_load((root / "config.yaml").read_text())

@@ -176,11 +176,22 @@ def _check_ids(root: Path, cfg: TaskConfig) -> None:
             raise TaskError(f"{path}: ids differ from the ids of test.csv")
 
 
+def _prepare_hint(path: Path) -> str:
+    """Where a missing task folder is named like a bundled task: how to write it."""
+    from gome.tasks.bundled import BUNDLED
+    from gome.tasks.suite import SUITE
+
+    name = path.name
+    if name not in BUNDLED and name not in SUITE:
+        return ""
+    return f"; {name} is a bundled task: write it with `gome tasks prepare {name}`, then use tasks/{name}"
+
+
 def load_task(path: Path | str) -> Task:
     """Load and validate a task folder; TaskError with one line naming the problem otherwise."""
     root = Path(path).resolve()
     if not root.is_dir():
-        raise TaskError(f"{root}: task folder not found")
+        raise TaskError(f"{root}: task folder not found{_prepare_hint(Path(path))}")
     cfg = _read_config(root / "config.yaml")
     try:
         metric = get_metric(cfg.metric)
