@@ -96,25 +96,31 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace, model: ModelConfig, local_size: LocalSize | None) -> Any:
+    from pydantic import ValidationError
+
     from gome.config import RunConfig
+    from gome.errors import invalid_option
     from gome.tools.accounting import Prices
 
     extra = {"cpus": args.cpus} if args.cpus else {}
-    return RunConfig(
-        task_dir=args.task_dir, runs_dir=args.runs_dir, model=model, local_size=local_size,
-        steps=args.steps, traces=args.traces, threads=args.threads, strategy=args.strategy,
-        num_drafts=args.num_drafts, diagnosis=not args.no_diagnosis, memory=not args.no_memory,
-        starter=not args.no_starter, moves=not args.no_moves,
-        sync_patience=args.sync_patience, sync_margin=args.sync_margin, final_top_k=args.final_top_k,
-        final_seeds=args.final_seeds, accept_z=args.accept_z, confirm_folds=args.confirm_folds, confirm_z=args.confirm_z,
-        confirm_time_s=args.confirm_time,
-        blend_size=args.blend_size,
-        noop_redos=args.noop_redos, ensemble_after=args.ensemble_after, time_budget_s=args.time_budget, token_budget=args.token_budget,
-        cost_budget=args.cost_budget, prices=Prices(input_per_mtok=args.price_in, output_per_mtok=args.price_out),
-        exec_timeout_s=args.exec_timeout, memory_mb=args.memory_mb, seed=args.seed, roles_dir=args.roles,
-        backend=args.backend, ray_address=args.ray_address, gpus_per_trace=args.gpus_per_trace,
-        replay_from=args.replay, record_llm=not args.no_record, **extra,
-    )
+    try:
+        return RunConfig(
+            task_dir=args.task_dir, runs_dir=args.runs_dir, model=model, local_size=local_size,
+            steps=args.steps, traces=args.traces, threads=args.threads, strategy=args.strategy,
+            num_drafts=args.num_drafts, diagnosis=not args.no_diagnosis, memory=not args.no_memory,
+            starter=not args.no_starter, moves=not args.no_moves,
+            sync_patience=args.sync_patience, sync_margin=args.sync_margin, final_top_k=args.final_top_k,
+            final_seeds=args.final_seeds, accept_z=args.accept_z, confirm_folds=args.confirm_folds, confirm_z=args.confirm_z,
+            confirm_time_s=args.confirm_time,
+            blend_size=args.blend_size,
+            noop_redos=args.noop_redos, ensemble_after=args.ensemble_after, time_budget_s=args.time_budget, token_budget=args.token_budget,
+            cost_budget=args.cost_budget, prices=Prices(input_per_mtok=args.price_in, output_per_mtok=args.price_out),
+            exec_timeout_s=args.exec_timeout, memory_mb=args.memory_mb, seed=args.seed, roles_dir=args.roles,
+            backend=args.backend, ray_address=args.ray_address, gpus_per_trace=args.gpus_per_trace,
+            replay_from=args.replay, record_llm=not args.no_record, **extra,
+        )
+    except ValidationError as exc:
+        raise invalid_option(exc) from None
 
 
 def _finish(coro: Any) -> int:
@@ -147,6 +153,7 @@ def _run(args: argparse.Namespace) -> int:
 
     load_task(args.task_dir), load_roles(args.roles)  # bad input fails before a model server starts
     endpoint = resolve(args, args.replay)
+    _config(args, ModelConfig(), endpoint.local_size)  # so do bad option values
     check_reachable(endpoint, args.backend, args.ray_address)
     warning = check_sandbox(args)  # refuses (one line) before the first model call
     _start(endpoint, warning, args.api_key_env)

@@ -57,8 +57,11 @@ def _tasks(names: list[str], out: Path) -> list[Path]:
 
 def check(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
     """Tasks (bundled ones prepared) and variants, checked before any model starts."""
+    from pydantic import ValidationError
+
     from gome.bench import VARIANTS
-    from gome.errors import GomeUserError
+    from gome.config import RunConfig
+    from gome.errors import GomeUserError, invalid_option
     from gome.tasks import load_task
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -68,6 +71,11 @@ def check(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
     tasks = _tasks(args.tasks, args.out)
     for task in tasks:
         load_task(task)
+    try:  # bad option values fail here too, not in the first cell
+        spec = _spec(args, (tasks, variants), None, "")
+        RunConfig(task_dir=tasks[0], **spec.base)
+    except ValidationError as exc:
+        raise invalid_option(exc) from None
     return tasks, variants
 
 

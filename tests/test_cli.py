@@ -81,3 +81,14 @@ def test_optimiser_flags_reach_the_run_config(task: Path) -> None:
     config = _config(args, ModelConfig(), None)
     assert (config.noop_redos, config.accept_z) == (0, 1.5)
     assert _config(_parser().parse_args(["run", str(task)]), ModelConfig(), None).noop_redos == 1
+
+
+@pytest.mark.parametrize("command", ["run", "bench"])
+def test_bad_option_values_name_the_option_before_any_model_is_reached(command: str, task: Path, tmp_path: Path, capsys) -> None:
+    unreachable = ["--model", "m", "--base-url", "http://127.0.0.1:9/v1"]  # checked after the options: its error would show
+    where = ["--runs-dir", str(tmp_path / "runs")] if command == "run" else ["--out", str(tmp_path / "bench")]
+    for option, value, said in [("--steps", "0", "--steps 0: input should be greater than or equal to 1"),
+                                ("--exec-timeout", "-1", "--exec-timeout -1.0: input should be greater than 0")]:
+        assert main([command, str(task), option, value, *unreachable, *where]) == 2
+        assert _error(capsys) == f"gome: error: {said}\n"
+    assert not (tmp_path / "runs").exists()
