@@ -168,14 +168,10 @@ def _resume(args: argparse.Namespace) -> int:
 
     from gome.config import RunConfig
     from gome.llm import make_client
-    from gome.runner import resume
+    from gome.runner import resumable, resume
 
-    config_file = args.run_dir / "config.yaml"
-    if not config_file.is_file():
-        from gome.errors import GomeUserError
-
-        raise GomeUserError(f"{args.run_dir}: not a gome run folder (no config.yaml)")
-    config = RunConfig.model_validate(yaml.safe_load(config_file.read_text()))
+    resumable(args.run_dir)  # refuses before a model server starts
+    config = RunConfig.model_validate(yaml.safe_load((args.run_dir / "config.yaml").read_text()))
     warning = check_sandbox(args)
     if config.replay_from is not None:
         endpoint = Endpoint(replay=config.replay_from)

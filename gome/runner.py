@@ -142,14 +142,20 @@ async def run(config: RunConfig, client: ChatCompletionClient | None = None,
     return await _search_and_finish(config, task, rundir, log, client, accounting)
 
 
-async def resume(run_dir: Path, client: ChatCompletionClient | None = None,
-                 listeners: Sequence[Callable[[Event], None]] = ()) -> RunResult:
-    """Continues an interrupted run from its folder: traces, memory, Coordinator and budgets restored."""
+def resumable(run_dir: Path) -> list[Event]:
+    """The events of a run folder that `resume` can continue; GomeUserError, one line, where it cannot."""
     if not (run_dir / "config.yaml").is_file() or not (run_dir / "events.jsonl").is_file():
         raise GomeUserError(f"{run_dir}: not a gome run folder (config.yaml or events.jsonl missing)")
     events = list(read_events(run_dir / "events.jsonl"))
     if any(isinstance(e, RunFinished) for e in events):
         raise GomeUserError(f"{run_dir}: this run has already finished")
+    return events
+
+
+async def resume(run_dir: Path, client: ChatCompletionClient | None = None,
+                 listeners: Sequence[Callable[[Event], None]] = ()) -> RunResult:
+    """Continues an interrupted run from its folder: traces, memory, Coordinator and budgets restored."""
+    events = resumable(run_dir)
     config = RunConfig.model_validate(yaml.safe_load((run_dir / "config.yaml").read_text()))
     task = load_task(config.task_dir)
     client = await _client(config, client)

@@ -6,8 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gome.cli import main
+from gome.config import RunConfig
+from gome.llm import ModelConfig
+from gome.schema import RunFinished
 from gome.tasks import prepare_task
 
 
@@ -92,3 +96,17 @@ def test_bad_option_values_name_the_option_before_any_model_is_reached(command: 
         assert main([command, str(task), option, value, *unreachable, *where]) == 2
         assert _error(capsys) == f"gome: error: {said}\n"
     assert not (tmp_path / "runs").exists()
+
+
+def test_resuming_a_finished_run_is_refused_before_the_endpoint_is_announced(task: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    config = RunConfig(task_dir=task, model=ModelConfig(model="m", base_url="http://127.0.0.1:9/v1"))
+    (run / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    finished = RunFinished(trace=0, step=0, best_attempt=None, best_score=None, grade=None, reason="steps spent")
+    (run / "events.jsonl").write_text(finished.model_dump_json() + "\n")
+    assert main(["resume", str(run)]) == 2
+    assert _error(capsys) == f"gome: error: {run}: this run has already finished\n"  # the only line: no endpoint line before it
+    (run / "events.jsonl").unlink()
+    assert main(["resume", str(run)]) == 2
+    assert "not a gome run folder" in _error(capsys)
