@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from gome.view.load import AGENTS
+
 __all__ = ["register", "dispatch", "main"]
 
 COMMANDS = ("logs", "report")
@@ -16,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     logs = sub.add_parser("logs", help="show the agents' conversation of a run")
     logs.add_argument("run", help="run folder, or a run id under --runs-dir")
     logs.add_argument("--trace", type=int, default=None, help="only this trace")
-    logs.add_argument("--agent", default=None,
-                      help="only events of this agent (coder, diagnostician, memory_keeper, executor, user, optimizer, coordinator)")
+    logs.add_argument("--agent", default=None, choices=AGENTS, metavar="AGENT",
+                      help=f"only events of this agent ({', '.join(AGENTS)})")
     logs.add_argument("--step", type=int, default=None, help="only this step")
     logs.add_argument("--follow", "-f", action="store_true", help="keep showing new events until the run finishes")
     logs.add_argument("--json", action="store_true", help="print the selected events as JSON lines")
@@ -45,6 +47,9 @@ def _logs(args: argparse.Namespace) -> int:
         return 0
     except BrokenPipeError:  # `gome logs RUN | head`
         sys.stderr.close()
+        return 0
+    if isinstance(events, list) and (missed := keep.missed(events)):
+        print(f"gome: {missed}", file=sys.stderr)
     return 0
 
 

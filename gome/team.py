@@ -51,6 +51,9 @@ async def run_trace(ctx: TraceContext, time_budget_s: float | None = None, node:
     ctx.emit(AgentMessage(trace=ctx.state.trace, step=ctx.state.step, source="user",
                           target=ctx.next_speaker("user"), content=task))
     result = await team.run(task=TextMessage(content=task, source="user"))
+    state = ctx.state
+    if state.done and not state.stopped:  # AutoGen's words for it: "Functional termination condition met"
+        return f"steps done ({state.step} of {state.max_steps})"
     return result.stop_reason or "finished"
 
 

@@ -50,6 +50,7 @@ def test_run_debugs_then_improves_and_grades(finished_run) -> None:
     assert (result.run_dir / "best" / "submission.csv").is_file()
     assert Path(grade["submission_path"]) == result.run_dir / "best" / "submission.csv"  # not best.partial
     assert isinstance(events[-1], RunFinished) and events[-1].grade == grade
+    assert events[-1].reason == "steps done (4 of 4)"  # not AutoGen's "Functional termination condition met"
 
 
 def test_all_four_agents_converse_in_the_cycle(finished_run) -> None:

@@ -283,3 +283,24 @@ def test_a_diagnosis_the_ensemble_stage_sends_to_the_coder_says_its_next_move_is
     assert "not taken: the ensemble stage drafts a blend member" in html
     line, html = shown("memory_keeper")  # the plan is made from it
     assert line.endswith("num_leaves=15 (chosen from the moves gome offered)") and "not taken" not in html
+
+
+def test_a_filter_that_matches_nothing_says_what_the_run_has(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _logs(capsys, str(run_dir), "--trace", "7")
+    assert code == 0 and "trace 0" not in out
+    assert err == "gome: no event matches --trace 7 (this run has traces 0, 1; steps 0 to 6)\n"
+    code, out, err = _logs(capsys, str(run_dir), "--trace", "1", "--step", "2")
+    assert code == 0 and out and err == ""  # a filter that matches says nothing more
+    with pytest.raises(SystemExit) as exc:  # an agent name that no event has is a typo: argparse names the choices
+        _logs(capsys, str(run_dir), "--agent", "diagnostican")
+    assert exc.value.code == 2 and "choose from 'coder', 'diagnostician'" in capsys.readouterr().err
+
+
+def test_a_resumed_runs_header_says_so() -> None:
+    from gome.view.logs import LogRenderer
+
+    config = {"traces": 2, "steps": 8, "model": {"model": "m"}}
+    first = LogRenderer().body(RunStarted(run_id="r", task="t", config=config))[0]
+    again = LogRenderer().body(RunStarted(run_id="r", task="t", config=config, resumed=True))[0]
+    assert first == "run r · task t · 2 trace(s) × 8 steps · model m"
+    assert again == "run r resumed · task t · 2 trace(s) × 8 steps · model m"

@@ -18,7 +18,9 @@ from gome.schema import (
     Blended, Selection, StructuredFailure, SyncStep,
 )
 
-__all__ = ["EventFilter", "resolve_run", "load_events", "follow_events", "agents_of", "RUN_LEVEL"]
+__all__ = ["AGENTS", "EventFilter", "resolve_run", "load_events", "follow_events", "agents_of", "RUN_LEVEL"]
+
+AGENTS = ("coder", "diagnostician", "memory_keeper", "executor", "user", "optimizer", "coordinator")  # `agents_of`'s names
 
 RUN_LEVEL = (RunStarted, Blended, Selection, RunFinished)
 """Events of the whole run, not of one trace or step: trace and step filters let them through."""
@@ -81,3 +83,15 @@ class EventFilter:
 
     def apply(self, events: Iterable[Event]) -> Iterator[Event]:
         return (event for event in events if self(event))
+
+    def missed(self, events: list[Event]) -> str:
+        """Where a trace or step filter matches no event of the run: one line saying what the run has; else ''."""
+        shown = [e for e in self.apply(events) if not isinstance(e, RUN_LEVEL)]
+        if shown or (self.trace is None and self.step is None):
+            return ""
+        inner = [e for e in events if not isinstance(e, RUN_LEVEL)]
+        traces = sorted({e.trace for e in inner})
+        steps = sorted({e.step for e in inner if e.trace == self.trace} or {e.step for e in inner})
+        asked = " ".join(f"--{k} {v}" for k, v in (("trace", self.trace), ("step", self.step), ("agent", self.agent)) if v is not None)
+        has = f"traces {', '.join(map(str, traces))}; steps {steps[0]} to {steps[-1]}" if inner else "no trace events"
+        return f"no event matches {asked} (this run has {has})"

@@ -166,8 +166,8 @@ class LogRenderer:
             c = event.config
             self.accept_z = float(c.get("accept_z", self.accept_z))
             model = (c.get("model") or {}).get("model", "?")
-            return [self._s(f"run {event.run_id} · task {event.task} · {c.get('traces', 1)} trace(s) × "
-                            f"{c.get('steps', '?')} steps · model {model}", "head")]
+            return [self._s(f"run {event.run_id}{' resumed' if event.resumed else ''} · task {event.task} · "
+                            f"{c.get('traces', 1)} trace(s) × {c.get('steps', '?')} steps · model {model}", "head")]
         if isinstance(event, Blended):
             return [self._s("ensemble: ", "head") + blend_line(event)]
         if isinstance(event, Selection):
