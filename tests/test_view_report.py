@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import struct
+import time
 import subprocess
 from pathlib import Path
 
@@ -111,3 +112,22 @@ def test_a_report_of_an_unfinished_copied_run(report: tuple[Path, str], tmp_path
     html = (copy / "report.html").read_text()
     assert "not finished (no run_finished event)" in html and "no graded submission" in html
     assert "0-001 → 0-002" in html and PLANTED not in html
+
+
+def test_a_resumed_runs_overview_counts_the_time_it_ran_from_its_first_start(report: tuple[Path, str], tmp_path: Path) -> None:
+    """Killed 40 s after its start, resumed an hour later, finished 60 s after that: it ran 100 s, and started at
+    the first start (the resumed start's config and roles repeat the first's)."""
+    from gome.schema import RunFinished, RunStarted, TraceStarted
+
+    config = {"traces": 1, "steps": 4, "model": {"model": "m"}, "time_budget_s": 900.0}
+    events = [RunStarted(ts=1000.0, run_id="r", task="t", config=config), TraceStarted(ts=1040.0, node="n", pid=1),
+              RunStarted(ts=4600.0, run_id="r", task="t", config=config, resumed=True),
+              RunFinished(ts=4660.0, best_attempt=None, best_score=None, grade=None, reason="steps done (4 of 4)")]
+    run = tmp_path / "resumed"
+    run.mkdir()
+    (run / "events.jsonl").write_text("".join(e.model_dump_json() + "\n" for e in events))
+    assert main(["report", str(run)]) == 0
+    text = re.sub(r"<[^>]+>", " ", (run / "report.html").read_text())
+    assert re.search(r"duration\s+100 s \(resumed 1×; the pauses left out\)", text), text[:2000]
+    assert re.search(r"time budget\s+900 s", text)
+    assert time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(1000.0)) in text

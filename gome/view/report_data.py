@@ -80,7 +80,7 @@ def _script(run_dir: Path, attempt: Attempt) -> str | None:
 
 def _index(data: RunData, event: Event) -> None:
     if isinstance(event, RunStarted):
-        data.started = event
+        data.started = data.started or event  # a resumed run's later starts repeat its configuration
     elif isinstance(event, RunFinished):
         data.finished = event
     elif isinstance(event, Selection):

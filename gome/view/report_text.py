@@ -10,7 +10,7 @@ import json
 import time
 from collections import defaultdict
 
-from gome.schema import AgentMessage, Event, LLMCall, OptimizerStep
+from gome.schema import AgentMessage, Event, LLMCall, OptimizerStep, RunStarted
 from gome.view.describe import code_head, fmt_score, fmt_tokens, payload_fields, payload_kind
 from gome.view.logs import LogRenderer, blend_line, ranked_by
 from gome.view.report_data import RunData
@@ -25,15 +25,28 @@ def overview_section(data: RunData) -> str:
     """Run, task, outcome and the resolved configuration."""
     c, f = data.config, data.finished
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(data.started.ts)) if data.started else "?"
-    duration = f"{data.events[-1].ts - data.events[0].ts:.0f}s" if data.events else "?"
+    running, resumes = _running_time(data.events)
+    duration = f"{running:.0f} s" + (f" (resumed {resumes}×; the pauses left out)" if resumes else "") if data.events else "?"
+    budget = c.get("time_budget_s")
     rows = [("started", started), ("duration", duration), ("traces", c.get("traces")), ("steps per trace", c.get("steps")),
-            ("model", (c.get("model") or {}).get("model")), ("time budget (s)", c.get("time_budget_s")),
+            ("model", (c.get("model") or {}).get("model")), ("time budget", f"{budget:.0f} s" if budget else "none"),
             ("stop reason", f.reason if f else "not finished (no run_finished event)"),
             ("best attempt", f"{f.best_attempt} (dev {fmt_score(f.best_score)})" if f else "—")]
     table = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
     config = esc(json.dumps(c, indent=2, sort_keys=True))
     return (f'<section id="overview"><h2>Overview</h2><table>{table}</table>'
             f"<details><summary>resolved configuration</summary><pre>{config}</pre></details></section>")
+
+
+def _running_time(events: list[Event]) -> tuple[float, int]:
+    """Seconds the run ran, from each start to the last event before the next one, and how often it was resumed."""
+    total, begin, last, starts = 0.0, None, 0.0, 0
+    for event in events:
+        if isinstance(event, RunStarted):
+            total += last - begin if begin is not None else 0.0
+            begin, starts = event.ts, starts + 1
+        last = event.ts
+    return total + (last - begin if begin is not None else 0.0), max(starts - 1, 0)
 
 
 def selection_section(data: RunData) -> str:
