@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gome.config import RunConfig
 from gome.events import read_events
 from gome.llm import ModelConfig
-from gome.schema import OptimizerStep, RunFinished, RunStarted
+from gome.schema import Event, OptimizerStep, RunFinished, RunStarted
 from gome.tasks import load_task
 from gome.tools.rundir import atomic_write
 
@@ -90,20 +90,31 @@ def finished_cells(spec: BenchSpec) -> dict[str, dict[str, Any]]:
 CellClient = Callable[[], AbstractContextManager[tuple[ChatCompletionClient | None, ModelConfig | None]]]
 
 
+def _step_lines(cell: str, steps: int, progress: Callable[[str], None]) -> Callable[[Event], None]:
+    """A run's listener that tells `progress` of each executed attempt of a cell, indented under the cells' lines."""
+    def listen(event: Event) -> None:
+        if isinstance(event, OptimizerStep) and event.attempt.step:
+            a = event.attempt
+            best = "none yet" if event.best_score is None else f"{event.best_score:.5g}"
+            progress(f"  {cell} step {a.step}/{steps}: {a.id} {a.kind} {a.outcome or a.status}; trace best {best}")
+    return listen
+
+
 async def _cell(spec: BenchSpec, task: Path, variant: str, seed: int,
-                cell_client: CellClient | None) -> Path:
+                cell_client: CellClient | None, progress: Callable[[str], None]) -> Path:
     from gome.runner import resume, run
 
     run_dir = spec.out / "runs" / _cell_id(task, variant, seed, spec.model_label)
     events = run_dir / "events.jsonl"
     if _finished(run_dir):
         return run_dir
+    listeners = (_step_lines(run_dir.name, _cell_config(spec, task, variant, seed).steps, progress),)
     with cell_client() if cell_client else nullcontext((None, None)) as (client, model):
         if events.is_file():
-            await resume(run_dir, client=client)
+            await resume(run_dir, client=client, listeners=listeners)
         else:
             cell = spec if model is None else spec.model_copy(update={"model": model})
-            await run(_cell_config(cell, task, variant, seed), client=client, run_id=run_dir.name)
+            await run(_cell_config(cell, task, variant, seed), client=client, run_id=run_dir.name, listeners=listeners)
     return run_dir
 
 
@@ -144,7 +155,7 @@ async def run_bench(spec: BenchSpec, cell_client: CellClient | None = None,
 
     async def one(task: Path, variant: str, seed: int) -> None:
         async with gate:
-            run_dir = await _cell(spec, task, variant, seed, cell_client)
+            run_dir = await _cell(spec, task, variant, seed, cell_client, progress)
             results[run_dir.name] = _row(spec, task, variant, seed, run_dir)
             write_tables(spec, results)
             row = results[run_dir.name]

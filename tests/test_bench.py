@@ -25,9 +25,19 @@ def test_bench_runs_cells_and_resumes(tmp_path: Path) -> None:
     spec = BenchSpec(tasks=[task], variants=["gradient", "tree"], seeds=2, out=tmp_path / "bench",
                      base={"steps": 3, "final_seeds": 0, "exec_timeout_s": 120, "num_drafts": 1}, parallel=2)
     tables: list[int] = []  # cells in bench.json each time a cell finishes: an interrupted bench keeps its table
-    progress = lambda _: tables.append(len(json.loads((tmp_path / "bench" / "bench.json").read_text())["cells"]))  # noqa: E731
+    steps: list[str] = []  # and a line for each step of a cell, indented
+
+    def progress(line: str) -> None:
+        if line.startswith("  "):
+            steps.append(line)
+        else:
+            tables.append(len(json.loads((tmp_path / "bench" / "bench.json").read_text())["cells"]))
+
     result = asyncio.run(run_bench(spec, cell_client=factory, progress=progress))
     assert len(result["cells"]) == 4 and len(calls) == 4 and tables == [1, 2, 3, 4]
+    cell = "penguins--gradient--model--s0"
+    assert [line.split(":")[0] for line in steps if cell in line] == [f"  {cell} step {n}/3" for n in (1, 2, 3)]
+    assert len(steps) == 12 and f"  {cell} step 1/3: 0-001 draft crash" in "\n".join(steps)
     rows = {r["variant"]: r for r in result["table"]}
     assert set(rows) == {"gradient", "tree"} and all(r["seeds"] == 2 for r in rows.values())
     assert rows["gradient"]["valid_rate"] == 1.0 and rows["gradient"]["score"][0] > 0.9
