@@ -131,3 +131,17 @@ def test_a_resumed_runs_overview_counts_the_time_it_ran_from_its_first_start(rep
     assert re.search(r"duration\s+100 s \(resumed 1×; the pauses left out\)", text), text[:2000]
     assert re.search(r"time budget\s+900 s", text)
     assert time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(1000.0)) in text
+
+
+def test_the_medal_bars_labels_do_not_overlap_where_thresholds_are_close() -> None:
+    """ames-prices' ladder: silver, bronze and median within 0.002 rmsle of each other, gold far off."""
+    from gome.view.report_charts import _medal_bar
+
+    svg = _medal_bar({"score": 0.1276, "gold_threshold": 0.1122, "silver_threshold": 0.1261,
+                      "bronze_threshold": 0.1272, "median_threshold": 0.1283})
+    labels = [(float(x), int(y), text) for x, y, text in re.findall(r'<text x="([\d.]+)" y="(\d+)"[^>]*>([^<]+)</text>', svg)]
+    assert sorted(t for *_, t in labels) == ["bronze 0.1272", "gold 0.1122", "median 0.1283", "silver 0.1261"]
+    for i, (x1, y1, t1) in enumerate(labels):
+        for x2, y2, t2 in labels[i + 1:]:
+            width = 3.3 * (len(t1) + len(t2))  # the two half widths
+            assert y1 != y2 or abs(x1 - x2) > width, (t1, t2)

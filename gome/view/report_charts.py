@@ -120,13 +120,17 @@ def _medal_bar(grade: dict) -> str:
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1.0
     x = lambda v: 70 + (v - lo) / span * 460  # noqa: E731
-    out = ['<svg class="medals" viewBox="0 0 600 70" width="600" height="70"><line x1="20" x2="580" y1="35" y2="35" stroke="#999"/>']
-    for i, (name, v) in enumerate(marks):
-        if isinstance(v, (int, float)):
-            out.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="25" y2="45" stroke="#555"/>'
-                       f'<text x="{x(v):.1f}" y="{18 if i % 2 else 60}" text-anchor="middle">{name} {fmt_score(v)}</text>')
+    out = ['<svg class="medals" viewBox="0 0 600 90" width="600" height="90"><line x1="20" x2="580" y1="45" y2="45" stroke="#999"/>']
+    ends = {lane: -1e9 for lane in (28, 70, 14, 84)}  # label rows: above and below the line, then further out
+    for name, v in sorted(((n, v) for n, v in marks if isinstance(v, (int, float))), key=lambda m: m[1]):
+        label, at = f"{name} {fmt_score(v)}", x(v)
+        half = 3.3 * len(label)  # about half the label's width at the report's font size
+        lane = next((y for y, end in ends.items() if end < at - half - 4), 84)  # the first row where it overlaps nothing
+        ends[lane] = at + half
+        out.append(f'<line x1="{at:.1f}" x2="{at:.1f}" y1="35" y2="55" stroke="#555"/>'
+                   f'<text x="{at:.1f}" y="{lane}" text-anchor="middle">{label}</text>')
     if isinstance(grade.get("score"), (int, float)):
-        out.append(f'<circle class="score" cx="{x(grade["score"]):.1f}" cy="35" r="7" fill="#1f77b4">'
+        out.append(f'<circle class="score" cx="{x(grade["score"]):.1f}" cy="45" r="7" fill="#1f77b4">'
                    f'<title>final score {fmt_score(grade["score"])}</title></circle>')
     return "".join(out) + "</svg>"
 
