@@ -64,5 +64,8 @@ class ConsoleView:
             return f"{head} {event.agent} gave no valid {event.schema_name} after {event.tries} tries: {_short(event.error, 80)}"
         if isinstance(event, RunFinished):
             grade = event.grade or {}
-            return f"finished ({event.reason}): best {event.best_attempt} dev score {event.best_score}; final score {grade.get('score')}"
+            if event.best_attempt is None:
+                return f"finished: {event.reason}; no valid attempt"
+            dev = "none" if event.best_score is None else f"{event.best_score:.4g}"
+            return f"finished: {event.reason}; best {event.best_attempt} dev score {dev}; final score {grade.get('score', 'none')}"
         return ""

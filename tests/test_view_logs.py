@@ -304,3 +304,11 @@ def test_a_resumed_runs_header_says_so() -> None:
     again = LogRenderer().body(RunStarted(run_id="r", task="t", config=config, resumed=True))[0]
     assert first == "run r · task t · 2 trace(s) × 8 steps · model m"
     assert again == "run r resumed · task t · 2 trace(s) × 8 steps · model m"
+
+
+def test_the_plain_views_last_line_says_why_the_run_ended_and_its_scores() -> None:
+    finished = RunFinished(best_attempt="0-001", best_score=0.9791666666666666, grade={"score": 0.99038},
+                           reason="steps done (4 of 4)")
+    assert PlainView(io.StringIO()).render(finished) == "finished: steps done (4 of 4); best 0-001 dev score 0.9792; final score 0.99038"
+    nothing = RunFinished(best_attempt=None, best_score=None, grade=None, reason="token budget spent")
+    assert PlainView(io.StringIO()).render(nothing) == "finished: token budget spent; no valid attempt"
