@@ -33,7 +33,7 @@ from gome.events import parse_event
 from gome.llm import make_client
 from gome.schema import Event
 from gome.tasks import DevSplit, Task
-from gome.team import run_trace, stop_reason
+from gome.team import run_trace, steps_done, stop_reason
 from gome.tools.accounting import Accounting
 from gome.tools.rundir import RunDir, atomic_write
 from gome.trace import RayHandle
@@ -154,7 +154,7 @@ async def _trace_main(config: RunConfig, task: Task, trace: int, seed: dict[str,
         assert link is not None
         link.load()  # a resumed run continues from the trace's last checkpoint
         node = f"ray node {ray.get_runtime_context().get_node_id()[:12]}"
-        return "steps done" if ctx.state.done else await run_trace(ctx, config.time_budget_s, node)
+        return steps_done(ctx.state) if ctx.state.done else await run_trace(ctx, config.time_budget_s, node)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 from autogen_core.models import ChatCompletionClient
 
+from gome.agents import TraceContext
 from gome.assemble import build_trace, limits_of
 from gome.config import RunConfig
 from gome.coordinator import COORDINATOR_CHECKPOINT, Candidate, Coordinator, logged_versions
@@ -29,7 +30,7 @@ from gome.schema import Event, RunFinished, RunStarted
 from gome.selection import select_final
 from gome.tasks import DevSplit, GradeReport, Task, load_task, make_dev_split
 from gome.tasks.devsplit import folds_possible
-from gome.team import run_trace, stop_reason
+from gome.team import run_trace, steps_done, stop_reason
 from gome.tools.accounting import Accounting
 from gome.tools.rundir import RunDir, atomic_write
 from gome.trace import LocalHandle
@@ -104,9 +105,13 @@ async def _run_local(config: RunConfig, task: Task, rundir: RunDir, split: DevSp
     accounting.on_exhausted = stop_all
     if accounting.over_budget():
         stop_all(accounting.over_budget())
-    pending = [ctx for ctx in contexts if not ctx.state.done]
-    results = await asyncio.gather(*(run_trace(ctx) for ctx in pending), return_exceptions=True)
-    return accounting.exhausted or stop_reason(results or ["steps done"])
+    results = await asyncio.gather(*(_run_or_done(ctx) for ctx in contexts), return_exceptions=True)
+    return accounting.exhausted or stop_reason(results)
+
+
+async def _run_or_done(ctx: TraceContext) -> str:
+    """A trace that took all its steps before a resume is not started again."""
+    return steps_done(ctx.state) if ctx.state.done else await run_trace(ctx)
 
 
 def _dev_submission(rundir: RunDir, candidate: Candidate) -> Path:

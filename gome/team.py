@@ -19,6 +19,7 @@ from autogen_agentchat.teams import SelectorGroupChat
 
 from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext
 from gome.schema import AgentMessage, CodeUpdate, Diagnosis, ExecutionReport, TraceStarted, UpdatePlan
+from gome.optim.state import TraceState
 
 __all__ = ["build_team", "run_trace", "stop_reason"]
 
@@ -51,10 +52,14 @@ async def run_trace(ctx: TraceContext, time_budget_s: float | None = None, node:
     ctx.emit(AgentMessage(trace=ctx.state.trace, step=ctx.state.step, source="user",
                           target=ctx.next_speaker("user"), content=task))
     result = await team.run(task=TextMessage(content=task, source="user"))
-    state = ctx.state
-    if state.done and not state.stopped:  # AutoGen's words for it: "Functional termination condition met"
-        return f"steps done ({state.step} of {state.max_steps})"
+    if ctx.state.done and not ctx.state.stopped:  # AutoGen's words for it: "Functional termination condition met"
+        return steps_done(ctx.state)
     return result.stop_reason or "finished"
+
+
+def steps_done(state: TraceState) -> str:
+    """The stop reason of a trace that took all its steps (this session, or before a resume)."""
+    return f"steps done ({state.step} of {state.max_steps})"
 
 
 def stop_reason(results: Sequence[object]) -> str:

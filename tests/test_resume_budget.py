@@ -103,6 +103,22 @@ def test_resume_refuses_a_finished_run(penguins: Path, tmp_path: Path) -> None:
         asyncio.run(resume(result.run_dir, client=scripted()))
 
 
+def test_a_run_killed_after_its_last_step_resumes_to_its_end_with_the_steps_it_took(penguins: Path, tmp_path: Path) -> None:
+    """Killed between its last step and its end (the final selection, the grading): the trace is not started again,
+    and the run's stop reason still counts its steps."""
+    config = RunConfig(task_dir=penguins, runs_dir=tmp_path, steps=1, exec_timeout_s=120, final_seeds=0)
+    result = asyncio.run(run(config, client=scripted()))
+    assert result.reason == "steps done (1 of 1)"
+    log = result.run_dir / "events.jsonl"
+    lines = log.read_text().splitlines()
+    last_step = max(i for i, line in enumerate(lines) if '"optimizer_step"' in line)
+    log.write_text("\n".join(lines[: last_step + 1]) + "\n")  # as if killed right after the step
+    again = asyncio.run(resume(result.run_dir, client=scripted()))
+    events = list(read_events(log))
+    assert again.reason == "steps done (1 of 1)" and isinstance(events[-1], RunFinished)
+    assert sum(isinstance(e, OptimizerStep) for e in events) == 1  # no step taken again
+
+
 def test_event_log_drops_a_torn_tail(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     log = EventLog(path)
