@@ -222,7 +222,7 @@ def test_the_optimiser_line_says_whether_a_gain_passed_the_noise_test() -> None:
     assert "within noise (+0.02 ± 0.03) and faster: accepted as the cheaper script" in line("accepted", True, 0.02, 0.03)
     assert "within noise (+0.02 ± 0.03): rejected" in line("tie", False, 0.02, 0.03)
     assert "worse by -0.2 ± 0.03: rejected" in line("worse", False, -0.2, 0.03)
-    assert "1 successes, 2 failures" in line("tie", False, 0.0, 0.01)
+    assert "memory 1 success, 2 failures" in line("tie", False, 0.0, 0.01)
 
 
 def test_the_selection_line_says_what_each_candidate_was_ranked_by() -> None:
@@ -252,6 +252,9 @@ def test_the_execution_shows_every_evidence_line_the_diagnostician_reads() -> No
                              stderr_tail="", score=0.73, evidence=Evidence(noise=0.01, changed_share=0.4, errors=errors))
     lines = LogRenderer().body(ExecutionDone(step=2, report=report, isolation=[]))
     assert all(any(line in shown for shown in lines) for line in errors), lines
+    report = report.model_copy(update={"evidence": Evidence(noise=0.01, self_score=0.721, fit_score=1.0)})
+    shown = LogRenderer().body(ExecutionDone(step=2, report=report, isolation=[]))[1]
+    assert shown.endswith("script's own score 0.721 on its split, 1 on rows it was fit on"), shown
 
 
 def test_a_reply_turned_back_is_told_apart_from_a_call_that_failed() -> None:
@@ -302,8 +305,8 @@ def test_a_resumed_runs_header_says_so() -> None:
     config = {"traces": 2, "steps": 8, "model": {"model": "m"}}
     first = LogRenderer().body(RunStarted(run_id="r", task="t", config=config))[0]
     again = LogRenderer().body(RunStarted(run_id="r", task="t", config=config, resumed=True))[0]
-    assert first == "run r · task t · 2 trace(s) × 8 steps · model m"
-    assert again == "run r resumed · task t · 2 trace(s) × 8 steps · model m"
+    assert first == "run r · task t · 2 traces × 8 steps · model m"
+    assert again == "run r resumed · task t · 2 traces × 8 steps · model m"
 
 
 def test_the_plain_views_last_line_says_why_the_run_ended_and_its_scores() -> None:

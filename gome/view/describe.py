@@ -36,6 +36,11 @@ def fmt_score(score: float | None) -> str:
     return "—" if score is None else f"{score:.4g}"
 
 
+def counted(n: int, one: str, many: str = "") -> str:
+    """'1 failure', '2 failures'."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def fmt_tokens(prompt: int, completion: int) -> str:
     return f"{prompt}+{completion} tok" if prompt or completion else ""
 

@@ -13,7 +13,7 @@ from gome.schema import (
     BLEND_ID, AgentMessage, Attempt, CoordinatorMerge, Event, ExecutionDone, LLMCall, OptimizerStep, Remeasure, RunFinished, RunStarted,
     Blended, Selection, StructuredFailure, SyncStep, TraceStarted,
 )
-from gome.view.describe import code_head, fmt_score, fmt_tokens, one_line, payload_fields, payload_kind
+from gome.view.describe import code_head, counted, fmt_score, fmt_tokens, one_line, payload_fields, payload_kind
 from gome.view.load import RUN_LEVEL
 
 __all__ = ["LogRenderer", "render_lines"]
@@ -115,8 +115,8 @@ class LogRenderer:
                 moved = f"{ev.changed_share:.0%} of predictions changed vs parent"
             else:
                 moved = "no parent to compare"
-            own = f"; script's own score {fmt_score(ev.self_score)}" if ev.self_score is not None else ""
-            own += f" (on rows it was fit on {fmt_score(ev.fit_score)})" if ev.fit_score is not None else ""
+            own = f"; script's own score {fmt_score(ev.self_score)} on its split" if ev.self_score is not None else ""
+            own += f", {fmt_score(ev.fit_score)} on rows it was fit on" if ev.fit_score is not None else ""
             lines.append(f"evidence: dev {fmt_score(r.score)} {noise}; {moved}{own}")
             lines += [self._s(one_line(line, 160), "dim") for line in ev.errors]  # what the Diagnostician reads
         return lines
@@ -141,8 +141,9 @@ class LogRenderer:
     def _optimizer(self, event: OptimizerStep) -> list[str]:
         a = event.attempt
         lines = [f"▲ optimiser: {a.id} ({a.kind}) {self._verdict(a)}; trace best {fmt_score(event.best_score)}"
-                 f" ({event.best_attempt or '—'}); next step {event.step_size.value}; memory {event.memory_size}"
-                 f" successes, {event.failure_size} failures; debug {event.debug_round}"]
+                 f" ({event.best_attempt or '—'}); next step {event.step_size.value}; memory"
+                 f" {counted(event.memory_size, 'success', 'successes')}, {counted(event.failure_size, 'failure')};"
+                 f" debug {event.debug_round}"]
         if event.redo:
             lines.append(self._s("it changed nothing: the Coder carries out the plan again, told what the script built", "note"))
         if a.note:
@@ -167,7 +168,7 @@ class LogRenderer:
             self.accept_z = float(c.get("accept_z", self.accept_z))
             model = (c.get("model") or {}).get("model", "?")
             return [self._s(f"run {event.run_id}{' resumed' if event.resumed else ''} · task {event.task} · "
-                            f"{c.get('traces', 1)} trace(s) × {c.get('steps', '?')} steps · model {model}", "head")]
+                            f"{counted(c.get('traces', 1), 'trace')} × {c.get('steps', '?')} steps · model {model}", "head")]
         if isinstance(event, Blended):
             return [self._s("ensemble: ", "head") + blend_line(event)]
         if isinstance(event, Selection):
