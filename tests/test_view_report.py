@@ -145,3 +145,24 @@ def test_the_medal_bars_labels_do_not_overlap_where_thresholds_are_close() -> No
         for x2, y2, t2 in labels[i + 1:]:
             width = 3.3 * (len(t1) + len(t2))  # the two half widths
             assert y1 != y2 or abs(x1 - x2) > width, (t1, t2)
+
+
+def test_each_diff_is_the_change_an_attempt_made_to_its_parent(tmp_path: Path) -> None:
+    """0-003 improves 0-001, not 0-002 before it: its diff is from 0-001; a draft (no parent) is shown against the
+    script before it."""
+    from gome.schema import Attempt, StepSize
+    from gome.view.report_data import RunData
+    from gome.view.report_text import diffs_section
+
+    data = RunData(run_dir=tmp_path, events=[])
+    for step, parent, kind, line in ((1, None, "draft", "model = forest(100)"), (2, "0-001", "improve", "model = forest(150)"),
+                                     (3, "0-001", "improve", "model = boosting()"), (4, None, "draft", "model = ridge()")):
+        attempt = Attempt(id=f"0-00{step}", trace=0, step=step, parent_id=parent, kind=kind, score=0.7, status="ok",
+                          accepted=True)
+        data.steps[0].append(OptimizerStep(step=step, attempt=attempt, best_score=0.7, best_attempt="0-001",
+                                           step_size=StepSize.moderate, memory_size=0, debug_round=0))
+        data.codes[attempt.id] = f"import x\n{line}\nprint(1)\n"
+    html = diffs_section(data)
+    assert "0-001 → 0-003 (improve, parent 0-001): +1 −1" in html and "0-002 → 0-003" not in html
+    assert "-model = forest(100)" in html.split("0-001 → 0-003")[1].split("0-003 → 0-004")[0]
+    assert "0-003 → 0-004 (draft, no parent: against 0-003, the script before it): +1 −1" in html

@@ -141,18 +141,21 @@ def _diff_html(old: str, new: str, a: str, b: str) -> tuple[str, int, int]:
 
 
 def diffs_section(data: RunData) -> str:
-    """Unified diffs between consecutive attempts of each trace (scripts from the step folders)."""
+    """For each attempt of a trace, the unified diff from its parent (the change it made); a draft, which has none,
+    against the trace's script before it. Scripts from the step folders."""
     parts = []
     for trace, steps in sorted(data.steps.items()):
         pairs, prev = [], None
         for s in steps:
-            code = data.codes.get(s.attempt.id)
-            if code is not None and prev is not None:
-                diff, added, removed = _diff_html(prev[1], code, prev[0], s.attempt.id)
-                title = f"{prev[0]} → {s.attempt.id} ({s.attempt.kind}, parent {s.attempt.parent_id or 'none'}): +{added} −{removed}"
+            a, code = s.attempt, data.codes.get(s.attempt.id)
+            base = a.parent_id if a.parent_id in data.codes else prev
+            if code is not None and base is not None:
+                diff, added, removed = _diff_html(data.codes[base], code, base, a.id)
+                whose = f"parent {base}" if base == a.parent_id else f"no parent: against {base}, the script before it"
+                title = f"{base} → {a.id} ({a.kind}, {whose}): +{added} −{removed}"
                 pairs.append(f'<details class="diff"><summary>{esc(title)}</summary>{diff}</details>')
             if code is not None:
-                prev = (s.attempt.id, code)
+                prev = a.id
         parts.append(f"<h3>trace {trace}</h3>" + ("".join(pairs) or '<p class="empty">fewer than two scripts</p>'))
     return f'<section id="diffs"><h2>Code diffs</h2>{"".join(parts)}</section>'
 
