@@ -225,6 +225,22 @@ def test_the_optimiser_line_says_whether_a_gain_passed_the_noise_test() -> None:
     assert "memory 1 success, 2 failures" in line("tie", False, 0.0, 0.01)
 
 
+def test_the_optimiser_line_shows_a_moves_note_to_the_code_it_puts_in() -> None:
+    """An ensemble member's note (331 characters in a lending-club run) names the model it puts in last."""
+    from gome.schema import Attempt, StepSize
+    from gome.view.logs import LogRenderer
+
+    note = ("ensemble stage: a blend member that makes other errors than the best script, made by gome without a model"
+            " call: in make_model(), replace `HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05,"
+            " early_stopping=True, random_state=0)` with `make_pipeline(SimpleImputer(), StandardScaler(),"
+            " LogisticRegression(max_iter=2000))`")
+    attempt = Attempt(id="0-007", trace=0, step=7, parent_id=None, kind="draft", score=0.75, status="ok",
+                      accepted=False, outcome="tie", note=note)  # type: ignore[arg-type]
+    event = OptimizerStep(step=7, attempt=attempt, best_score=0.7, best_attempt="0-003", step_size=StepSize.moderate,
+                          memory_size=1, debug_round=0)
+    assert LogRenderer().body(event)[1].endswith("LogisticRegression(max_iter=2000))`")
+
+
 def test_the_selection_line_says_what_each_candidate_was_ranked_by() -> None:
     from gome.schema import Selection
     from gome.view.logs import LogRenderer

@@ -147,7 +147,7 @@ class LogRenderer:
         if event.redo:
             lines.append(self._s("it changed nothing: the Coder carries out the plan again, told what the script built", "note"))
         if a.note:
-            lines.append(self._s("note: " + one_line(a.note, 200), "dim"))
+            lines.append(self._s("note: " + one_line(a.note, 400), "dim"))  # a move names its new code last
         return lines
 
     def _run_level(self, event: Event) -> list[str]:
