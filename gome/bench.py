@@ -217,6 +217,12 @@ def _fmt(pair: tuple[float | None, float | None], digits: int = 4) -> str:
     return "–" if mean is None else f"{mean:.{digits}g} ± {se:.2g}"
 
 
+def _count(pair: tuple[float | None, float | None]) -> str:
+    """Tokens and seconds: whole numbers with thousands separators ('31,900 ± 3,362'), not '31900 ± 3.4e+03'."""
+    mean, se = pair
+    return "–" if mean is None else f"{mean:,.0f} ± {se or 0:,.0f}"
+
+
 def _rate(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
@@ -230,7 +236,7 @@ def markdown(rows: list[dict[str, Any]], spec: BenchSpec, stopped: dict[str, str
         f"| {r['task']} | {r['model']} | {r['variant']} | {r['seeds']} | {_fmt(r['score'])} | {_fmt(r['normalized'], 3)} | "
         f"{r['valid_rate']:.0%} | {r['medal_rate']:.0%} | {r['above_median_rate']:.0%} | {r.get('directed', 0)} | "
         f"{_rate(r.get('improvement_rate'))} | {_rate(r.get('noop_rate'))} | {_fmt(r.get('ensemble_gain', (None, None)), 3)} | "
-        f"{_fmt(r['tokens'], 6)} | {_fmt(r['wall_s'], 4)} |\n" for r in rows)
+        f"{_count(r['tokens'])} | {_count(r['wall_s'])} |\n" for r in rows)
     notes = "".join(f"- {run}: {reason[:200]}\n" for run, reason in sorted((stopped or {}).items()))
     notes = f"\nStopped by an error before their budget was spent (in the table as they are):\n{notes}" if notes else ""
     return f"Last model: {spec.model_label}; settings: {json.dumps(spec.base, default=str)}\n\n{head}{body}{notes}"

@@ -105,6 +105,16 @@ def test_a_cell_that_an_error_stopped_is_named_under_the_table(tmp_path) -> None
     assert "| t | m | hybrid | 1 |" in text and "t--gradient--m--s1:" not in text
 
 
+def test_the_table_gives_tokens_and_seconds_as_whole_numbers() -> None:
+    from gome.bench import bench_table, markdown
+
+    cells = [{"task": "t", "model": "m", "variant": "gradient", "seed": seed, "score": 0.7, "normalized": 1.0,
+              "tokens": tokens, "wall_s": wall, "valid": True, "medal": False, "above_median": True}
+             for seed, tokens, wall in ((1, 30000, 600.4), (2, 33800, 841.2))]
+    text = markdown(bench_table(cells), BenchSpec(tasks=[], out=Path("bench")))
+    assert text.rstrip().endswith("| 31,900 ± 1,900 | 721 ± 120 |"), text  # not 31900 ± 1.9e+03
+
+
 def test_the_embedded_model_gets_a_new_server_for_each_cell(tmp_path: Path, monkeypatch) -> None:
     """Every cell starts from an empty prompt cache (gome.bench.CellClient), and its config records its own server."""
     import argparse
