@@ -18,10 +18,10 @@ from autogen_agentchat.messages import BaseAgentEvent, BaseChatMessage, Structur
 from autogen_agentchat.teams import SelectorGroupChat
 
 from gome.agents import Coder, Diagnostician, Executor, MemoryKeeper, TraceContext
-from gome.schema import AgentMessage, CodeUpdate, Diagnosis, ExecutionReport, TraceStarted, UpdatePlan
 from gome.optim.state import TraceState
+from gome.schema import AgentMessage, CodeUpdate, Diagnosis, ExecutionReport, TraceStarted, UpdatePlan
 
-__all__ = ["build_team", "run_trace", "stop_reason"]
+__all__ = ["build_team", "run_trace", "steps_done", "stop_reason"]
 
 
 def build_team(ctx: TraceContext, time_budget_s: float | None = None) -> SelectorGroupChat:
