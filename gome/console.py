@@ -41,8 +41,10 @@ class ConsoleView:
             self._calls[event.trace] = (event.elapsed_s, max(printed, due))
             if due <= printed:
                 return ""
+            if not event.tokens:
+                return f"{head} {event.agent} is reading its prompt: {event.elapsed_s:.0f}s"
             return (f"{head} {event.agent} is writing: {event.tokens} tokens in {event.elapsed_s:.0f}s "
-                    f"({event.tokens_per_s:.1f} tokens/s)")
+                    f"({event.tokens_per_s:.1f} tokens/s since the first)")
         if isinstance(event, RunStarted):
             return f"run {event.run_id} on task {event.task}"
         if isinstance(event, AgentMessage):

@@ -45,6 +45,9 @@ def test_a_streamed_reply_reports_progress_and_the_cached_prompt_tokens() -> Non
     chunks = -(-len(reply) // 8)
     assert [p.tokens for p in seen[:chunks]] == list(range(1, chunks + 1))  # a report per chunk, as they come
     assert all(later.elapsed_s >= earlier.elapsed_s for earlier, later in zip(seen[:chunks], seen[1:chunks]))
+    # the rate counts from the first token, not from the request: the prompt's reading is left out
+    assert all(p.writing_s <= p.elapsed_s for p in seen) and seen[chunks - 1].writing_s > 0
+    assert Progress(20, elapsed_s=12.0, writing_s=2.0).tokens_per_s == 10.0 and Progress(0, 31.0).tokens_per_s == 0.0
 
 
 def test_an_endpoint_that_does_not_stream_usage_still_counts_tokens() -> None:
@@ -105,7 +108,11 @@ def test_the_live_views_show_a_long_call_in_progress() -> None:
     lines = [plain.render(LLMProgress(trace=1, step=0, agent="coder", tokens=10 * t, tokens_per_s=9.0, elapsed_s=t))
              for t in (3, 6, 30, 33, 60, 3, 30)]  # the last two: the next call
     assert [bool(line) for line in lines] == [False, False, True, False, True, False, True]
-    assert lines[2] == "[trace 1 step 0] coder is writing: 300 tokens in 30s (9.0 tokens/s)"
+    assert lines[2] == "[trace 1 step 0] coder is writing: 300 tokens in 30s (9.0 tokens/s since the first)"
+    reading = LLMProgress(trace=0, step=1, agent="memory_keeper", tokens=0, tokens_per_s=0.0, elapsed_s=31.0)
+    assert ConsoleView(io.StringIO()).render(reading) == "[trace 0 step 1] memory_keeper is reading its prompt: 31s"
+    live._update(reading)
+    assert live.traces[0].streaming == "reading its prompt, 31s"  # not "0 tok, 0.0 tok/s"
 
 
 def test_lookup_drafts_the_continuation_of_the_most_recent_match() -> None:

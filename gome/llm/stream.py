@@ -39,11 +39,13 @@ def cached_tokens(usage: RequestUsage) -> int | None:
 @dataclass(frozen=True)
 class Progress:
     tokens: int  # generated so far
-    elapsed_s: float
+    elapsed_s: float  # since the call was sent: the prompt's reading and the writing
+    writing_s: float = 0.0  # since the first token came
 
     @property
     def tokens_per_s(self) -> float:
-        return self.tokens / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        """The rate of writing, the time the endpoint spent reading the prompt left out."""
+        return self.tokens / self.writing_s if self.writing_s > 0 else 0.0
 
 
 CALL_PROGRESS: contextvars.ContextVar[Callable[[Progress], None] | None] = contextvars.ContextVar(
@@ -97,6 +99,7 @@ class StreamingClient(DelegatingClient):
         parts: list[str] = []
         finish, usage, pieces = "unknown", None, 0
         start = last = time.monotonic()
+        first: float | None = None  # when the first token came
         report = CALL_PROGRESS.get()
         async for chunk in stream:
             if chunk.usage is not None:
@@ -105,12 +108,13 @@ class StreamingClient(DelegatingClient):
                 if choice.delta.content:
                     parts.append(choice.delta.content)
                     pieces += 1
+                    first = first or time.monotonic()
                 if choice.finish_reason:
                     finish = choice.finish_reason
             now = time.monotonic()
             if report is not None and now - last >= self.every_s:
                 last = now
-                report(Progress(pieces, now - start))
+                report(Progress(pieces, now - start, now - first if first else 0.0))
         result = CreateResult(finish_reason=_finish(finish), content="".join(parts), usage=_usage(usage, pieces),
                               cached=False)
         self._count(result.usage)

@@ -105,7 +105,8 @@ class LiveView:
         elif isinstance(event, LLMProgress):
             progress = self._trace(event.trace)
             progress.agent = event.agent
-            progress.streaming = f"{event.tokens} tok, {event.tokens_per_s:.1f} tok/s, {event.elapsed_s:.0f}s"
+            progress.streaming = (f"{event.tokens} tok, {event.tokens_per_s:.1f} tok/s, {event.elapsed_s:.0f}s"
+                                  if event.tokens else f"reading its prompt, {event.elapsed_s:.0f}s")
         elif isinstance(event, LLMCall):
             progress = self._trace(event.trace)
             progress.tokens += event.prompt_tokens + event.completion_tokens
